@@ -1,0 +1,190 @@
+"""KPI definitions (SPEC "KPI definitions" and "Activation and tiers").
+
+`partner_facts` is the only function that scans events; its result is cached by
+the app per (dataset, as-of, window). `segment` and `summarize` apply the
+thresholds of a `View` to those facts in memory, so a slider move is cheap.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from kpi.params import View
+from kpi.store import query
+
+TIERS: tuple[str, ...] = ("reward", "nurture", "drop")
+
+SEGMENT_COLUMNS: tuple[str, ...] = (
+    "partner_id",
+    "partner_name",
+    "tier",
+    "activated",
+    "criteria_met",
+    "trainings",
+    "content_shares",
+    "content_views",
+    "logins",
+    "active_users",
+    "deals_registered",
+    "deals_won",
+    "revenue",
+    "cost",
+    "roi",
+    "mrr",
+)
+
+
+def partner_facts(
+    con: duckdb.DuckDBPyConnection, as_of: date, window_days: int
+) -> pl.DataFrame:
+    """Per-partner facts of the population at `as_of`, counted over the window.
+
+    Population: joined_on <= A and (left_on empty or left_on > A). Window: A - W < d <= A.
+    Columns: identity (partner_id, partner_name, region, partner_type, channel_manager,
+    joined_on), the behaviour counts (trainings, content_shares, content_views, logins,
+    active_users, deals_registered, deals_won), revenue (deal value = amount + 12 x mrr of
+    deals won in the window), cost (investments spent in the window) and mrr at A (won
+    deals closed on or before A and not churned by A).
+    """
+    return query(con, "partner_facts", as_of=as_of, window_days=window_days)
+
+
+def criteria_needed(view: View) -> tuple[list[tuple[str, int]], int]:
+    """The enabled criteria as (fact column, threshold) and how many must be met.
+
+    A criterion is disabled at 0. A partner needs `min_criteria` of the enabled
+    criteria, or all of them when `min_criteria` exceeds the number enabled.
+    """
+    criteria = [
+        ("trainings", view.min_trainings),
+        ("content_shares", view.min_shares),
+        ("deals_registered", view.min_deals),
+    ]
+    enabled = [(column, threshold) for column, threshold in criteria if threshold > 0]
+    return enabled, min(view.min_criteria, len(enabled))
+
+
+def segment(facts: pl.DataFrame, view: View) -> pl.DataFrame:
+    """Apply the view's thresholds to partner facts.
+
+    Adds `actions` (trainings + content_shares + content_views + deals_registered;
+    logins are deliberately not engagement), `criteria_met`, `activated`, `tier` and
+    `roi` = (revenue - cost) / cost, empty when cost is 0. Tiers, first match wins:
+    reward (activated and revenue >= reward_min_revenue); drop (not activated, revenue 0,
+    actions <= drop_max_actions, joined_on <= A - grace_days); nurture (everyone else).
+    """
+    as_of = view.require_as_of()
+    enabled, needed = criteria_needed(view)
+    met_exprs = [
+        (pl.col(column) >= threshold).cast(pl.Int64) for column, threshold in enabled
+    ]
+    criteria_met = (
+        pl.sum_horizontal(met_exprs) if met_exprs else pl.lit(0, dtype=pl.Int64)
+    )
+    grace_cutoff = as_of - timedelta(days=view.grace_days)
+    return (
+        facts.with_columns(
+            actions=pl.col("trainings")
+            + pl.col("content_shares")
+            + pl.col("content_views")
+            + pl.col("deals_registered"),
+            criteria_met=criteria_met,
+        )
+        .with_columns(activated=pl.col("criteria_met") >= needed)
+        .with_columns(
+            tier=pl.when(
+                pl.col("activated") & (pl.col("revenue") >= view.reward_min_revenue)
+            )
+            .then(pl.lit("reward"))
+            .when(
+                ~pl.col("activated")
+                & (pl.col("revenue") == 0)
+                & (pl.col("actions") <= view.drop_max_actions)
+                & (pl.col("joined_on") <= grace_cutoff)
+            )
+            .then(pl.lit("drop"))
+            .otherwise(pl.lit("nurture")),
+            roi=pl.when(pl.col("cost") > 0).then(
+                (pl.col("revenue") - pl.col("cost")) / pl.col("cost")
+            ),
+        )
+    )
+
+
+def roi(revenue: float, cost: float) -> float | None:
+    """(revenue - cost) / cost; None (empty, never infinite or zero) when cost is 0."""
+    return (revenue - cost) / cost if cost > 0 else None
+
+
+def activation_pct(activated: int, population: int) -> float | None:
+    """100 x activated / population; None when the population is empty."""
+    return 100.0 * activated / population if population else None
+
+
+def summarize(segmented: pl.DataFrame, view: View) -> dict[str, Any]:
+    """The program summary of SPEC "Headless interface": totals over the population."""
+    partners = segmented.height
+    activated = int(segmented["activated"].sum()) if partners else 0
+    revenue = float(segmented["revenue"].sum()) if partners else 0.0
+    cost = float(segmented["cost"].sum()) if partners else 0.0
+    mrr = float(segmented["mrr"].sum()) if partners else 0.0
+    counts = dict(segmented.group_by("tier").len().iter_rows()) if partners else {}
+    return {
+        "as_of": view.require_as_of().isoformat(),
+        "window_days": view.window_days,
+        "partners": partners,
+        "activated": activated,
+        "activation_pct": activation_pct(activated, partners),
+        "tiers": {tier: int(counts.get(tier, 0)) for tier in TIERS},
+        "revenue": revenue,
+        "cost": cost,
+        "roi": roi(revenue, cost),
+        "mrr": mrr,
+        "arr": 12.0 * mrr,
+    }
+
+
+def tier_breakdown(segmented: pl.DataFrame) -> pl.DataFrame:
+    """Per tier: partners, revenue, cost, and each tier's share (%) of the program's
+    partners, revenue and cost. Every tier has a row, also when it is empty; a share of
+    a zero total is empty."""
+    totals = segmented.select(
+        pl.len().alias("n"),
+        pl.col("revenue").sum().alias("rev"),
+        pl.col("cost").sum().alias("cost"),
+    ).row(0, named=True)
+    per_tier = segmented.group_by("tier").agg(
+        pl.len().alias("partners"), pl.col("revenue").sum(), pl.col("cost").sum()
+    )
+    base = pl.DataFrame({"tier": list(TIERS)})
+
+    def share(column: str, total: float) -> pl.Expr:
+        return (
+            (100.0 * pl.col(column) / total)
+            if total
+            else pl.lit(None, dtype=pl.Float64)
+        )
+
+    return (
+        base.join(per_tier, on="tier", how="left")
+        .with_columns(
+            pl.col("partners").fill_null(0).cast(pl.Int64),
+            pl.col("revenue").fill_null(0.0),
+            pl.col("cost").fill_null(0.0),
+        )
+        .with_columns(
+            partners_pct=share("partners", totals["n"]),
+            revenue_pct=share("revenue", totals["rev"]),
+            cost_pct=share("cost", totals["cost"]),
+        )
+    )
+
+
+def monthly_program(con: duckdb.DuckDBPyConnection, until: date) -> pl.DataFrame:
+    """Month by month up to `until`: partners in the program at month end (or at `until`
+    for its own month) and revenue won in the month (deal value by closed_on)."""
+    return query(con, "monthly_program", until=until)

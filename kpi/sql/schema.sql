@@ -1,0 +1,46 @@
+-- The database shape the queries read. Loaded data is already validated
+-- (kpi.load.validate); the constraints here are a second line of defence.
+create table partners (
+    partner_id varchar primary key,
+    partner_name varchar not null,
+    joined_on date not null,
+    left_on date,
+    region varchar,
+    partner_type varchar,
+    channel_manager varchar
+);
+create table partner_users (
+    user_id varchar primary key,
+    partner_id varchar not null,
+    user_name varchar,
+    role varchar
+);
+create table activities (
+    partner_id varchar not null,
+    user_id varchar,
+    occurred_on date not null,   -- the calendar date of occurred_at
+    activity varchar not null,
+    item_id varchar,
+    item_name varchar
+);
+create table deals (
+    deal_id varchar primary key,
+    partner_id varchar not null,
+    registered_on date not null,
+    status varchar not null,
+    closed_on date,
+    amount double not null,
+    mrr double not null,
+    churned_on date
+);
+create table investments (
+    partner_id varchar not null,
+    spent_on date not null,
+    category varchar,
+    amount double not null
+);
+create table dataset (
+    dataset_id varchar not null,  -- changes with every load: the cache key of the data
+    loaded_at timestamp not null,
+    source varchar not null
+);
