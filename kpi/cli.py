@@ -43,16 +43,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="python -m kpi", description="Channel KPI Explorer engine, headless."
-    )
-    commands = parser.add_subparsers(
-        dest="command", required=True, parser_class=_Parser
-    )
+    parser = _Parser(prog="python -m kpi", description="Channel KPI Explorer engine, headless.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    load = commands.add_parser(
-        "load", help="validate the five tables in SRC_DIR and load them"
-    )
+    load = commands.add_parser("load", help="validate the five tables in SRC_DIR and load them")
     load.add_argument("src_dir", type=Path, metavar="SRC_DIR")
     load.add_argument("--db", type=Path, required=True, metavar="PATH")
     load.add_argument(
@@ -104,9 +98,7 @@ def _open(db: Path) -> duckdb.DuckDBPyConnection:
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     except duckdb.Error as exc:
-        raise UsageError(
-            f"{db} is not a Channel KPI Explorer database: {str(exc).splitlines()[0]}"
-        ) from None
+        raise UsageError(f"{db} is not a Channel KPI Explorer database: {str(exc).splitlines()[0]}") from None
 
 
 def _view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:
@@ -115,17 +107,12 @@ def _view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:
         view = parse_view_strict(raw)
     except ParamError as exc:
         raise UsageError(
-            "; ".join(
-                f"--{p.name.replace('_', '-')} {p.value!r}: {p.message}"
-                for p in exc.problems
-            )
+            "; ".join(f"--{p.name.replace('_', '-')} {p.value!r}: {p.message}" for p in exc.problems)
         ) from None
     if view.as_of is None:
         span = data_span(con)
         if span is None:
-            raise UsageError(
-                "the database has no dates to take the as-of date from; pass --as-of"
-            )
+            raise UsageError("the database has no dates to take the as-of date from; pass --as-of")
         view = view.resolved(span[1])
     return view
 
@@ -167,14 +154,10 @@ def _report_problems(
     for line in lines:
         err.write(f"  {line}\n")
     if total > len(lines):
-        err.write(
-            f"  ... and {total - len(lines)} more (write them all with --problems-csv FILE)\n"
-        )
+        err.write(f"  ... and {total - len(lines)} more (write them all with --problems-csv FILE)\n")
     err.write("problems by kind:\n")
     for row in counts.iter_rows(named=True):
-        err.write(
-            f"  {row['count']:>8}  {row['file']} / {row['column'] or '(file)'}: {row['problem']}\n"
-        )
+        err.write(f"  {row['count']:>8}  {row['file']} / {row['column'] or '(file)'}: {row['problem']}\n")
 
 
 def _cmd_load(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) -> int:
@@ -191,12 +174,8 @@ def _cmd_load(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) 
             err,
         )
         return EXIT_REFUSED
-    write_dataset(
-        validation.tables, args.db, source=str(args.src_dir), loaded_at=datetime.now()
-    )
-    counts = ", ".join(
-        f"{name} {frame.height}" for name, frame in validation.tables.items()
-    )
+    write_dataset(validation.tables, args.db, source=str(args.src_dir), loaded_at=datetime.now())
+    counts = ", ".join(f"{name} {frame.height}" for name, frame in validation.tables.items())
     out.write(f"loaded {args.db}: {counts}\n")
     return EXIT_OK
 
@@ -219,9 +198,7 @@ def _cmd_demo(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) 
         source=f"demo partners={args.partners} seed={args.seed}",
         loaded_at=datetime.now(),
     )
-    counts = ", ".join(
-        f"{name} {frame.height}" for name, frame in validation.tables.items()
-    )
+    counts = ", ".join(f"{name} {frame.height}" for name, frame in validation.tables.items())
     out.write(f"wrote demo data to {args.db}: {counts}\n")
     return EXIT_OK
 
@@ -247,9 +224,5 @@ def main(
         err.write(f"error: {exc}\n")
         return EXIT_REFUSED
     except OSError as exc:
-        err.write(
-            f"error: {exc.strerror or exc}: {exc.filename or ''}\n".replace(
-                ": \n", "\n"
-            )
-        )
+        err.write(f"error: {exc.strerror or exc}: {exc.filename or ''}\n".replace(": \n", "\n"))
         return EXIT_REFUSED

@@ -190,15 +190,11 @@ def _events(
     return idx, day
 
 
-def _date_series(
-    name: str, days: np.ndarray, valid: np.ndarray | None = None
-) -> pl.Series:
+def _date_series(name: str, days: np.ndarray, valid: np.ndarray | None = None) -> pl.Series:
     s = pl.Series(name, days.astype(np.int32)).cast(pl.Date)
     if valid is None:
         return s
-    return pl.select(
-        pl.when(pl.Series(valid)).then(s).otherwise(None).alias(name)
-    ).to_series()
+    return pl.select(pl.when(pl.Series(valid)).then(s).otherwise(None).alias(name)).to_series()
 
 
 def _money(values: np.ndarray) -> np.ndarray:
@@ -266,9 +262,7 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
     if n_left > 0:
         w = _LEAVE_WEIGHT[arch] * can_leave
         who = rng.choice(n, size=n_left, replace=False, p=w / w.sum())
-        left[who] = leave_lo[who] + np.floor(
-            rng.random(n_left) * (_END - leave_lo[who] + 1)
-        )
+        left[who] = leave_lo[who] + np.floor(rng.random(n_left) * (_END - leave_lo[who] + 1))
     has_left = left >= 0
 
     region = _allocate(rng, n, _P_REGION)
@@ -277,11 +271,7 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
 
     # Per-partner multipliers: engagement (how much they do) and productivity (deal size).
     engage = rng.lognormal(0.0, 0.35, size=n)
-    productivity = (
-        rng.lognormal(0.0, 0.75, size=n)
-        * _TYPE_SIZE[ptype]
-        * np.where(founding, 1.0, 0.5)
-    )
+    productivity = rng.lognormal(0.0, 0.75, size=n) * _TYPE_SIZE[ptype] * np.where(founding, 1.0, 0.5)
 
     # Active interval for events: from max(joined, history start) to the day before leaving.
     start = np.maximum(joined, _HISTORY_START)
@@ -324,9 +314,7 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
     role = rng.choice(len(_ROLES), size=n_user_rows, p=_P_ROLE)
     user_ids = _ids("U", n_user_rows, 6)
     user_name = pl.select(
-        pl.concat_str(
-            _pick(_FIRST_NAMES, first, "f"), pl.lit(" "), _pick(_LAST_NAMES, last, "l")
-        ).alias("user_name")
+        pl.concat_str(_pick(_FIRST_NAMES, first, "f"), pl.lit(" "), _pick(_LAST_NAMES, last, "l")).alias("user_name")
     ).to_series()
     partner_users = pl.DataFrame(
         [
@@ -368,9 +356,7 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
         cand = np.flatnonzero(present)
         a_day[cand[np.argmax(a_day[cand])]] = _END
 
-    seconds = np.clip(
-        rng.normal(13.0 * 3600, 2.8 * 3600, size=m), 6 * 3600, 22 * 3600 - 1
-    )
+    seconds = np.clip(rng.normal(13.0 * 3600, 2.8 * 3600, size=m), 6 * 3600, 22 * 3600 - 1)
     occurred = a_day * 86_400_000_000 + seconds.astype(np.int64) * 1_000_000
 
     # Mostly the partner's main contacts act; a few percent of events have no user.
@@ -415,13 +401,9 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
     d_idx, d_reg = d_idx[keep], d_reg[keep]
     k = d_idx.size
 
-    delay = np.minimum(14 + np.floor(rng.gamma(2.0, 17.0, size=k)), 120).astype(
-        np.int64
-    )
+    delay = np.minimum(14 + np.floor(rng.gamma(2.0, 17.0, size=k)), 120).astype(np.int64)
     r = rng.random(k)
-    outcome = np.where(
-        r < _P_WON[arch[d_idx]], 1, np.where(r < (_P_WON + _P_LOST)[arch[d_idx]], 2, 0)
-    )
+    outcome = np.where(r < _P_WON[arch[d_idx]], 1, np.where(r < (_P_WON + _P_LOST)[arch[d_idx]], 2, 0))
     close = d_reg + delay
     outcome = np.where(close > _END, 0, outcome)  # not decided yet
     closed_set = outcome != 0
@@ -432,9 +414,7 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
     amount = np.where(subscription & (rng.random(k) < 0.08), 0.0, amount)
     amount = np.clip(np.round(amount, -1), 0.0, 750_000.0)
     mrr_val = np.clip(
-        np.round(
-            productivity[d_idx] ** 0.5 * rng.lognormal(np.log(700.0), 0.7, size=k)
-        ),
+        np.round(productivity[d_idx] ** 0.5 * rng.lognormal(np.log(700.0), 0.7, size=k)),
         200.0,
         5000.0,
     )
@@ -443,12 +423,8 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
 
     # Some won subscriptions churn later (at least 30 days after closing).
     churn_lo = close + 30
-    churned = (
-        (outcome == 1) & subscription & (churn_lo <= _END) & (rng.random(k) < 0.24)
-    )
-    churn_day = churn_lo + np.floor(
-        rng.random(k) * np.maximum(_END - churn_lo + 1, 1)
-    ).astype(np.int64)
+    churned = (outcome == 1) & subscription & (churn_lo <= _END) & (rng.random(k) < 0.24)
+    churn_day = churn_lo + np.floor(rng.random(k) * np.maximum(_END - churn_lo + 1, 1)).astype(np.int64)
 
     order = np.lexsort((d_idx, d_reg))
     d_idx, d_reg, outcome, close = (
@@ -489,9 +465,7 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
     cat = rng.choice(len(_CATEGORIES), size=j, p=_P_CATEGORY)
     cat = np.where(big_mdf[i_idx] & (rng.random(j) < 0.7), 0, cat)
     median = _CATEGORY_MEDIAN[cat] * np.where(big_mdf[i_idx] & (cat == 0), 3.0, 1.0)
-    inv_amount = np.clip(
-        np.round(median * rng.lognormal(0.0, 0.7, size=j), -1), 500.0, 50_000.0
-    )
+    inv_amount = np.clip(np.round(median * rng.lognormal(0.0, 0.7, size=j), -1), 500.0, 50_000.0)
     order = np.lexsort((i_idx, i_day))
     i_idx, i_day, cat, inv_amount = (
         i_idx[order],

@@ -114,18 +114,12 @@ def read_table_file(path: Path) -> pl.DataFrame:
             # calamine reads cached cell values only: formulas are never evaluated.
             frame = pl.read_excel(path, engine="calamine", infer_schema_length=0)
         else:
-            raise ValueError(
-                f"unsupported file type {suffix!r}; use .csv, .parquet or .xlsx"
-            )
+            raise ValueError(f"unsupported file type {suffix!r}; use .csv, .parquet or .xlsx")
     except ValueError:
         raise
     except Exception as exc:  # polars/fastexcel raise many types for unreadable files
-        first_line = (
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        )
-        raise ValueError(
-            f"cannot be read as {suffix[1:].upper()}: {first_line}"
-        ) from None
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"cannot be read as {suffix[1:].upper()}: {first_line}") from None
     frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
     return _as_text(frame)
 
@@ -134,11 +128,7 @@ def find_table_files(src_dir: Path) -> tuple[dict[str, Path], list[tuple[str, st
     """Map table name -> file in `src_dir`; also return (file, message) problems."""
     found: dict[str, list[Path]] = {}
     for path in sorted(src_dir.iterdir()):
-        if (
-            path.is_file()
-            and path.suffix.lower() in SUPPORTED_SUFFIXES
-            and path.stem in TABLE_BY_NAME
-        ):
+        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and path.stem in TABLE_BY_NAME:
             found.setdefault(path.stem, []).append(path)
     files: dict[str, Path] = {}
     problems: list[tuple[str, str]] = []
@@ -147,8 +137,7 @@ def find_table_files(src_dir: Path) -> tuple[dict[str, Path], list[tuple[str, st
             problems.append(
                 (
                     paths[0].name,
-                    f"more than one file for table {name}: "
-                    + ", ".join(p.name for p in paths),
+                    f"more than one file for table {name}: " + ", ".join(p.name for p in paths),
                 )
             )
         else:
@@ -159,9 +148,7 @@ def find_table_files(src_dir: Path) -> tuple[dict[str, Path], list[tuple[str, st
 def read_dataset(src_dir: Path) -> Validation:
     """Read and validate the tables in a folder (`partners.*` required)."""
     if not src_dir.is_dir():
-        return Validation(
-            {}, _problems([(str(src_dir), None, "", None, "is not a folder")])
-        )
+        return Validation({}, _problems([(str(src_dir), None, "", None, "is not a folder")]))
     files, file_problems = find_table_files(src_dir)
     raw: dict[str, pl.DataFrame] = {}
     problem_rows: list[tuple[str, int | None, str, str | None, str]] = [
@@ -202,9 +189,7 @@ class _Checker:
     frame: pl.DataFrame  # text columns plus `_row`
     found: list[pl.DataFrame] = field(default_factory=list)
 
-    def flag(
-        self, mask: pl.Expr, column: str, problem: str, value: pl.Expr | None = None
-    ) -> None:
+    def flag(self, mask: pl.Expr, column: str, problem: str, value: pl.Expr | None = None) -> None:
         value_expr = pl.col(column) if value is None else value
         hits = self.frame.filter(mask).select(
             pl.lit(self.file).alias("file"),
@@ -230,11 +215,7 @@ def _parse_exprs(column: Column) -> tuple[pl.Expr, pl.Expr]:
         )
         return parsed, text.is_not_null() & parsed.is_null()
     if column.kind == "money":
-        parsed = (
-            pl.when(text.str.contains(_MONEY_RE))
-            .then(text.cast(pl.Float64, strict=False))
-            .otherwise(None)
-        )
+        parsed = pl.when(text.str.contains(_MONEY_RE)).then(text.cast(pl.Float64, strict=False)).otherwise(None)
         return parsed, text.is_not_null() & (parsed.is_null() | parsed.is_infinite())
     if column.kind == "choice":
         return text, text.is_not_null() & ~text.is_in(list(column.choices))
@@ -251,19 +232,13 @@ _KIND_MESSAGE = {
 def _check_table(
     table: Table, file: str, text_frame: pl.DataFrame, warnings: list[str]
 ) -> tuple[_Checker, pl.DataFrame]:
-    frame = text_frame.with_row_index("_row", offset=2).with_columns(
-        pl.col("_row").cast(pl.Int64)
-    )
+    frame = text_frame.with_row_index("_row", offset=2).with_columns(pl.col("_row").cast(pl.Int64))
     checker = _Checker(file, frame)
     present = set(text_frame.columns)
     extra = [c for c in text_frame.columns if c not in table.column_names]
     if extra:
-        warnings.append(
-            f"{file}: ignored column(s) not in the contract: {', '.join(extra)}"
-        )
-    missing_required = [
-        c.name for c in table.columns if c.required and c.name not in present
-    ]
+        warnings.append(f"{file}: ignored column(s) not in the contract: {', '.join(extra)}")
+    missing_required = [c.name for c in table.columns if c.required and c.name not in present]
     for name in missing_required:
         checker.found.append(
             _problems(
@@ -280,11 +255,7 @@ def _check_table(
         )
     # Absent optional columns are simply empty.
     frame = frame.with_columns(
-        [
-            pl.lit(None, dtype=pl.String).alias(c.name)
-            for c in table.columns
-            if c.name not in present
-        ]
+        [pl.lit(None, dtype=pl.String).alias(c.name) for c in table.columns if c.name not in present]
     )
     checker.frame = frame
     typed: list[pl.Expr] = [pl.col("_row")]
@@ -300,9 +271,7 @@ def _check_table(
                 "is empty; a value is required",
             )
         if column.kind == "choice":
-            checker.flag(
-                invalid, column.name, "must be one of " + ", ".join(column.choices)
-            )
+            checker.flag(invalid, column.name, "must be one of " + ", ".join(column.choices))
         elif column.kind in _KIND_MESSAGE:
             checker.flag(invalid, column.name, _KIND_MESSAGE[column.kind])
         if column.kind == "money":
@@ -336,30 +305,20 @@ def _flag_orders(checker: _Checker, typed: pl.DataFrame, table: str) -> None:
             "closed_on",
             "must be empty for an open deal",
         )
+        checker.flag(t("closed_on") < t("registered_on"), "closed_on", "is before registered_on")
         checker.flag(
-            t("closed_on") < t("registered_on"), "closed_on", "is before registered_on"
-        )
-        checker.flag(
-            pl.col("churned_on").is_not_null()
-            & pl.col("status").is_not_null()
-            & (pl.col("status") != "won"),
+            pl.col("churned_on").is_not_null() & pl.col("status").is_not_null() & (pl.col("status") != "won"),
             "churned_on",
             "is set on a deal that is not won",
         )
-        checker.flag(
-            t("churned_on") < t("closed_on"), "churned_on", "is before closed_on"
-        )
+        checker.flag(t("churned_on") < t("closed_on"), "churned_on", "is before closed_on")
     checker.frame = frame
 
 
-def _flag_reference(
-    checker: _Checker, column: str, keys: pl.DataFrame, on: list[str], problem: str
-) -> None:
+def _flag_reference(checker: _Checker, column: str, keys: pl.DataFrame, on: list[str], problem: str) -> None:
     """Rows whose `on` values (non-null in `column`) are not among `keys`."""
     frame = checker.frame
-    missing = frame.filter(pl.col(column).is_not_null()).join(
-        keys, on=on, how="anti", nulls_equal=False
-    )
+    missing = frame.filter(pl.col(column).is_not_null()).join(keys, on=on, how="anti", nulls_equal=False)
     if missing.height:
         checker.found.append(
             missing.select(
@@ -372,9 +331,7 @@ def _flag_reference(
         )
 
 
-def validate(
-    raw: Mapping[str, pl.DataFrame], file_names: Mapping[str, str] | None = None
-) -> Validation:
+def validate(raw: Mapping[str, pl.DataFrame], file_names: Mapping[str, str] | None = None) -> Validation:
     """Check every SPEC rule on text tables and return typed frames or every problem.
 
     `raw` maps table names to frames of text columns (as `read_table_file` gives);
@@ -403,9 +360,7 @@ def validate(
             ["partner_id"],
             "is not a partner_id in partners",
         )
-    user_keys = (
-        typed["partner_users"].select("user_id", "partner_id").drop_nulls().unique()
-    )
+    user_keys = typed["partner_users"].select("user_id", "partner_id").drop_nulls().unique()
     _flag_reference(
         checkers["activities"],
         "user_id",
@@ -416,9 +371,7 @@ def validate(
 
     found = [f for c in checkers.values() for f in c.found]
     problems = (
-        pl.concat([EMPTY_PROBLEMS, *found], how="vertical_relaxed").sort(
-            "file", "row", maintain_order=True
-        )
+        pl.concat([EMPTY_PROBLEMS, *found], how="vertical_relaxed").sort("file", "row", maintain_order=True)
         if found
         else EMPTY_PROBLEMS
     )

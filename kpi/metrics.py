@@ -38,9 +38,7 @@ SEGMENT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def partner_facts(
-    con: duckdb.DuckDBPyConnection, as_of: date, window_days: int
-) -> pl.DataFrame:
+def partner_facts(con: duckdb.DuckDBPyConnection, as_of: date, window_days: int) -> pl.DataFrame:
     """Per-partner facts of the population at `as_of`, counted over the window.
 
     Population: joined_on <= A and (left_on empty or left_on > A). Window: A - W < d <= A.
@@ -79,12 +77,8 @@ def segment(facts: pl.DataFrame, view: View) -> pl.DataFrame:
     """
     as_of = view.require_as_of()
     enabled, needed = criteria_needed(view)
-    met_exprs = [
-        (pl.col(column) >= threshold).cast(pl.Int64) for column, threshold in enabled
-    ]
-    criteria_met = (
-        pl.sum_horizontal(met_exprs) if met_exprs else pl.lit(0, dtype=pl.Int64)
-    )
+    met_exprs = [(pl.col(column) >= threshold).cast(pl.Int64) for column, threshold in enabled]
+    criteria_met = pl.sum_horizontal(met_exprs) if met_exprs else pl.lit(0, dtype=pl.Int64)
     grace_cutoff = as_of - timedelta(days=view.grace_days)
     return (
         facts.with_columns(
@@ -96,9 +90,7 @@ def segment(facts: pl.DataFrame, view: View) -> pl.DataFrame:
         )
         .with_columns(activated=pl.col("criteria_met") >= needed)
         .with_columns(
-            tier=pl.when(
-                pl.col("activated") & (pl.col("revenue") >= view.reward_min_revenue)
-            )
+            tier=pl.when(pl.col("activated") & (pl.col("revenue") >= view.reward_min_revenue))
             .then(pl.lit("reward"))
             .when(
                 ~pl.col("activated")
@@ -108,9 +100,7 @@ def segment(facts: pl.DataFrame, view: View) -> pl.DataFrame:
             )
             .then(pl.lit("drop"))
             .otherwise(pl.lit("nurture")),
-            roi=pl.when(pl.col("cost") > 0).then(
-                (pl.col("revenue") - pl.col("cost")) / pl.col("cost")
-            ),
+            roi=pl.when(pl.col("cost") > 0).then((pl.col("revenue") - pl.col("cost")) / pl.col("cost")),
         )
     )
 
@@ -157,17 +147,11 @@ def tier_breakdown(segmented: pl.DataFrame) -> pl.DataFrame:
         pl.col("revenue").sum().alias("rev"),
         pl.col("cost").sum().alias("cost"),
     ).row(0, named=True)
-    per_tier = segmented.group_by("tier").agg(
-        pl.len().alias("partners"), pl.col("revenue").sum(), pl.col("cost").sum()
-    )
+    per_tier = segmented.group_by("tier").agg(pl.len().alias("partners"), pl.col("revenue").sum(), pl.col("cost").sum())
     base = pl.DataFrame({"tier": list(TIERS)})
 
     def share(column: str, total: float) -> pl.Expr:
-        return (
-            (100.0 * pl.col(column) / total)
-            if total
-            else pl.lit(None, dtype=pl.Float64)
-        )
+        return (100.0 * pl.col(column) / total) if total else pl.lit(None, dtype=pl.Float64)
 
     return (
         base.join(per_tier, on="tier", how="left")

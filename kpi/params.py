@@ -91,8 +91,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         0,
         3,
         1,
-        "How many of the switched-on criteria make a partner activated. "
-        "More than are switched on means all of them.",
+        "How many of the switched-on criteria make a partner activated. More than are switched on means all of them.",
     ),
     ParamSpec(
         "reward_min_revenue",
@@ -149,24 +148,16 @@ class View:
 
     def resolved(self, default_as_of: date) -> View:
         """This view with the as-of date filled in when it was left to the data."""
-        return (
-            self
-            if self.as_of is not None
-            else dataclasses.replace(self, as_of=default_as_of)
-        )
+        return self if self.as_of is not None else dataclasses.replace(self, as_of=default_as_of)
 
     def previous_window(self) -> View:
         """The same view one window earlier (for "change against the previous window")."""
         as_of = self.require_as_of()
-        return dataclasses.replace(
-            self, as_of=date.fromordinal(as_of.toordinal() - self.window_days)
-        )
+        return dataclasses.replace(self, as_of=date.fromordinal(as_of.toordinal() - self.window_days))
 
     def require_as_of(self) -> date:
         if self.as_of is None:
-            raise ValueError(
-                "the view's as-of date has not been resolved against the data"
-            )
+            raise ValueError("the view's as-of date has not been resolved against the data")
         return self.as_of
 
     def to_params(self) -> dict[str, str]:
@@ -206,17 +197,11 @@ def format_param(spec: ParamSpec, value: object) -> str:
         return value.isoformat()
     if spec.kind == "money":
         assert isinstance(value, int | float)
-        return (
-            f"{value:g}"
-            if float(value).is_integer() and abs(value) < 1e15
-            else repr(value)
-        )
+        return f"{value:g}" if float(value).is_integer() and abs(value) < 1e15 else repr(value)
     return str(value)
 
 
-def _parse_one(
-    spec: ParamSpec, text: str, date_bounds: tuple[date, date] | None
-) -> int | float | date:
+def _parse_one(spec: ParamSpec, text: str, date_bounds: tuple[date, date] | None) -> int | float | date:
     text = text.strip()
     if spec.kind == "date":
         try:
@@ -227,8 +212,7 @@ def _parse_one(
             raise ValueError("not a date; write it as YYYY-MM-DD")
         if date_bounds is not None and not (date_bounds[0] <= value <= date_bounds[1]):
             raise ValueError(
-                f"outside the data, which runs from {date_bounds[0].isoformat()} "
-                f"to {date_bounds[1].isoformat()}"
+                f"outside the data, which runs from {date_bounds[0].isoformat()} to {date_bounds[1].isoformat()}"
             )
         return value
     if spec.kind == "int":
