@@ -1,0 +1,85 @@
+"""Overview: activation, tiers, program money and the growth-vs-revenue chart."""
+
+import streamlit as st
+
+from kpi import metrics
+from ui import charts, data
+from ui import format as fmt
+from ui.frame import current
+
+frame = current()
+view = frame.view
+as_of = view.require_as_of()
+segmented = data.segmented(frame.dataset, view)
+summary = metrics.summarize(segmented, view)
+previous_view = view.previous_window()
+previous = metrics.summarize(data.segmented(frame.dataset, previous_view), previous_view)
+
+st.title("Program overview")
+st.caption(
+    f"As of **{as_of.isoformat()}**, counting the **{view.window_days} days** up to it. "
+    f"Compared with the previous {view.window_days} days, to {previous_view.require_as_of().isoformat()}."
+)
+
+activation_change = (
+    summary["activation_pct"] - previous["activation_pct"]
+    if summary["activation_pct"] is not None and previous["activation_pct"] is not None
+    else None
+)
+cols = st.columns(4)
+cols[0].metric(
+    "Activation",
+    fmt.pct(summary["activation_pct"]),
+    delta=fmt.pct_points(activation_change) if activation_change is not None else None,
+    help="Share of partners in the program that meet the activation criteria set in the sidebar.",
+    border=True,
+)
+cols[1].metric(
+    "Partners in the program",
+    fmt.count(summary["partners"]),
+    delta=f"{summary['partners'] - previous['partners']:+,}",
+    delta_color="off",
+    help="Joined on or before the as-of date and not left by then.",
+    border=True,
+)
+cols[2].metric(
+    "Activated partners",
+    fmt.count(summary["activated"]),
+    delta=f"{summary['activated'] - previous['activated']:+,}",
+    border=True,
+)
+cols[3].metric(
+    "Program ROI",
+    fmt.roi(summary["roi"]),
+    help="(revenue - cost) / cost over the window; n/a when nothing was spent.",
+    border=True,
+)
+
+st.subheader("Reward, nurture, drop")
+breakdown = metrics.tier_breakdown(segmented)
+tier_help = {
+    "reward": "Activated and brought at least the reward revenue in the window.",
+    "nurture": "Everyone who is neither reward nor drop.",
+    "drop": "Not activated, no revenue, few actions, and past the grace period.",
+}
+for column, row in zip(st.columns(3), breakdown.iter_rows(named=True), strict=True):
+    column.metric(row["tier"].capitalize(), fmt.count(row["partners"]), help=tier_help[row["tier"]], border=True)
+    column.caption(
+        f"{fmt.pct(row['partners_pct'])} of partners · {fmt.pct(row['revenue_pct'])} of revenue · "
+        f"{fmt.pct(row['cost_pct'])} of cost"
+    )
+
+st.subheader("Money in the window")
+cols = st.columns(4)
+cols[0].metric("Revenue", fmt.money(summary["revenue"]), help="Won deals: amount + 12 x monthly recurring.")
+cols[1].metric("Cost", fmt.money(summary["cost"]), help="Investments spent: MDF, incentives, enablement, SPIFFs.")
+cols[2].metric("MRR", fmt.money(summary["mrr"]), help="Monthly recurring revenue of won deals live on the as-of date.")
+cols[3].metric("ARR", fmt.money(summary["arr"]), help="12 x MRR.")
+
+st.subheader("Growth without revenue")
+st.altair_chart(charts.program_history(data.monthly_program(frame.dataset), fmt.currency_symbol()), width="stretch")
+st.caption(
+    "Blue line: partners in the program at each month end. Grey bars: revenue won in the month "
+    "(one-time amount plus first-year recurring). When the line climbs faster than the bars, "
+    "the program is growing in size, not in revenue."
+)

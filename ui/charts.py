@@ -1,0 +1,112 @@
+"""Altair chart specs, built by plain functions from aggregated frames.
+
+Pages only draw what these return, so tests can check a chart's data and
+encodings without a browser. Charts get tens or hundreds of rows, never events.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from kpi.metrics import TIERS
+
+# One palette for tiers on every page (Okabe-Ito: distinguishable with colour-blindness).
+TIER_COLORS: dict[str, str] = {"reward": "#009E73", "nurture": "#E69F00", "drop": "#D55E00"}
+TIER_SCALE = alt.Scale(domain=list(TIERS), range=[TIER_COLORS[t] for t in TIERS])
+PARTNER_COLOR = "#0072B2"
+REVENUE_COLOR = "#999999"
+
+# Above this many partners the engagement chart shows groups instead of single partners.
+SCATTER_MAX_POINTS = 1_500
+
+
+def program_history(monthly: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
+    """Partners in the program (line, right axis) against revenue won (bars, left axis),
+    month by month: the chart that shows a program growing in size but not in revenue."""
+    data = monthly.select(
+        pl.col("month").dt.strftime("%Y-%m-%d").alias("month"),
+        pl.col("partners"),
+        pl.col("revenue").round(2),
+    )
+    base = alt.Chart(alt.Data(values=data.to_dicts())).encode(
+        x=alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8))
+    )
+    bars = base.mark_bar(color=REVENUE_COLOR, opacity=0.8).encode(
+        y=alt.Y("revenue:Q", title=f"Revenue won in the month ({currency})", axis=alt.Axis(format="~s")),
+        tooltip=[
+            alt.Tooltip("month:T", title="Month", format="%B %Y"),
+            alt.Tooltip("revenue:Q", title="Revenue won", format=",.0f"),
+            alt.Tooltip("partners:Q", title="Partners in program", format=","),
+        ],
+    )
+    line = base.mark_line(color=PARTNER_COLOR, strokeWidth=3).encode(
+        y=alt.Y(
+            "partners:Q",
+            title="Partners in the program (month end)",
+            axis=alt.Axis(titleColor=PARTNER_COLOR, orient="right"),
+        ),
+    )
+    return (
+        alt.layer(bars, line)
+        .resolve_scale(y="independent")
+        .properties(title="Partners in the program vs revenue won, by month", height=340)
+    )
+
+
+def engagement_scatter(segmented: pl.DataFrame, currency: str = "$") -> alt.Chart:
+    """Revenue in the window against actions, one dot per partner coloured by tier.
+
+    With more than SCATTER_MAX_POINTS partners, partners with the same tier, the same
+    actions band and the same revenue band are drawn as one dot sized by how many
+    they are, so the chart stays readable and small.
+    """
+    x_title = "Actions in the window (trainings + shares + views + deal registrations)"
+    y_title = f"Revenue won in the window ({currency})"
+    if segmented.height <= SCATTER_MAX_POINTS:
+        data = segmented.select(
+            "partner_name",
+            "tier",
+            "actions",
+            pl.col("revenue").round(2),
+            "criteria_met",
+            pl.lit(1).alias("partners"),
+        )
+        tooltip = [
+            alt.Tooltip("partner_name:N", title="Partner"),
+            alt.Tooltip("tier:N", title="Tier"),
+            alt.Tooltip("actions:Q", title="Actions"),
+            alt.Tooltip("revenue:Q", title="Revenue", format=",.0f"),
+            alt.Tooltip("criteria_met:Q", title="Criteria met"),
+        ]
+    else:
+        # Bands: actions to the nearest 5 above 10, revenue to 2 significant figures.
+        actions_band = (
+            pl.when(pl.col("actions") <= 10).then(pl.col("actions")).otherwise((pl.col("actions") / 5).round(0) * 5)
+        )
+        magnitude = pl.when(pl.col("revenue") > 0).then(10 ** (pl.col("revenue").log10().floor() - 1)).otherwise(1.0)
+        revenue_band = (pl.col("revenue") / magnitude).round(0) * magnitude
+        data = (
+            segmented.with_columns(actions=actions_band, revenue=revenue_band)
+            .group_by("tier", "actions", "revenue")
+            .agg(pl.len().alias("partners"))
+            .sort("tier", "actions", "revenue")
+        )
+        tooltip = [
+            alt.Tooltip("tier:N", title="Tier"),
+            alt.Tooltip("partners:Q", title="Partners"),
+            alt.Tooltip("actions:Q", title="Actions (about)"),
+            alt.Tooltip("revenue:Q", title="Revenue (about)", format=",.0f"),
+        ]
+    return (
+        alt.Chart(alt.Data(values=data.to_dicts()))
+        .mark_circle(opacity=0.7)
+        .encode(
+            x=alt.X("actions:Q", title=x_title),
+            y=alt.Y("revenue:Q", title=y_title, scale=alt.Scale(type="symlog"), axis=alt.Axis(format="~s")),
+            color=alt.Color("tier:N", title="Tier", scale=TIER_SCALE),
+            size=alt.Size("partners:Q", title="Partners", legend=None, scale=alt.Scale(range=[40, 600])),
+            tooltip=tooltip,
+        )
+        .properties(title="Why partners land where they do: revenue against engagement", height=380)
+    )

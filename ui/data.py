@@ -1,0 +1,103 @@
+"""The app's cached access to the engine (Streamlit side of the boundary).
+
+The connection is a cached resource per database file version; per-partner facts
+are cached per (file, file version, as-of, window). Thresholds are applied to the
+cached facts, so a slider move never rescans events.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from kpi import metrics, store
+from kpi.params import View
+
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The database the app reads, and the version of the file (a new one per load)."""
+
+    path: str
+    version: str
+    span: tuple[date, date] | None  # (first date, default as-of), None when there is no data
+
+
+def db_path() -> Path:
+    """KPI_DB, or the demo database under data/."""
+    return Path(os.environ.get("KPI_DB") or DEFAULT_DB)
+
+
+def _file_version(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_ino}-{stat.st_mtime_ns}-{stat.st_size}"
+
+
+@st.cache_resource(show_spinner="Building the demo dataset (first start only)...")
+def _ensure_demo(path: str) -> None:
+    from kpi.demo import generate
+    from kpi.load import validate_frames
+
+    validation = validate_frames(generate())
+    store.write_dataset(validation.tables, Path(path), source="demo partners=300 seed=7", loaded_at=datetime.now())
+
+
+# A DuckDB connection is not thread-safe: every query below takes its own cursor.
+@st.cache_resource(max_entries=4)
+def _connection(path: str, version: str) -> duckdb.DuckDBPyConnection:
+    return store.connect(Path(path))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _span(path: str, version: str) -> tuple[date, date] | None:
+    with _connection(path, version).cursor() as cur:
+        return store.data_span(cur)
+
+
+def open_dataset() -> Dataset:
+    """The dataset named by KPI_DB; the demo database is built on first start."""
+    path = db_path()
+    if not path.exists():
+        if "KPI_DB" in os.environ:
+            raise FileNotFoundError(
+                f"KPI_DB names {path}, which does not exist. Create it with "
+                f"'python -m kpi load YOUR_FOLDER --db {path}' or unset KPI_DB to use the demo data."
+            )
+        _ensure_demo(str(path))
+    version = _file_version(path)
+    return Dataset(str(path), version, _span(str(path), version))
+
+
+@st.cache_data(max_entries=32, show_spinner="Counting partner activity...")
+def _facts(path: str, version: str, as_of: date, window_days: int) -> pl.DataFrame:
+    with _connection(path, version).cursor() as cur:
+        return metrics.partner_facts(cur, as_of, window_days)
+
+
+def partner_facts(dataset: Dataset, as_of: date, window_days: int) -> pl.DataFrame:
+    return _facts(dataset.path, dataset.version, as_of, window_days)
+
+
+def segmented(dataset: Dataset, view: View) -> pl.DataFrame:
+    """Per-partner tiers for the view, from cached facts."""
+    return metrics.segment(partner_facts(dataset, view.require_as_of(), view.window_days), view)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _monthly(path: str, version: str, until: date) -> pl.DataFrame:
+    with _connection(path, version).cursor() as cur:
+        return metrics.monthly_program(cur, until)
+
+
+def monthly_program(dataset: Dataset) -> pl.DataFrame:
+    """The whole history, month by month, up to the data's latest date."""
+    assert dataset.span is not None
+    return _monthly(dataset.path, dataset.version, dataset.span[1])

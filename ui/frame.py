@@ -1,0 +1,109 @@
+"""The frame every page shares: the dataset and the view from the sidebar controls.
+
+Every control is bound to its URL query parameter (SPEC "Shared links"), so a copied
+link opens the same view on any page, and a bound value survives page navigation.
+Before the widgets read the URL, the raw values are checked by the same parser the
+CLI uses (`kpi.params.parse_view`), so a bad value in a link gets a visible notice
+naming the parameter; the widget then falls back to its default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import streamlit as st
+
+from kpi.params import PARAMS, ParamProblem, ParamSpec, View, parse_view
+from ui.data import Dataset
+
+FRAME_KEY = "frame"  # the frame of the current run, read by the pages
+NOTICES_KEY = "frame_url_notices"  # bad link values seen this session, until dismissed
+SLIDERS = {"window_days", "min_trainings", "min_shares", "min_deals", "min_criteria"}
+_GROUPS = (
+    ("Time", ("as_of", "window_days")),
+    ("Activation criteria", ("min_trainings", "min_shares", "min_deals", "min_criteria")),
+    ("Tiers", ("reward_min_revenue", "drop_max_actions", "grace_days")),
+)
+
+
+@dataclass(frozen=True)
+class Frame:
+    dataset: Dataset
+    view: View
+
+
+def current() -> Frame:
+    """The frame app.py built for this run."""
+    return st.session_state[FRAME_KEY]
+
+
+def _url_problems(span: tuple[date, date]) -> list[ParamProblem]:
+    raw = {spec.name: st.query_params.get_all(spec.name) for spec in PARAMS if spec.name in st.query_params}
+    return parse_view(raw, span)[1]
+
+
+def _widget(spec: ParamSpec, span: tuple[date, date]) -> object:
+    common = {"key": spec.name, "help": spec.help, "bind": "query-params"}
+    if spec.kind == "date":
+        return st.date_input(
+            spec.label, value=span[1], min_value=span[0], max_value=span[1], format="YYYY-MM-DD", **common
+        )
+    if spec.name in SLIDERS:
+        return st.slider(
+            spec.label,
+            min_value=int(spec.min_value),
+            max_value=int(spec.max_value),
+            value=int(spec.default),
+            step=int(spec.step),
+            **common,
+        )
+    if spec.kind == "money":
+        return st.number_input(
+            spec.label,
+            min_value=float(spec.min_value),
+            max_value=float(spec.max_value),
+            value=float(spec.default),
+            step=float(spec.step),
+            format="%.0f",
+            **common,
+        )
+    return st.number_input(
+        spec.label,
+        min_value=int(spec.min_value),
+        max_value=int(spec.max_value),
+        value=int(spec.default),
+        step=int(spec.step),
+        **common,
+    )
+
+
+def _show_notices() -> None:
+    notices: list[ParamProblem] = st.session_state.get(NOTICES_KEY, [])
+    if not notices:
+        return
+    lines = "\n".join(f"- `{p.name}={p.value}`: {p.message}; using the default instead." for p in notices)
+    st.warning(f"Some values in this link could not be used:\n{lines}", icon=":material/link_off:")
+    if st.button("Dismiss", key="frame_dismiss_notices"):
+        st.session_state[NOTICES_KEY] = []
+        st.rerun()
+
+
+def build(dataset: Dataset) -> Frame:
+    """Draw the shared controls in the sidebar and return the frame for this run."""
+    assert dataset.span is not None
+    problems = _url_problems(dataset.span)
+    if problems:
+        st.session_state[NOTICES_KEY] = problems
+    values: dict[str, object] = {}
+    by_name = {spec.name: spec for spec in PARAMS}
+    with st.sidebar:
+        for title, names in _GROUPS:
+            st.subheader(title)
+            for name in names:
+                values[name] = _widget(by_name[name], dataset.span)
+        st.caption("Every control is in the page link: copy the URL to share this exact view.")
+    _show_notices()
+    frame = Frame(dataset, View(**values))  # type: ignore[arg-type]
+    st.session_state[FRAME_KEY] = frame
+    return frame
