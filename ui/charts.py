@@ -80,12 +80,15 @@ def engagement_scatter(segmented: pl.DataFrame, currency: str = "$") -> alt.Char
             alt.Tooltip("criteria_met:Q", title="Criteria met"),
         ]
     else:
-        # Bands: actions to the nearest 5 above 10, revenue to 2 significant figures.
-        actions_band = (
-            pl.when(pl.col("actions") <= 10).then(pl.col("actions")).otherwise((pl.col("actions") / 5).round(0) * 5)
-        )
-        magnitude = pl.when(pl.col("revenue") > 0).then(10 ** (pl.col("revenue").log10().floor() - 1)).otherwise(1.0)
-        revenue_band = (pl.col("revenue") / magnitude).round(0) * magnitude
+        # Log bands keep the groups few whatever the size: actions exact up to 10, then
+        # eight bands a decade; revenue four bands a decade (0 stays 0).
+        def log_band(column: str, per_decade: int) -> pl.Expr:
+            value = pl.col(column).cast(pl.Float64)
+            return (10 ** ((value.log10() * per_decade).round(0) / per_decade)).round(0)
+
+        actions_band = pl.when(pl.col("actions") <= 10).then(pl.col("actions").cast(pl.Float64))
+        actions_band = actions_band.otherwise(log_band("actions", 8))
+        revenue_band = pl.when(pl.col("revenue") > 0).then(log_band("revenue", 4)).otherwise(0.0)
         data = (
             segmented.with_columns(actions=actions_band, revenue=revenue_band)
             .group_by("tier", "actions", "revenue")

@@ -1,0 +1,77 @@
+"""Chart specs: the data and encodings a leader sees, checked without a browser."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from kpi import metrics
+from kpi.params import View
+from tests.conftest import d
+from ui import charts
+
+
+def spec_values(chart) -> list[dict]:
+    spec = chart.to_dict()
+    return spec["data"]["values"] if "data" in spec else spec["layer"][0]["data"]["values"]
+
+
+def test_program_history_plots_partners_against_revenue_by_month():
+    monthly = pl.DataFrame(
+        {"month": [d("2026-01-01"), d("2026-02-01")], "partners": [10, 30], "revenue": [1000.0, 1100.0]}
+    )
+    chart = charts.program_history(monthly, "$")
+    spec = chart.to_dict()
+    values = spec_values(chart)
+    assert values == [
+        {"month": "2026-01-01", "partners": 10, "revenue": 1000.0},
+        {"month": "2026-02-01", "partners": 30, "revenue": 1100.0},
+    ]
+    titles = [layer["encoding"]["y"]["title"] for layer in spec["layer"]]
+    assert titles == ["Revenue won in the month ($)", "Partners in the program (month end)"]
+    assert spec["resolve"]["scale"]["y"] == "independent"
+
+
+def synthetic_segment(n: int) -> pl.DataFrame:
+    facts = pl.DataFrame(
+        {
+            "partner_id": [f"P{i}" for i in range(n)],
+            "partner_name": [f"Partner {i}" for i in range(n)],
+            "joined_on": [d("2024-01-01")] * n,
+            "trainings": [i % 3 for i in range(n)],
+            "content_shares": [i % 2 for i in range(n)],
+            "content_views": [i % 7 for i in range(n)],
+            "logins": [0] * n,
+            "active_users": [1] * n,
+            "deals_registered": [i % 4 for i in range(n)],
+            "deals_won": [0] * n,
+            "revenue": [float((i * 7919) % 100_000) for i in range(n)],
+            "cost": [0.0] * n,
+            "mrr": [0.0] * n,
+        }
+    )
+    return metrics.segment(facts, View(as_of=d("2026-03-31")))
+
+
+def test_engagement_scatter_draws_one_dot_per_partner_in_a_small_program():
+    segmented = synthetic_segment(50)
+    values = spec_values(charts.engagement_scatter(segmented))
+    assert len(values) == 50
+    assert {v["tier"] for v in values} <= {"reward", "nurture", "drop"}
+    assert sum(v["partners"] for v in values) == 50
+
+
+def test_engagement_scatter_groups_partners_in_a_large_program_and_keeps_every_partner_counted():
+    segmented = synthetic_segment(20_000)
+    values = spec_values(charts.engagement_scatter(segmented))
+    assert len(values) < 2_000  # aggregated, not 20,000 dots
+    assert sum(v["partners"] for v in values) == 20_000
+    by_tier = segmented.group_by("tier").len()
+    for tier, count in by_tier.iter_rows():
+        assert sum(v["partners"] for v in values if v["tier"] == tier) == count
+
+
+def test_tier_colours_are_one_palette_in_tier_order():
+    spec = charts.engagement_scatter(synthetic_segment(10)).to_dict()
+    scale = spec["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["reward", "nurture", "drop"]
+    assert scale["range"] == [charts.TIER_COLORS[t] for t in ("reward", "nurture", "drop")]
