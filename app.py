@@ -14,7 +14,7 @@ st.set_page_config(page_title="Channel KPI Explorer", page_icon=":material/hub:"
 
 navigation = st.navigation(
     [
-        st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview", default=True),
+        st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
         st.Page("pages/tiers.py", title="Tiers", icon=":material/leaderboard:", url_path="tiers"),
     ]
 )

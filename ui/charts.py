@@ -63,7 +63,8 @@ def engagement_scatter(segmented: pl.DataFrame, currency: str = "$") -> alt.Char
     """
     x_title = "Actions in the window (trainings + shares + views + deal registrations)"
     y_title = f"Revenue won in the window ({currency})"
-    if segmented.height <= SCATTER_MAX_POINTS:
+    grouped = segmented.height > SCATTER_MAX_POINTS
+    if not grouped:
         data = segmented.select(
             "partner_name",
             "tier",
@@ -106,9 +107,12 @@ def engagement_scatter(segmented: pl.DataFrame, currency: str = "$") -> alt.Char
         .mark_circle(opacity=0.7)
         .encode(
             x=alt.X("actions:Q", title=x_title),
-            y=alt.Y("revenue:Q", title=y_title, scale=alt.Scale(type="symlog"), axis=alt.Axis(format="~s")),
+            # A square-root scale spreads the many small revenues and keeps zero on the axis.
+            y=alt.Y("revenue:Q", title=y_title, scale=alt.Scale(type="sqrt"), axis=alt.Axis(format="~s")),
             color=alt.Color("tier:N", title="Tier", scale=TIER_SCALE),
-            size=alt.Size("partners:Q", title="Partners", legend=None, scale=alt.Scale(range=[40, 600])),
+            size=alt.Size("partners:Q", title="Partners", legend=None, scale=alt.Scale(range=[40, 600], zero=False))
+            if grouped
+            else alt.value(60),
             tooltip=tooltip,
         )
         .properties(title="Why partners land where they do: revenue against engagement", height=380)

@@ -34,8 +34,22 @@ class Frame:
 
 
 def current() -> Frame:
-    """The frame app.py built for this run."""
-    return st.session_state[FRAME_KEY]
+    """The frame app.py built for this run.
+
+    With a folder named pages/ beside app.py, Streamlit 1.67 serves a freshly started
+    server in its legacy multipage mode until the first `st.navigation` call: a shared
+    deep link (/tiers?...) as the first request then runs the page script alone,
+    without app.py. Such a run finds no frame; it switches the legacy mode off, as
+    `st.navigation` itself does, and reruns, so app.py routes to the same page (both
+    modes hash a page by its URL path).
+    """
+    frame = st.session_state.get(FRAME_KEY)
+    if frame is None:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    return frame
 
 
 def _url_problems(span: tuple[date, date]) -> list[ParamProblem]:

@@ -1,13 +1,20 @@
--- The program month by month, from the first join to $until: partners in the program at the
+-- The program month by month, from the first activity or deal (the first join when there
+-- are none) to $until: partners in the program at the
 -- end of each month (the population definition applied at that day; $until for its own
 -- month) against the revenue won in the month (deal value = amount + 12 x mrr, by closed_on).
 with
+first_event as (
+    select coalesce(
+        least((select min(occurred_on) from activities), (select min(registered_on) from deals)),
+        (select min(joined_on) from partners)
+    ) as first_day
+),
 months as (
     select
         month_start::date as month_start,
         least((month_start + interval 1 month - interval 1 day)::date, $until::date) as month_end
     from range(
-        date_trunc('month', (select min(joined_on) from partners)),
+        date_trunc('month', (select first_day from first_event)),
         date_trunc('month', $until::date) + interval 1 month,
         interval 1 month
     ) as t(month_start)
