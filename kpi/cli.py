@@ -26,6 +26,7 @@ import polars as pl
 from kpi import metrics
 from kpi.load import read_dataset, validate_frames
 from kpi.params import PARAMS, ParamError, View, parse_view_strict
+from kpi.schema import TABLE_NAMES
 from kpi.store import connect, data_span, write_dataset
 
 EXIT_OK = 0
@@ -59,7 +60,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="write the demo dataset")
     demo.add_argument("--db", type=Path, required=True, metavar="PATH")
     demo.add_argument("--partners", type=_positive_int, default=300, metavar="N")
-    demo.add_argument("--seed", type=int, default=7, metavar="S")
+    demo.add_argument("--seed", type=_non_negative_int, default=7, metavar="S")
 
     for name, help_text in (
         (
@@ -82,6 +83,17 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _non_negative_int(text: str) -> int:
+    # The demo's random generator takes seeds of 0 and up only.
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -94,11 +106,18 @@ def _positive_int(text: str) -> int:
 
 def _open(db: Path) -> duckdb.DuckDBPyConnection:
     try:
-        return connect(db)
+        con = connect(db)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     except duckdb.Error as exc:
         raise UsageError(f"{db} is not a Channel KPI Explorer database: {str(exc).splitlines()[0]}") from None
+    # A DuckDB file of another program opens fine but lacks our tables: say so, not a traceback.
+    present = {row[0] for row in con.sql("select table_name from duckdb_tables()").fetchall()}
+    missing = [name for name in (*TABLE_NAMES, "dataset") if name not in present]
+    if missing:
+        con.close()
+        raise UsageError(f"{db} is not a Channel KPI Explorer database: no table {', '.join(missing)}")
+    return con
 
 
 def _view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:

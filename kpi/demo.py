@@ -29,6 +29,15 @@ _HISTORY_START = (date(2024, 4, 1) - _EPOCH).days
 _FOUNDING_FROM = (date(2021, 1, 1) - _EPOCH).days
 
 _FOUNDING_SHARE = 0.31
+# Productivity (deal size) spread between partners, and how much smaller the deals and the
+# deal flow of partners who joined in the last two years are.
+_PRODUCTIVITY_SIGMA = 0.4
+_NEW_PRODUCTIVITY = 0.6
+_NEW_DEAL_RATE = 0.8
+# Founding partners' deal flow eases off by this share over the last two years.
+_FOUNDING_FADE = 0.35
+_DEAL_MEDIAN = 14000.0
+_DEAL_SIGMA = 0.6
 _LEFT_SHARE = 0.07
 
 # --- partner archetypes -------------------------------------------------------------------
@@ -39,11 +48,11 @@ _MIX_FOUNDING = np.array([0.22, 0.38, 0.18, 0.10, 0.12])
 _MIX_NEW = np.array([0.07, 0.26, 0.21, 0.175, 0.285])
 
 # Events per 30 days for a partner with multipliers 1, by archetype (order of _ARCHETYPES).
-_RATE_LOGIN = np.array([9.0, 5.5, 3.0, 4.5, 0.35])
-_RATE_VIEW = np.array([4.5, 2.6, 1.0, 0.0, 0.06])
-_RATE_SHARE = np.array([2.4, 1.4, 0.3, 0.0, 0.0])
-_RATE_TRAINING = np.array([1.2, 0.85, 0.22, 0.0, 0.01])
-_RATE_DEAL = np.array([2.4, 1.0, 0.26, 0.0, 0.012])
+_RATE_LOGIN = np.array([5.6, 3.4, 1.9, 2.9, 0.22])
+_RATE_VIEW = np.array([2.8, 1.6, 0.6, 0.0, 0.04])
+_RATE_SHARE = np.array([1.8, 0.9, 0.25, 0.0, 0.0])
+_RATE_TRAINING = np.array([1.2, 0.6, 0.2, 0.0, 0.01])
+_RATE_DEAL = np.array([3.3, 2.4, 0.9, 0.0, 0.015])
 # Deal outcomes by archetype: probability won, lost (the rest stalls as open).
 _P_WON = np.array([0.52, 0.44, 0.36, 0.30, 0.25])
 _P_LOST = np.array([0.27, 0.30, 0.34, 0.36, 0.40])
@@ -53,14 +62,14 @@ _USERS_HI = np.array([8, 6, 4, 3, 2])
 # Relative chance of leaving the program and of receiving investments.
 _LEAVE_WEIGHT = np.array([0.15, 0.4, 1.2, 1.8, 3.0])
 _P_FUNDED = np.array([0.85, 0.62, 0.38, 0.30, 0.22])
-_RATE_INVEST = np.array([0.55, 0.35, 0.22, 0.20, 0.15])  # per 30 days, when funded
+_RATE_INVEST = np.array([0.8, 0.5, 0.3, 0.28, 0.2])  # per 30 days, when funded
 
 _REGIONS = ("North America", "EMEA", "APAC", "LATAM")
 _P_REGION = np.array([0.42, 0.33, 0.16, 0.09])
 _PARTNER_TYPES = ("reseller", "referral", "msp", "system_integrator")
 _P_TYPE = np.array([0.40, 0.25, 0.20, 0.15])
 # Deal size multiplier by partner type: integrators run big projects, referrals small ones.
-_TYPE_SIZE = np.array([1.0, 0.6, 0.85, 1.7])
+_TYPE_SIZE = np.array([1.0, 0.7, 0.9, 1.4])
 _CHANNEL_MANAGERS = (
     "Alicia Moreno",
     "Ben Okafor",
@@ -214,25 +223,38 @@ def _ids(prefix: str, n: int, width: int) -> pl.Series:
 def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
     """Build the demo dataset: the five input tables of SPEC.md, keyed by table name.
 
-    The story: a B2B software vendor has grown its partner program fast. About a third of
-    today's partners are founding partners (joined 2021-2024); the rest joined in the last
-    two years, so the program has roughly tripled in 24 months, while monthly won revenue
-    grew only by a few tens of percent. Revenue is concentrated: a minority of mostly older
-    partners (heavy-tailed productivity; the top 20% hold about three quarters of won
-    revenue) does the work that matters (completes training, shares co-branded content,
-    registers deals), about a third of the program is activated on all three over the last
-    90 days, many partners only log in or have gone dormant, 5-10% have left, and some got
-    sizeable MDF or incentives without bringing any revenue back.
+    The story it tells: a B2B software vendor has grown its partner program fast, but
+    revenue has not kept pace.
 
-    History runs from 2024-04-01 to `DEMO_END`; activity is densest right before
-    `DEMO_END`, which is the latest activity date. Deterministic for a given
-    (n_partners, seed); row counts scale linearly (about 100 activities per partner).
+    - About a third of today's partners are founding partners (joined 2021 to late 2024);
+      the rest joined in the last two years, so the program has roughly tripled in 24
+      months, while monthly won revenue grew only about 30%: the founding partners' deal
+      flow eases off and most newcomers bring little (smaller deals, slow ramp-up).
+    - Only about half of the partners do the behaviours that matter (complete training,
+      share co-branded content, register deals). With a 90-day window ending `DEMO_END`
+      and one of each required, roughly 40% of the population is activated (it was above
+      50% two years earlier). Many others only log in, or have gone dormant; 7% have left.
+    - Revenue is concentrated: heavy-tailed productivity puts about three quarters of won
+      revenue with the top 20% of partners; about one partner in eight wins 50,000 or
+      more (deal value = amount + 12 x mrr) in the last 90 days.
+    - Investments (MDF, incentives, enablement, SPIFFs) are uneven: many small partners
+      get nothing, and some idle partners got sizeable MDF and returned no revenue.
+
+    History runs from 2024-04-01 to `DEMO_END` (the latest activity date). The same
+    (n_partners, seed) always gives identical frames; row counts scale linearly, about
+    100 activities, 20 deals, 3 users and 4 investments per partner.
 
     Returns a dict with keys "partners", "partner_users", "activities", "deals" and
-    "investments", with exactly the contract's columns: text as pl.String, dates as
-    pl.Date, `occurred_at` as pl.Datetime("us"), money as pl.Float64 rounded to cents,
-    absent optional values as null.
+    "investments", each with exactly the contract's columns: text as pl.String, dates as
+    pl.Date, `occurred_at` as pl.Datetime("us") (naive, with a time of day), money as
+    pl.Float64 rounded to cents, absent optional values as null.
     """
+    return _simulate(n_partners, seed)[0]
+
+
+def _simulate(n_partners: int, seed: int) -> tuple[dict[str, pl.DataFrame], dict[str, np.ndarray]]:
+    """The generator behind `generate`; also returns the hidden per-partner traits
+    (archetype, founding flag, multipliers), indexed like the partners table, for tuning."""
     if n_partners < 1:
         raise ValueError("n_partners must be at least 1")
     rng = np.random.default_rng(seed)
@@ -245,12 +267,12 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
     arch[founding] = _allocate(rng, int(founding.sum()), _MIX_FOUNDING)
     arch[~founding] = _allocate(rng, int((~founding).sum()), _MIX_NEW)
 
-    # Founding partners spread over 2021-2024 (somewhat more recent); the rest join over the
-    # last two years at a steady pace.
+    # Founding partners spread evenly over 2021 to late 2024; the rest join over the last
+    # two years at a steady pace.
     u = rng.random(n)
     joined = np.where(
         founding,
-        _FOUNDING_FROM + np.floor(u**0.8 * (_T0 - _FOUNDING_FROM + 1)),
+        _FOUNDING_FROM + np.floor(u * (_T0 - _FOUNDING_FROM + 1)),
         _T0 + 1 + np.floor(u * (_END - _T0)),
     ).astype(np.int64)
 
@@ -271,7 +293,9 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
 
     # Per-partner multipliers: engagement (how much they do) and productivity (deal size).
     engage = rng.lognormal(0.0, 0.35, size=n)
-    productivity = rng.lognormal(0.0, 0.75, size=n) * _TYPE_SIZE[ptype] * np.where(founding, 1.0, 0.5)
+    productivity = (
+        rng.lognormal(0.0, _PRODUCTIVITY_SIGMA, size=n) * _TYPE_SIZE[ptype] * np.where(founding, 1.0, _NEW_PRODUCTIVITY)
+    )
 
     # Active interval for events: from max(joined, history start) to the day before leaving.
     start = np.maximum(joined, _HISTORY_START)
@@ -392,11 +416,14 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
     )
 
     # --- deals ------------------------------------------------------------------------------
-    deal_rate = _RATE_DEAL[arch] * engage * productivity**0.35 / 30.0
+    deal_rate = _RATE_DEAL[arch] * engage * np.where(founding, 1.0, _NEW_DEAL_RATE) / 30.0
     d_idx, d_reg = _events(rng, deal_rate, start, days)
-    # New partners ramp up: few registrations in their first months.
+    # New partners ramp up: few registrations in their first months; the founding partners'
+    # deal flow slowly eases off over the last two years.
     tenure = d_reg - joined[d_idx]
     ramp = np.clip(0.2 + tenure / 180.0, 0.0, 1.0)
+    fade = np.clip((d_reg - _T0) / (_END - _T0), 0.0, 1.0) * _FOUNDING_FADE
+    ramp = ramp * np.where(founding[d_idx], 1.0 - fade, 1.0)
     keep = rng.random(d_idx.size) < ramp
     d_idx, d_reg = d_idx[keep], d_reg[keep]
     k = d_idx.size
@@ -409,7 +436,7 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
     closed_set = outcome != 0
 
     subscription = rng.random(k) < 0.40
-    size = productivity[d_idx] * rng.lognormal(np.log(9000.0), 0.85, size=k)
+    size = productivity[d_idx] * rng.lognormal(np.log(_DEAL_MEDIAN), _DEAL_SIGMA, size=k)
     amount = np.where(subscription, 0.5 * size, size)
     amount = np.where(subscription & (rng.random(k) < 0.08), 0.0, amount)
     amount = np.clip(np.round(amount, -1), 0.0, 750_000.0)
@@ -423,7 +450,7 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
 
     # Some won subscriptions churn later (at least 30 days after closing).
     churn_lo = close + 30
-    churned = (outcome == 1) & subscription & (churn_lo <= _END) & (rng.random(k) < 0.24)
+    churned = (outcome == 1) & subscription & (churn_lo <= _END) & (rng.random(k) < 0.18)
     churn_day = churn_lo + np.floor(rng.random(k) * np.maximum(_END - churn_lo + 1, 1)).astype(np.int64)
 
     order = np.lexsort((d_idx, d_reg))
@@ -482,10 +509,17 @@ def generate(n_partners: int = 300, seed: int = 7) -> dict[str, pl.DataFrame]:
         ]
     )
 
-    return {
+    tables = {
         "partners": partners,
         "partner_users": partner_users,
         "activities": activities,
         "deals": deals,
         "investments": investments,
     }
+    traits = {
+        "archetype": np.asarray(_ARCHETYPES)[arch],
+        "founding": founding,
+        "engagement": engage,
+        "productivity": productivity,
+    }
+    return tables, traits

@@ -21,7 +21,8 @@ from kpi.schema import TABLE_BY_NAME, TABLES, Column, Table
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
 PROBLEM_COLUMNS: tuple[str, ...] = ("file", "row", "column", "value", "problem")
 
-_DATE_RE = r"^\d{4}-\d{2}-\d{2}( 00:00(:00(\.0+)?)?)?$"
+# Midnight is accepted as a date: Excel date cells and Parquet datetime columns read so.
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}([T ]00:00(:00(\.0+)?)?)?$"
 _TIMESTAMP_RE = r"^\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
 _MONEY_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
@@ -41,7 +42,10 @@ class Validation:
     def problem_lines(self, limit: int | None = None) -> list[str]:
         rows = self.problems.head(limit) if limit is not None else self.problems
         return [
-            f"{r['file']}, row {r['row']}, column {r['column']}: {r['problem']}"
+            r["file"]
+            + (f", row {r['row']}" if r["row"] is not None else "")
+            + (f", column {r['column']}" if r["column"] else "")
+            + f": {r['problem']}"
             + (f" (value {r['value']!r})" if r["value"] is not None else "")
             for r in rows.iter_rows(named=True)
         ]
@@ -112,7 +116,8 @@ def read_table_file(path: Path) -> pl.DataFrame:
             frame = pl.read_parquet(path)
         elif suffix == ".xlsx":
             # calamine reads cached cell values only: formulas are never evaluated.
-            frame = pl.read_excel(path, engine="calamine", infer_schema_length=0)
+            # Blank rows are kept (and skipped in validation) so row numbers match the sheet.
+            frame = pl.read_excel(path, engine="calamine", infer_schema_length=0, drop_empty_rows=False)
         else:
             raise ValueError(f"unsupported file type {suffix!r}; use .csv, .parquet or .xlsx")
     except ValueError:
@@ -161,16 +166,6 @@ def read_dataset(src_dir: Path) -> Validation:
             raw[name] = read_table_file(path)
         except ValueError as exc:
             problem_rows.append((path.name, None, "", None, str(exc)))
-    if "partners" not in files and not any("partners" in p[4] for p in problem_rows):
-        problem_rows.append(
-            (
-                "partners",
-                None,
-                "",
-                None,
-                "the partners table is required: add partners.csv, .parquet or .xlsx",
-            )
-        )
     validation = validate(raw, file_names)
     if problem_rows:
         validation.problems = pl.concat([_problems(problem_rows), validation.problems])
@@ -233,6 +228,9 @@ def _check_table(
     table: Table, file: str, text_frame: pl.DataFrame, warnings: list[str]
 ) -> tuple[_Checker, pl.DataFrame]:
     frame = text_frame.with_row_index("_row", offset=2).with_columns(pl.col("_row").cast(pl.Int64))
+    if text_frame.width:
+        # An entirely blank row is not a record, but it still counts for the row numbers after it.
+        frame = frame.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))
     checker = _Checker(file, frame)
     present = set(text_frame.columns)
     extra = [c for c in text_frame.columns if c not in table.column_names]
@@ -260,10 +258,11 @@ def _check_table(
     checker.frame = frame
     typed: list[pl.Expr] = [pl.col("_row")]
     for column in table.columns:
-        if column.name in missing_required:
-            typed.append(pl.lit(None, dtype=pl.String).alias(column.name))
-            continue
         parsed, invalid = _parse_exprs(column)
+        if column.name in missing_required:
+            # Reported once above; the empty column keeps its type for the cross-column checks.
+            typed.append(parsed.alias(column.name))
+            continue
         if column.required:
             checker.flag(
                 pl.col(column.name).is_null(),
@@ -331,6 +330,10 @@ def _flag_reference(checker: _Checker, column: str, keys: pl.DataFrame, on: list
         )
 
 
+def _has_column(raw: Mapping[str, pl.DataFrame], table: str, column: str) -> bool:
+    return table in raw and column in raw[table].columns
+
+
 def validate(raw: Mapping[str, pl.DataFrame], file_names: Mapping[str, str] | None = None) -> Validation:
     """Check every SPEC rule on text tables and return typed frames or every problem.
 
@@ -351,25 +354,29 @@ def validate(raw: Mapping[str, pl.DataFrame], file_names: Mapping[str, str] | No
         checkers[table.name] = checker
         typed[table.name] = typed_frame
 
-    partner_keys = typed["partners"].select("partner_id").drop_nulls().unique()
-    for name in ("partner_users", "activities", "deals", "investments"):
+    # References are checked only against a table that was read with its key column:
+    # otherwise every row would repeat the one real problem (the missing table or column).
+    if _has_column(raw, "partners", "partner_id"):
+        partner_keys = typed["partners"].select("partner_id").drop_nulls().unique()
+        for name in ("partner_users", "activities", "deals", "investments"):
+            _flag_reference(
+                checkers[name], "partner_id", partner_keys, ["partner_id"], "is not a partner_id in partners"
+            )
+    users_readable = _has_column(raw, "partner_users", "user_id") and _has_column(raw, "partner_users", "partner_id")
+    if "partner_users" not in raw or users_readable:
+        user_keys = typed["partner_users"].select("user_id", "partner_id").drop_nulls().unique()
         _flag_reference(
-            checkers[name],
-            "partner_id",
-            partner_keys,
-            ["partner_id"],
-            "is not a partner_id in partners",
+            checkers["activities"],
+            "user_id",
+            user_keys,
+            ["user_id", "partner_id"],
+            "is not a user_id of this partner in partner_users",
         )
-    user_keys = typed["partner_users"].select("user_id", "partner_id").drop_nulls().unique()
-    _flag_reference(
-        checkers["activities"],
-        "user_id",
-        user_keys,
-        ["user_id", "partner_id"],
-        "is not a user_id of this partner in partner_users",
-    )
 
     found = [f for c in checkers.values() for f in c.found]
+    if "partners" not in raw:
+        message = "the partners table is required: add partners.csv, .parquet or .xlsx"
+        found.insert(0, _problems([(file_names.get("partners", "partners"), None, "", None, message)]))
     problems = (
         pl.concat([EMPTY_PROBLEMS, *found], how="vertical_relaxed").sort("file", "row", maintain_order=True)
         if found

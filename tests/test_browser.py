@@ -1,0 +1,206 @@
+"""The real app in a real browser (Chromium driven by Playwright).
+
+A fresh `streamlit run` serves a demo database; the tests open shared links the way
+a colleague would and read what the page shows. CI installs Debian's chromium, so
+these always run there; on a machine without it they are skipped with a loud reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from kpi import metrics
+from kpi.params import View
+from kpi.store import connect, data_span
+from tests.conftest import ROOT
+from ui import format as fmt
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+if not CHROMIUM.exists():
+    message = (
+        "BROWSER TESTS SKIPPED: /usr/bin/chromium is missing. Install it with "
+        "'apt-get install -y chromium' (CI does) to run the real-browser tests."
+    )
+    if os.environ.get("CI"):
+        raise RuntimeError(message)  # never silently skipped in CI
+    print(f"\n{'!' * 80}\n{message}\n{'!' * 80}", file=sys.stderr)
+    pytest.skip(message, allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly started app on the demo data; yields its base URL."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, "KPI_DB": str(demo_db)}
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
+                time.sleep(0.3)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def engine_summary(db: Path, view: View) -> dict:
+    con = connect(db)
+    try:
+        view = view.resolved(data_span(con)[1])
+        segmented = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
+    finally:
+        con.close()
+    return metrics.summarize(segmented, view)
+
+
+def wait_for_controls(page: Page) -> None:
+    """Wait until every shared control has rendered in the browser.
+
+    Streamlit's frontend carries a bound parameter across a page switch only once its
+    widget has mounted; the controls' code loads lazily, a few seconds after the page.
+    """
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_test_id("stSlider")).to_have_count(5, timeout=60_000)
+    expect(sidebar.get_by_test_id("stNumberInput")).to_have_count(3, timeout=60_000)
+    expect(sidebar.get_by_test_id("stDateInput")).to_have_count(1, timeout=60_000)
+
+
+def metric_value(page: Page, label: str):
+    card = page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True))
+    return card.get_by_test_id("stMetricValue")
+
+
+def url_params(page: Page) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def expect_url_params(page: Page, params: dict[str, str]) -> None:
+    """Wait until the address bar carries exactly these parameters (in any order)."""
+    lookaheads = "".join(f"(?=.*[?&]{k}={re.escape(v)}(&|$))" for k, v in params.items())
+    expect(page).to_have_url(re.compile(f"^{lookaheads}"), timeout=15_000)
+    assert url_params(page) == params
+
+
+def test_a_shared_deep_link_opens_the_view_and_navigation_keeps_it(server, page, demo_db):
+    # The first request to a fresh server is a deep link to the Tiers page.
+    params = {"window_days": "60", "min_deals": "2", "min_criteria": "2", "grace_days": "30"}
+    page.goto(f"{server}/tiers?" + "&".join(f"{k}={v}" for k, v in params.items()))
+    view = View(window_days=60, min_deals=2, min_criteria=2, grace_days=30)
+    expected = engine_summary(demo_db, view)
+    expect(page.get_by_role("heading", name="Partner tiers")).to_be_visible(timeout=60_000)
+    shown = f"{expected['partners']:,} of {expected['partners']:,} partners shown"
+    expect(page.get_by_text(re.compile(shown))).to_be_visible()
+    expect(page.get_by_text(re.compile(f"reward {expected['tiers']['reward']}"))).to_be_visible()
+    wait_for_controls(page)
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Overview").click()
+    expect(page.get_by_role("heading", name="Program overview")).to_be_visible(timeout=30_000)
+    expect(metric_value(page, "Activation")).to_have_text(fmt.pct(expected["activation_pct"]))
+    expect_url_params(page, params)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_moving_a_control_updates_the_numbers_and_the_link(server, page, demo_db):
+    page.goto(f"{server}/?min_trainings=2")
+    base = dataclasses.replace(View(), min_trainings=2)
+    expect(metric_value(page, "Activation")).to_have_text(
+        fmt.pct(engine_summary(demo_db, base)["activation_pct"]), timeout=60_000
+    )
+    wait_for_controls(page)
+    shares = page.get_by_test_id("stSlider").filter(has_text="Content shares needed")
+    thumb = shares.get_by_role("slider")
+    thumb.focus()
+    thumb.press("ArrowRight")
+    moved = dataclasses.replace(base, min_shares=2)
+    expect(metric_value(page, "Activation")).to_have_text(
+        fmt.pct(engine_summary(demo_db, moved)["activation_pct"]), timeout=30_000
+    )
+    expect_url_params(page, {"min_trainings": "2", "min_shares": "2"})
+
+
+def test_a_bad_value_in_a_link_shows_a_notice_and_the_default_view(server, page, demo_db):
+    page.goto(f"{server}/?window_days=banana&min_deals=2")
+    notice = page.get_by_test_id("stAlert").filter(has_text="could not be used")
+    expect(notice).to_be_visible(timeout=60_000)
+    expect(notice).to_contain_text("window_days=banana")
+    expected = engine_summary(demo_db, dataclasses.replace(View(), min_deals=2))
+    expect(metric_value(page, "Activation")).to_have_text(fmt.pct(expected["activation_pct"]))
+    expect(page.get_by_test_id("stException")).to_have_count(0)
