@@ -189,3 +189,17 @@ def test_a_tiny_program_shows_an_empty_roi_as_n_a(tmp_path, monkeypatch):
     assert metric(at, "Program ROI") == "n/a"
     assert metric(at, "Activation") == "0.0%"
     assert metric(at, "Drop") == "1"
+
+
+def test_first_start_builds_the_demo_database_when_no_kpi_db_is_set(tmp_path, monkeypatch):
+    import ui.data
+
+    demo_path = tmp_path / "data" / "demo.duckdb"
+    monkeypatch.delenv("KPI_DB", raising=False)
+    monkeypatch.setattr(ui.data, "DEFAULT_DB", demo_path)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert demo_path.is_file()
+    expected = engine_summary(demo_path, View())
+    assert expected["partners"] > 200  # a few hundred partners, as the demo promises
+    assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])

@@ -8,6 +8,7 @@ cached facts, so a slider move never rescans events.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -41,13 +42,19 @@ def _file_version(path: Path) -> str:
     return f"{stat.st_ino}-{stat.st_mtime_ns}-{stat.st_size}"
 
 
-@st.cache_resource(show_spinner="Building the demo dataset (first start only)...")
-def _ensure_demo(path: str) -> None:
+_DEMO_LOCK = threading.Lock()  # sessions starting together build the demo once
+
+
+def _ensure_demo(path: Path) -> None:
     from kpi.demo import generate
     from kpi.load import validate_frames
 
-    validation = validate_frames(generate())
-    store.write_dataset(validation.tables, Path(path), source="demo partners=300 seed=7", loaded_at=datetime.now())
+    with _DEMO_LOCK:
+        if path.exists():
+            return
+        with st.spinner("Building the demo dataset (first start only)..."):
+            validation = validate_frames(generate())
+            store.write_dataset(validation.tables, path, source="demo partners=300 seed=7", loaded_at=datetime.now())
 
 
 # A DuckDB connection is not thread-safe: every query below takes its own cursor.
@@ -71,7 +78,7 @@ def open_dataset() -> Dataset:
                 f"KPI_DB names {path}, which does not exist. Create it with "
                 f"'python -m kpi load YOUR_FOLDER --db {path}' or unset KPI_DB to use the demo data."
             )
-        _ensure_demo(str(path))
+        _ensure_demo(path)
     version = _file_version(path)
     return Dataset(str(path), version, _span(str(path), version))
 
