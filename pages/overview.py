@@ -3,7 +3,7 @@
 import streamlit as st
 
 from kpi import metrics
-from ui import charts, data
+from ui import data
 from ui import format as fmt
 from ui.frame import current
 
@@ -77,7 +77,7 @@ cols[2].metric("MRR", fmt.money(summary["mrr"]), help="Monthly recurring revenue
 cols[3].metric("ARR", fmt.money(summary["arr"]), help="12 x MRR.")
 
 st.subheader("Growth without revenue")
-st.altair_chart(charts.program_history(data.monthly_program(frame.dataset), fmt.currency_symbol()), width="stretch")
+st.vega_lite_chart(data.program_history_spec(frame.dataset, fmt.currency_symbol()), width="stretch")
 st.caption(
     "Blue line: partners in the program at each month end. Grey bars: revenue won in the month "
     "(one-time amount plus first-year recurring). When the line climbs faster than the bars, "

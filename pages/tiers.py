@@ -50,7 +50,7 @@ table = shown.select(
 ).with_columns((pl.col("roi") * 100).alias("roi"))
 money = fmt.currency_symbol() + "%,.0f"
 st.dataframe(
-    table,
+    table.to_arrow(),  # Arrow straight through, no pandas detour
     hide_index=True,
     placeholder=fmt.EMPTY,
     height=460,
@@ -78,14 +78,14 @@ st.dataframe(
 )
 st.download_button(
     "Download this list (CSV)",
-    shown.select(SEGMENT_COLUMNS).write_csv(),
+    lambda: shown.select(SEGMENT_COLUMNS).write_csv(),  # built only when clicked
     file_name=f"partner-tiers-{view.require_as_of().isoformat()}.csv",
     mime="text/csv",
     key="tiers_download",
     icon=":material/download:",
 )
 
-st.altair_chart(charts.engagement_scatter(shown, fmt.currency_symbol()), width="stretch")
+st.vega_lite_chart(charts.vega_spec(charts.engagement_scatter(shown, fmt.currency_symbol())), width="stretch")
 st.caption(
     "Each dot is a partner (or, in large programs, a group of similar partners): how much it did "
     "in the window against the revenue it brought. Reward sits top right; drop sits at zero revenue "

@@ -11,8 +11,9 @@ from ui import charts
 
 
 def spec_values(chart) -> list[dict]:
-    spec = chart.to_dict()
-    return spec["data"]["values"] if "data" in spec else spec["layer"][0]["data"]["values"]
+    """The rows the chart draws (Altair inlines a frame as one named dataset)."""
+    (values,) = chart.to_dict()["datasets"].values()
+    return values
 
 
 def test_program_history_plots_partners_against_revenue_by_month():
@@ -75,3 +76,14 @@ def test_tier_colours_are_one_palette_in_tier_order():
     scale = spec["encoding"]["color"]["scale"]
     assert scale["domain"] == ["reward", "nurture", "drop"]
     assert scale["range"] == [charts.TIER_COLORS[t] for t in ("reward", "nurture", "drop")]
+
+
+def test_the_specs_the_app_draws_are_the_validated_specs():
+    """The app skips Altair's validation at run time; here every chart is validated."""
+    monthly = pl.DataFrame({"month": [d("2026-01-01")], "partners": [3], "revenue": [10.0]})
+    for chart in (
+        charts.program_history(monthly),
+        charts.engagement_scatter(synthetic_segment(30)),
+        charts.engagement_scatter(synthetic_segment(3_000)),
+    ):
+        assert charts.vega_spec(chart) == chart.to_dict()  # to_dict() validates against the schema

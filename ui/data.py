@@ -19,6 +19,7 @@ import streamlit as st
 
 from kpi import metrics, store
 from kpi.params import View
+from ui import charts
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
 
@@ -83,7 +84,9 @@ def open_dataset() -> Dataset:
     return Dataset(str(path), version, _span(str(path), version))
 
 
-@st.cache_data(max_entries=32, show_spinner="Counting partner activity...")
+# cache_resource, not cache_data: the frames are never modified, and a cache hit then
+# costs nothing instead of unpickling megabytes on every slider move.
+@st.cache_resource(max_entries=32, show_spinner="Counting partner activity...")
 def _facts(path: str, version: str, as_of: date, window_days: int) -> pl.DataFrame:
     with _connection(path, version).cursor() as cur:
         return metrics.partner_facts(cur, as_of, window_days)
@@ -98,7 +101,7 @@ def segmented(dataset: Dataset, view: View) -> pl.DataFrame:
     return metrics.segment(partner_facts(dataset, view.require_as_of(), view.window_days), view)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _monthly(path: str, version: str, until: date) -> pl.DataFrame:
     with _connection(path, version).cursor() as cur:
         return metrics.monthly_program(cur, until)
@@ -108,3 +111,14 @@ def monthly_program(dataset: Dataset) -> pl.DataFrame:
     """The whole history, month by month, up to the data's latest date."""
     assert dataset.span is not None
     return _monthly(dataset.path, dataset.version, dataset.span[1])
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _history_chart(path: str, version: str, until: date, currency: str) -> dict:
+    return charts.vega_spec(charts.program_history(_monthly(path, version, until), currency))
+
+
+def program_history_spec(dataset: Dataset, currency: str) -> dict:
+    """The growth-vs-revenue chart: it depends on the data only, so it is built once per dataset."""
+    assert dataset.span is not None
+    return _history_chart(dataset.path, dataset.version, dataset.span[1], currency)
