@@ -39,8 +39,18 @@ create table investments (
     category varchar,
     amount double not null
 );
+-- One row: the load this file holds. A database file describes its own load, so a
+-- kept copy (kpi.history) can be listed and restored without any other record.
 create table dataset (
     dataset_id varchar not null,  -- changes with every load: the cache key of the data
     loaded_at timestamp not null,
-    source varchar not null
+    source varchar not null,      -- the folder, upload or "restore of <dataset_id>"
+    mapping_name varchar          -- the saved column mapping the load used, if any
+);
+-- The files the load read (empty for a generated dataset), in the order given.
+create table dataset_files (
+    file_no integer not null,
+    file_name varchar not null,   -- the file's name as the user gave it, no folder
+    table_name varchar not null,  -- the contract table it filled
+    row_count bigint not null     -- data rows read from it
 );
