@@ -1,6 +1,7 @@
 """`python -m kpi`: the engine without the UI (SPEC "Headless interface").
 
-    python -m kpi load SRC_DIR --db PATH
+    python -m kpi load SRC_DIR --db PATH [--mapping FILE] [--problems-csv FILE]
+    python -m kpi suggest-mapping SRC_DIR --out FILE [--name NAME]
     python -m kpi demo --db PATH [--partners N] [--seed S]
     python -m kpi segment --db PATH [params] [--format csv|json]
     python -m kpi summary --db PATH [params]
@@ -23,11 +24,12 @@ from typing import NoReturn
 import duckdb
 import polars as pl
 
-from kpi import metrics
-from kpi.load import read_dataset, validate_frames
+from kpi import history, metrics
+from kpi.load import SourceError, find_table_files, read_dataset, read_source, validate_frames
+from kpi.mapping import FileMapping, Mapping, MappingError, guess_table, load_with_mapping, readable_files, suggest
 from kpi.params import PARAMS, ParamError, View, parse_view_strict
 from kpi.schema import TABLE_NAMES
-from kpi.store import connect, data_span, write_dataset
+from kpi.store import connect, data_span
 
 EXIT_OK = 0
 EXIT_REFUSED = 2
@@ -56,6 +58,25 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write every problem to this CSV",
     )
+    load.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="FILE",
+        help="read exports in their own column names through this mapping (see docs/mapping.md)",
+    )
+
+    starter = commands.add_parser(
+        "suggest-mapping", help="write a starter mapping for the exports in SRC_DIR, to edit and use with load"
+    )
+    starter.add_argument("src_dir", type=Path, metavar="SRC_DIR")
+    starter.add_argument("--out", type=Path, required=True, metavar="FILE")
+    starter.add_argument("--name", metavar="NAME", help="the mapping's name (default: the folder's name)")
+
+    loads = commands.add_parser("history", help="list the loads kept for a database, newest first (* = live)")
+    loads.add_argument("--db", type=Path, required=True, metavar="PATH")
+    restore = commands.add_parser("restore", help="make an earlier load the live data again")
+    restore.add_argument("load_id", metavar="LOAD_ID")
+    restore.add_argument("--db", type=Path, required=True, metavar="PATH")
 
     demo = commands.add_parser("demo", help="write the demo dataset")
     demo.add_argument("--db", type=Path, required=True, metavar="PATH")
@@ -179,8 +200,25 @@ def _report_problems(
         err.write(f"  {row['count']:>8}  {row['file']} / {row['column'] or '(file)'}: {row['problem']}\n")
 
 
+def _read_mapping(path: Path) -> Mapping:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a UTF-8 text file") from None
+    try:
+        return Mapping.from_json(text)
+    except MappingError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
 def _cmd_load(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) -> int:
-    validation = read_dataset(args.src_dir)
+    if args.mapping is not None:
+        mapping = _read_mapping(args.mapping)
+        validation = load_with_mapping(args.src_dir, mapping)
+        source = f"{args.src_dir} (mapping {mapping.name})"
+    else:
+        validation = read_dataset(args.src_dir)
+        source = str(args.src_dir)
     for warning in validation.warnings:
         err.write(f"warning: {warning}\n")
     if not validation.ok:
@@ -193,9 +231,90 @@ def _cmd_load(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) 
             err,
         )
         return EXIT_REFUSED
-    write_dataset(validation.tables, args.db, source=str(args.src_dir), loaded_at=datetime.now())
+    if args.mapping is not None:
+        names: dict[str, str] = {}
+        for fm in mapping.files:  # several files (e.g. monthly exports) may feed one table
+            names[fm.mapping.table] = ", ".join(filter(None, (names.get(fm.mapping.table), fm.file)))
+    else:
+        names = {table: path.name for table, path in find_table_files(args.src_dir)[0].items()}
+    files = [
+        history.SourceFileInfo(names[table], table, frame.height)
+        for table, frame in validation.tables.items()
+        if table in names
+    ]
+    _load(
+        validation.tables,
+        args.db,
+        source=source,
+        files=files,
+        mapping_name=mapping.name if args.mapping is not None else None,
+    )
     counts = ", ".join(f"{name} {frame.height}" for name, frame in validation.tables.items())
-    out.write(f"loaded {args.db}: {counts}\n")
+    out.write(f"loaded {args.db}: {counts} (the previous data is kept: python -m kpi history --db {args.db})\n")
+    return EXIT_OK
+
+
+def _load(tables: dict[str, pl.DataFrame], db: Path, **kwargs: object) -> None:
+    """Load through the history, so the dataset replaced stays restorable."""
+    try:
+        history.load_dataset(tables, db, loaded_at=datetime.now(), **kwargs)  # type: ignore[arg-type]
+    except ValueError as exc:  # e.g. db is a file that is not one of our databases
+        raise UsageError(str(exc)) from None
+
+
+def _cmd_history(args: argparse.Namespace, out: io.TextIOBase) -> int:
+    if not args.db.exists():
+        raise UsageError(f"no database at {args.db}")
+    for load in history.list_loads(args.db):
+        rows = ", ".join(f"{table} {count}" for table, count in load.table_rows.items())
+        mark = "*" if load.current else " "
+        out.write(f"{mark} {load.load_id}  {load.loaded_at:%Y-%m-%d %H:%M:%S}  {load.source}  ({rows})\n")
+    return EXIT_OK
+
+
+def _cmd_restore(args: argparse.Namespace, out: io.TextIOBase) -> int:
+    if not args.db.exists():
+        raise UsageError(f"no database at {args.db}")
+    try:
+        record = history.restore(args.db, args.load_id, restored_at=datetime.now())
+    except history.LoadNotFoundError:
+        raise UsageError(f"no load {args.load_id!r} in the history of {args.db}; see python -m kpi history") from None
+    out.write(f"restored {args.load_id} as the live data of {args.db} (new load {record.load_id})\n")
+    return EXIT_OK
+
+
+def _cmd_suggest_mapping(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) -> int:
+    if not args.src_dir.is_dir():
+        raise UsageError(f"{args.src_dir} is not a folder")
+    if args.out.exists():
+        raise UsageError(f"{args.out} exists; choose another --out or remove it (a mapping may hold your edits)")
+    files: list[FileMapping] = []
+    for path in readable_files(args.src_dir):
+        try:
+            source = read_source(path.name, path)
+        except SourceError as exc:
+            err.write(f"skipped {exc}\n")
+            continue
+        table = guess_table(source)
+        if table is None:
+            err.write(f"skipped {path.name}: its headers do not look like any of the five tables\n")
+            continue
+        table_mapping = suggest(source, table)
+        files.append(FileMapping(path.name, source.headers, source.header_row, source.delimiter, table_mapping))
+        mapped = ", ".join(f"{c} <- {' + '.join(s)}" for c, s in table_mapping.columns.items())
+        fixed = "".join(f", {c} = {v!r}" for c, v in table_mapping.constants.items())
+        out.write(f"{path.name} -> {table}: {mapped}{fixed}\n")
+        for column in table_mapping.unmapped_required():
+            out.write(
+                f"  {column} is required and not mapped: map a column to it or set a constant for it in the mapping\n"
+            )
+    if not files:
+        raise UsageError(f"no file in {args.src_dir} looks like one of the five tables")
+    name = args.name or args.src_dir.resolve().name or "my exports"
+    args.out.write_text(Mapping(name, tuple(files)).to_json(), encoding="utf-8")
+    out.write(
+        f"wrote {args.out}: check it, then run python -m kpi load {args.src_dir} --db PATH --mapping {args.out}\n"
+    )
     return EXIT_OK
 
 
@@ -211,12 +330,7 @@ def _cmd_demo(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) 
             err,
         )
         return EXIT_REFUSED
-    write_dataset(
-        validation.tables,
-        args.db,
-        source=f"demo partners={args.partners} seed={args.seed}",
-        loaded_at=datetime.now(),
-    )
+    _load(validation.tables, args.db, source=f"demo partners={args.partners} seed={args.seed}", files=[])
     counts = ", ".join(f"{name} {frame.height}" for name, frame in validation.tables.items())
     out.write(f"wrote demo data to {args.db}: {counts}\n")
     return EXIT_OK
@@ -234,6 +348,12 @@ def main(
         args = _build_parser().parse_args(argv)
         if args.command == "load":
             return _cmd_load(args, out, err)
+        if args.command == "suggest-mapping":
+            return _cmd_suggest_mapping(args, out, err)
+        if args.command == "history":
+            return _cmd_history(args, out)
+        if args.command == "restore":
+            return _cmd_restore(args, out)
         if args.command == "demo":
             return _cmd_demo(args, out, err)
         if args.command == "segment":

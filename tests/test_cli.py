@@ -368,10 +368,42 @@ def test_load_confirms_the_row_counts(tmp_path: Path) -> None:
     folder = write_csv_folder(tmp_path / "src", program())
     code, out, err = run("load", folder, "--db", tmp_path / "kpi.duckdb")
     assert (code, err) == (0, "")
-    assert out == (
-        f"loaded {tmp_path / 'kpi.duckdb'}: partners 6, partner_users 4, activities 15, deals 7, investments 4\n"
+    assert out.startswith(
+        f"loaded {tmp_path / 'kpi.duckdb'}: partners 6, partner_users 4, activities 15, deals 7, investments 4 "
     )
     assert summary(tmp_path / "kpi.duckdb", *WINDOW)["partners"] == 4
+
+
+def test_history_lists_loads_and_restore_brings_an_earlier_one_back(tmp_path: Path) -> None:
+    db = tmp_path / "kpi.duckdb"
+    first = program()
+    assert run("load", write_csv_folder(tmp_path / "week1", first), "--db", db)[0] == 0
+    second = {**first, "partners": first["partners"][:2]}
+    second = {name: rows for name, rows in second.items() if name == "partners"}
+    assert run("load", write_csv_folder(tmp_path / "week2", second), "--db", db)[0] == 0
+    assert summary(db, "--as-of", "2026-12-31")["partners"] == 2
+
+    code, out, err = run("history", "--db", db)
+    lines = out.splitlines()
+    assert (code, err, len(lines)) == (0, "", 2)
+    assert lines[0].startswith("* ") and "week2" in lines[0] and "partners 2" in lines[0]
+    assert lines[1].startswith("  ") and "week1" in lines[1] and "partners 6" in lines[1]
+
+    week1_id = lines[1].split()[0]
+    code, out, err = run("restore", week1_id, "--db", db)
+    assert (code, err) == (0, "")
+    assert summary(db, *WINDOW)["partners"] == 4
+    assert run("history", "--db", db)[1].splitlines()[0].startswith("* ")  # the restore is the live load
+
+
+def test_restore_of_an_unknown_load_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "kpi.duckdb"
+    run("load", write_csv_folder(tmp_path / "src", program()), "--db", db)
+    before = db.read_bytes()
+    code, out, err = run("restore", "nope", "--db", db)
+    assert code == 2 and out == ""
+    assert err.startswith("error: no load 'nope'") and err.count("\n") == 1
+    assert db.read_bytes() == before
 
 
 def test_load_of_bad_data_lists_every_problem_and_writes_the_problems_csv(tmp_path: Path) -> None:
@@ -467,6 +499,10 @@ BAD_ARGUMENTS = [
     ("zero demo partners", ["demo", "--db", "{new}", "--partners", "0"], "--partners"),
     ("negative demo seed", ["demo", "--db", "{new}", "--seed", "-1"], "--seed"),
     ("load without a folder", ["load", "--db", "{new}"], "SRC_DIR"),
+    ("mapping file missing", ["load", "{folder}", "--db", "{new}", "--mapping", "{nomapping}"], "{nomapping}"),
+    ("mapping file not a mapping", ["load", "{folder}", "--db", "{new}", "--mapping", "{notdb}"], "not valid JSON"),
+    ("suggest-mapping without --out", ["suggest-mapping", "{folder}"], "--out"),
+    ("suggest-mapping of no folder", ["suggest-mapping", "{nofolder}", "--out", "{newjson}"], "is not a folder"),
 ]
 
 
@@ -485,6 +521,10 @@ def test_bad_arguments_exit_2_with_one_line(
         "notdb": str(not_a_database),
         "foreign": str(foreign_database),
         "new": str(tmp_path / "new.duckdb"),
+        "folder": str(tmp_path),
+        "nofolder": str(tmp_path / "no-such-folder"),
+        "nomapping": str(tmp_path / "mapping.json"),
+        "newjson": str(tmp_path / "new.json"),
     }
     code, out, err = run(*(a.format(**paths) for a in argv))
     assert code == 2
@@ -494,6 +534,7 @@ def test_bad_arguments_exit_2_with_one_line(
     assert named.format(**paths) in err
     assert "Traceback" not in err
     assert not (tmp_path / "new.duckdb").exists()
+    assert not (tmp_path / "new.json").exists()
 
 
 def test_python_m_kpi_runs_and_refuses_a_bad_flag_in_one_line(program_db: Path) -> None:

@@ -826,6 +826,38 @@ def test_bom_does_not_break_the_first_column_name(tmp_path: Path) -> None:
     assert validation.tables["partners"]["partner_id"].to_list() == ["P1"]
 
 
+def test_a_quoted_line_break_is_one_spreadsheet_row(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    # Row 2 holds a name written over two lines; the bad date is on spreadsheet row 3, line 4 of the file.
+    write_csv_text(
+        folder,
+        "partners.csv",
+        'partner_id,partner_name,joined_on\nP1,"Alpha\nand Sons",2025-01-01\nP2,Beta,2025-01-32\n',
+    )
+    assert where(problems_in(folder)) == {("partners.csv", 3, "joined_on")}
+
+
+def test_semicolons_crlf_and_windows_1252_are_read_with_a_warning(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    text = "partner_id;partner_name;joined_on\r\nP1;Müller & Söhne;2025-01-01\r\nP2;Café Brûlé;2025-02-01\r\n"
+    (folder / "partners.csv").write_bytes(text.encode("cp1252"))
+    validation = read_dataset(folder)
+    assert validation.ok, validation.problem_lines()
+    assert validation.tables["partners"]["partner_name"].to_list() == ["Müller & Söhne", "Café Brûlé"]
+    assert len(validation.warnings) == 1 and "partners.csv: not UTF-8 text" in validation.warnings[0]
+
+
+def test_too_many_rows_is_a_problem_naming_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = write_csv_folder(tmp_path / "src", base_tables())
+    monkeypatch.setenv("KPI_MAX_ROWS", "1")
+    found = problems_in(folder)
+    assert {(p["file"], p["problem"]) for p in found} == {
+        ("partners.csv", "has more than 1 rows, the limit (set KPI_MAX_ROWS to change it)"),
+        ("partner_users.csv", "has more than 1 rows, the limit (set KPI_MAX_ROWS to change it)"),
+    }
+
+
 # --- atomic loads -------------------------------------------------------------------------------
 
 
@@ -839,7 +871,7 @@ def test_refused_load_changes_nothing_and_good_load_replaces_everything(tmp_path
     db = tmp_path / "db" / "kpi.duckdb"
     good = write_csv_folder(tmp_path / "good", base_tables())
     assert run("load", good, "--db", db)[0] == 0
-    assert sorted(p.name for p in db.parent.iterdir()) == ["kpi.duckdb"]
+    assert sorted(p.name for p in db.parent.iterdir()) == ["kpi.duckdb", "kpi.duckdb.history"]
     before_bytes = db.read_bytes()
     before = summary_of(db)
     # P1: deal D1 won on 2026-02-01 worth 1000 + 12 x 10; investment 100 on 2026-02-01.
@@ -854,7 +886,7 @@ def test_refused_load_changes_nothing_and_good_load_replaces_everything(tmp_path
     assert "deals.csv, row 2, column amount" in err
     assert db.read_bytes() == before_bytes
     assert summary_of(db) == before
-    assert sorted(p.name for p in db.parent.iterdir()) == ["kpi.duckdb"]
+    assert sorted(p.name for p in db.parent.iterdir()) == ["kpi.duckdb", "kpi.duckdb.history"]
 
     # A new good dataset without P2 and without deals: everything old is gone.
     new_tables = base_tables()
@@ -867,7 +899,7 @@ def test_refused_load_changes_nothing_and_good_load_replaces_everything(tmp_path
     assert (after["partners"], after["revenue"], after["cost"], after["mrr"]) == (1, 0.0, 100.0, 0.0)
     assert db_tables(db)["partners"]["partner_id"].to_list() == ["P1"]
     assert db_tables(db)["deals"].height == 0
-    assert sorted(p.name for p in db.parent.iterdir()) == ["kpi.duckdb"]
+    assert sorted(p.name for p in db.parent.iterdir()) == ["kpi.duckdb", "kpi.duckdb.history"]
 
 
 def test_dataset_id_changes_with_every_load(tmp_path: Path) -> None:
