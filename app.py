@@ -5,6 +5,7 @@ the database named by KPI_DB. This file only routes between the pages and draws
 the shared controls; the numbers come from kpi/, the pages draw them.
 """
 
+import duckdb
 import streamlit as st
 
 from ui import frame
@@ -12,22 +13,30 @@ from ui.data import open_dataset
 
 st.set_page_config(page_title="Channel KPI Explorer", page_icon=":material/hub:", layout="wide")
 
+DATA_PAGE = st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data")
 navigation = st.navigation(
     [
         st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
         st.Page("pages/tiers.py", title="Tiers", icon=":material/leaderboard:", url_path="tiers"),
+        DATA_PAGE,
     ]
 )
+on_data_page = navigation.url_path == DATA_PAGE.url_path
 
 try:
     dataset = open_dataset()
-except (FileNotFoundError, OSError) as exc:
-    st.error(str(exc), icon=":material/error:")
+except (FileNotFoundError, OSError, duckdb.Error) as exc:
+    dataset = None
+    if not on_data_page:
+        st.error(str(exc), icon=":material/error:")
+        st.page_link(DATA_PAGE, label="Load your data on the Data page")
+        st.stop()
+
+if dataset is not None and dataset.span is not None:
+    frame.build(dataset)
+elif not on_data_page:
+    st.info("The database holds no partners yet. Load your data on the Data page or with `python -m kpi load`.")
+    st.page_link(DATA_PAGE, label="Go to the Data page")
     st.stop()
 
-if dataset.span is None:
-    st.info("The database holds no partners yet. Load your data with `python -m kpi load FOLDER --db PATH`.")
-    st.stop()
-
-frame.build(dataset)
 navigation.run()

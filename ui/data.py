@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from kpi import metrics, store
+from kpi import history, metrics, store
 from kpi.params import View
 from ui import charts
 
@@ -55,7 +55,9 @@ def _ensure_demo(path: Path) -> None:
             return
         with st.spinner("Building the demo dataset (first start only)..."):
             validation = validate_frames(generate())
-            store.write_dataset(validation.tables, path, source="demo partners=300 seed=7", loaded_at=datetime.now())
+            history.load_dataset(
+                validation.tables, path, source="demo partners=300 seed=7", files=[], loaded_at=datetime.now()
+            )
 
 
 # A DuckDB connection is not thread-safe: every query below takes its own cursor.

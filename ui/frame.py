@@ -18,6 +18,7 @@ from kpi.params import PARAMS, ParamProblem, ParamSpec, View, parse_view
 from ui.data import Dataset
 
 FRAME_KEY = "frame"  # the frame of the current run, read by the pages
+DEFAULT_AS_OF_KEY = "frame_default_as_of"  # the data's default as-of date seen last run
 NOTICES_KEY = "frame_url_notices"  # bad link values seen this session, until dismissed
 SLIDERS = {"window_days", "min_trainings", "min_shares", "min_deals", "min_criteria"}
 _GROUPS = (
@@ -103,12 +104,25 @@ def _show_notices() -> None:
         st.rerun()
 
 
+def _follow_new_data(span: tuple[date, date]) -> None:
+    """After a load or restore, an as-of date left at the old data's default follows the
+    new data's latest date; one outside the new data's span is reset to it."""
+    previous_default = st.session_state.get(DEFAULT_AS_OF_KEY)
+    st.session_state[DEFAULT_AS_OF_KEY] = span[1]
+    chosen = st.session_state.get("as_of")
+    if chosen is None or previous_default is None:
+        return
+    if chosen == previous_default != span[1] or not span[0] <= chosen <= span[1]:
+        del st.session_state["as_of"]
+
+
 def build(dataset: Dataset) -> Frame:
     """Draw the shared controls in the sidebar and return the frame for this run."""
     assert dataset.span is not None
     problems = _url_problems(dataset.span)
     if problems:
         st.session_state[NOTICES_KEY] = problems
+    _follow_new_data(dataset.span)
     values: dict[str, object] = {}
     by_name = {spec.name: spec for spec in PARAMS}
     with st.sidebar:

@@ -1,0 +1,168 @@
+"""Data: upload your exports, map their columns, check everything, then load; see and restore earlier loads."""
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from kpi import history
+from kpi import mapping as kmap
+from ui import upload as ui_upload
+from ui.data import db_path
+
+DB = db_path()
+CHECKED_KEY = "data_checked"  # (mapping JSON, validation) of the last check
+
+st.title("Your data")
+loads = history.list_loads(DB) if DB.exists() else []
+current = next((load for load in loads if load.current), None)
+if current is not None:
+    rows = ", ".join(f"{table} {count:,}" for table, count in current.table_rows.items())
+    st.caption(f"Loaded {current.loaded_at:%Y-%m-%d %H:%M} from {current.source}: {rows}.")
+
+if ui_upload.read_only():
+    st.info("This app is read-only (KPI_READ_ONLY is set): data can be loaded with `python -m kpi load`.")
+    st.stop()
+
+st.subheader("1. Upload")
+files = st.file_uploader(
+    "Your exports: CSV, Parquet or Excel (.xlsx), several at once",
+    type=["csv", "parquet", "xlsx"],
+    accept_multiple_files=True,
+    key="data_upload",
+)
+saved = [kmap.Mapping.from_json(text) for text in history.saved_mappings(DB).values()] if DB.exists() else []
+
+uploads: list[ui_upload.Upload] = []
+for file in files or []:
+    data = file.getvalue()
+    key = ui_upload.upload_key(file.name, data)
+    header_row = st.session_state.get(f"{key}_header_row")
+    try:
+        source = ui_upload.read_upload(file.name, data, header_row)
+    except kmap.SourceError as exc:
+        st.error(f"{file.name}: {exc.reason}", icon=":material/error:")
+        continue
+    except ValueError as exc:
+        st.error(f"{file.name}: {exc}", icon=":material/error:")
+        continue
+    uploads.append(ui_upload.Upload(source, data, key))
+
+file_mappings: list[kmap.FileMapping] = []
+if uploads:
+    st.subheader("2. Map your columns")
+    for upload in uploads:
+        with st.expander(upload.source.name, expanded=True):
+            st.number_input(
+                "Header row",
+                min_value=1,
+                max_value=1000,
+                value=upload.source.header_row,
+                key=f"{upload.key}_header_row",
+                help="The row of the sheet that holds the column names.",
+            )
+            chosen = ui_upload.mapping_editor(upload, saved)
+            if chosen is not None:
+                file_mappings.append(chosen)
+
+if file_mappings:
+    st.subheader("3. Check")
+    mapping = kmap.Mapping(name=st.session_state.get("data_mapping_name") or "my exports", files=tuple(file_mappings))
+    mapping_json = mapping.to_json()
+    # What was checked is the files and their mapping; the mapping's name does not matter.
+    check_key = kmap.Mapping(name="check", files=mapping.files).to_json()
+    if st.button("Check the data", type="primary", key="data_check", icon=":material/fact_check:"):
+        folder = ui_upload.stage(uploads)
+        with st.spinner("Checking every row..."):
+            st.session_state[CHECKED_KEY] = (check_key, kmap.load_with_mapping(folder, mapping))
+    checked = st.session_state.get(CHECKED_KEY)
+    if checked is not None and checked[0] != check_key:
+        st.info("The mapping changed since the last check: check again before loading.")
+        checked = None
+    if checked is not None:
+        validation = checked[1]
+        for warning in validation.warnings:
+            st.warning(warning, icon=":material/info:")
+        if not validation.ok:
+            st.error(
+                f"**{validation.problems.height:,} problem(s)**: nothing was loaded. Fix the files or the mapping "
+                "and check again.",
+                icon=":material/block:",
+            )
+            st.markdown("Problems by kind")
+            st.dataframe(ui_upload.problem_summary(validation.problems), hide_index=True)
+            st.markdown("Every problem (file, row as your spreadsheet counts it, column, value)")
+            st.dataframe(validation.problems.head(1000), hide_index=True, height=300)
+            st.download_button(
+                "Download all problems (CSV)",
+                validation.problems.write_csv(),
+                file_name="problems.csv",
+                mime="text/csv",
+                key="data_problems_download",
+                icon=":material/download:",
+            )
+        else:
+            counts = pl.DataFrame(
+                {"table": list(validation.tables), "rows": [f.height for f in validation.tables.values()]}
+            )
+            st.success("Every row passed. This is what will be loaded:", icon=":material/check_circle:")
+            st.dataframe(counts, hide_index=True)
+            st.subheader("4. Confirm")
+            name = st.text_input("Save this mapping as", value="my exports", key="data_mapping_name")
+            st.caption(
+                "The current data stays in the load history below and can be restored. "
+                "Next time, files with the same headers are mapped with this mapping automatically."
+            )
+            if st.button("Load this data", type="primary", key="data_confirm", icon=":material/upload:"):
+                named = kmap.Mapping(name=name.strip() or "my exports", files=mapping.files)
+                files_info = [
+                    history.SourceFileInfo(u.source.name, fm.mapping.table, u.source.frame.height)
+                    for u, fm in zip(uploads, file_mappings, strict=False)
+                ]
+                record = history.load_dataset(
+                    validation.tables,
+                    DB,
+                    source="upload: " + ", ".join(Path(u.source.name).name for u in uploads),
+                    files=files_info,
+                    loaded_at=datetime.now(),
+                    mapping_name=named.name,
+                )
+                history.save_mapping(DB, named.name, named.to_json())
+                del st.session_state[CHECKED_KEY]
+                st.session_state["data_loaded_message"] = f"Loaded: {sum(record.table_rows.values()):,} rows."
+                st.rerun()
+    st.download_button(
+        "Download this mapping (for python -m kpi load --mapping)",
+        mapping_json,
+        file_name="mapping.json",
+        mime="application/json",
+        key="data_mapping_download",
+        icon=":material/data_object:",
+    )
+
+if message := st.session_state.pop("data_loaded_message", None):
+    st.success(message, icon=":material/check_circle:")
+
+st.subheader("Recent loads")
+if not loads:
+    st.caption("No loads yet.")
+else:
+    table = pl.DataFrame(
+        {
+            "when": [load.loaded_at.strftime("%Y-%m-%d %H:%M") for load in loads],
+            "source": [load.source for load in loads],
+            "files": [", ".join(f"{f.name} ({f.rows:,})" for f in load.files) or "-" for load in loads],
+            "rows": [", ".join(f"{t} {n:,}" for t, n in load.table_rows.items()) for load in loads],
+            "live": ["yes" if load.current else "" for load in loads],
+        }
+    )
+    st.dataframe(table, hide_index=True)
+    earlier = [load for load in loads if not load.current]
+    if earlier:
+        labels = {f"{load.loaded_at:%Y-%m-%d %H:%M} · {load.source}": load.load_id for load in earlier}
+        chosen_label = st.selectbox("Restore an earlier load", list(labels), key="data_restore_choice")
+        if st.button("Restore it", key="data_restore", icon=":material/history:"):
+            history.restore(DB, labels[chosen_label], restored_at=datetime.now())
+            st.session_state["data_loaded_message"] = f"Restored the load of {chosen_label}."
+            st.rerun()

@@ -1,0 +1,147 @@
+"""The Data page under AppTest: upload, map, check, confirm, restore."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kpi import history
+from kpi.params import View
+from tests.conftest import ROOT
+from tests.test_app import engine_summary, metric
+from ui import format as fmt
+
+pytestmark = pytest.mark.usefixtures("v2_pages")
+APP = str(ROOT / "app.py")
+
+# A CRM export as it comes: its own headers, US dates, currency-formatted amounts.
+ACCOUNTS = (
+    b"Account ID,Account Name,Partner Since,Region\r\n"
+    b"A-1,Northwind Traders,01/15/2024,EMEA\r\n"
+    b"A-2,Contoso Ltd,03/02/2025,North America\r\n"
+    b"A-3,Fabrikam Inc,11/30/2025,APAC\r\n"
+)
+OPPORTUNITIES = (
+    b"Opportunity ID,Account ID,Created Date,Stage,Close Date,Amount\r\n"
+    b'O-1,A-1,02/01/2026,Closed Won,03/15/2026,"$12,500.00"\r\n'
+    b'O-2,A-1,03/01/2026,Closed Lost,03/20/2026,"$4,000.00"\r\n'
+    b'O-3,A-2,03/10/2026,Negotiation,,"$9,000.00"\r\n'
+)
+
+
+def open_data_page(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("KPI_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    return at.switch_page("pages/data.py").run()
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.file_uploader(key="data_upload").set_value([(name, data, "text/csv") for name, data in files])
+    return at.run()
+
+
+def selectbox_by_label(at: AppTest, label: str):
+    return next(s for s in at.selectbox if s.label == label)
+
+
+def test_upload_map_check_and_load_a_crm_export(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    at = open_data_page(db, monkeypatch)
+    assert not at.exception
+    at = upload(at, ("accounts.csv", ACCOUNTS), ("opportunities.csv", OPPORTUNITIES))
+    assert not at.exception
+
+    # The mapping is suggested from the headers and the data.
+    tables = [s.value for s in at.selectbox if s.label == "Load this file as"]
+    assert tables == ["partners", "deals"]
+    assert selectbox_by_label(at, "partner_name *").value == "Account Name"
+    assert selectbox_by_label(at, "registered_on *").value == "Created Date"
+    assert selectbox_by_label(at, "Closed Won").value == "won"
+    assert selectbox_by_label(at, "Negotiation").value == "open"
+    date_formats = [s.value for s in at.selectbox if s.label == "Dates are written as"]
+    assert date_formats == ["MM/DD/YYYY (US)", "MM/DD/YYYY (US)"]
+
+    at.button(key="data_check").click().run()
+    assert not at.exception
+    assert any("Every row passed" in s.value for s in at.success)
+    at.text_input(key="data_mapping_name").input("weekly CRM export").run()
+    at.button(key="data_confirm").click().run()
+    assert not at.exception
+
+    # The app now shows the uploaded program: 3 partners, 12,500 revenue won.
+    summary = engine_summary(db, View(as_of=date(2026, 3, 31)))
+    assert summary["partners"] == 3
+    assert summary["revenue"] == pytest.approx(12_500)
+    loads = history.list_loads(db)
+    assert [load.current for load in loads] == [True, False]
+    assert "weekly CRM export" in history.saved_mappings(db)
+
+
+def test_a_refused_upload_lists_every_problem_and_changes_nothing(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    before = db.read_bytes()
+    bad = OPPORTUNITIES.replace(b"O-2,A-1", b"O-2,A-9").replace(b"03/10/2026", b"13/45/2026")
+    at = upload(open_data_page(db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities.csv", bad))
+    at.button(key="data_check").click().run()
+    assert not at.exception
+    assert "2 problem(s)" in at.error[0].value
+    problems = next(df.value for df in at.dataframe if "problem" in df.value.columns and "row" in df.value.columns)
+    assert set(problems["column"]) == {"partner_id", "registered_on"}
+    assert set(problems["row"]) == {3, 4}
+    assert not [b for b in at.button if b.key == "data_confirm"]
+    assert db.read_bytes() == before
+
+
+def test_next_weeks_export_with_the_same_headers_maps_itself(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    at = upload(open_data_page(db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities.csv", OPPORTUNITIES))
+    selectbox_by_label(at, "region").set_value("(none)").run()  # a correction by hand
+    at.button(key="data_check").click().run()
+    at.text_input(key="data_mapping_name").input("weekly CRM export").run()
+    at.button(key="data_confirm").click().run()
+
+    week2 = OPPORTUNITIES + b'O-4,A-3,03/12/2026,Negotiation,03/30/2026,"$1,000.00"\r\n'
+    at = upload(open_data_page(db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities-week2.csv", week2))
+    assert any("weekly CRM export" in s.value for s in at.success)
+    assert selectbox_by_label(at, "region").value == "(none)"  # the hand correction came back
+
+
+def test_an_earlier_load_can_be_restored(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    demo_partners = engine_summary(db, View())["partners"]
+    at = upload(open_data_page(db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities.csv", OPPORTUNITIES))
+    at.button(key="data_check").click().run()
+    at.button(key="data_confirm").click().run()
+    assert engine_summary(db, View())["partners"] == 3
+
+    at.button(key="data_restore").click().run()
+    assert not at.exception
+    assert engine_summary(db, View())["partners"] == demo_partners
+    at.switch_page("pages/overview.py").run()
+    assert metric(at, "Partners in the program") == fmt.count(demo_partners)
+
+
+def test_the_data_page_works_before_any_data_exists(tmp_path, monkeypatch):
+    db = tmp_path / "new.duckdb"
+    at = open_data_page(db, monkeypatch)
+    assert not at.exception
+    assert at.title[0].value == "Your data"
+    at = upload(at, ("accounts.csv", ACCOUNTS))
+    at.button(key="data_check").click().run()
+    at.button(key="data_confirm").click().run()
+    assert not at.exception
+    assert engine_summary(db, View())["partners"] == 3
+
+
+def test_read_only_mode_hides_loading(demo_db, monkeypatch):
+    monkeypatch.setenv("KPI_READ_ONLY", "1")
+    at = open_data_page(demo_db, monkeypatch)
+    assert "read-only" in at.info[0].value
+    assert not at.file_uploader

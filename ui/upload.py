@@ -1,0 +1,208 @@
+"""The Data page's widgets: upload, map, check, confirm, and the load history.
+
+The engine does the work (kpi.mapping reads and maps exports, kpi.load validates,
+kpi.history loads atomically and keeps earlier datasets); this module only turns
+widgets into a `kpi.mapping.Mapping` and shows what the engine says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from kpi import mapping as kmap
+from kpi.schema import ACTIVITY_KINDS, DEAL_STATUSES, TABLE_BY_NAME, TABLE_NAMES
+
+IGNORE = "(not loaded)"
+NOT_MAPPED = "(none)"
+DATE_FORMATS: dict[str, str | None] = {
+    "YYYY-MM-DD (ISO)": None,
+    "MM/DD/YYYY (US)": "%m/%d/%Y",
+    "DD/MM/YYYY": "%d/%m/%Y",
+    "DD.MM.YYYY": "%d.%m.%Y",
+    "YYYY/MM/DD": "%Y/%m/%d",
+}
+VALUE_CHOICES: dict[str, tuple[str, ...]] = {"status": DEAL_STATUSES, "activity": ACTIVITY_KINDS}
+MAX_VALUES_SHOWN = 40  # distinct source values offered for a value mapping
+
+
+def read_only() -> bool:
+    """KPI_READ_ONLY=1 hides loading and restoring (for a shared, hosted app)."""
+    return os.environ.get("KPI_READ_ONLY", "").strip().lower() in ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file, read as text, with a key prefix unique to its content."""
+
+    source: kmap.SourceFile
+    data: bytes
+    key: str
+
+
+def upload_key(name: str, data: bytes) -> str:
+    digest = hashlib.sha1(data).hexdigest()[:10]
+    return "data_" + re.sub(r"[^A-Za-z0-9]+", "_", name)[:40] + "_" + digest
+
+
+def read_upload(name: str, data: bytes, header_row: int | None) -> kmap.SourceFile:
+    return kmap.read_source(name, data, header_row=header_row)
+
+
+def _option_index(options: list[str], value: str | None) -> int:
+    return options.index(value) if value in options else 0
+
+
+def _initial(upload: Upload, saved: list[kmap.Mapping]) -> tuple[str | None, kmap.TableMapping | None, str | None]:
+    """(table, mapping, saved mapping name) to start the widgets from."""
+    found = kmap.find_saved(saved, upload.source)
+    if found is not None:
+        name = next(m.name for m in saved if found in m.files)
+        return found.mapping.table, found.mapping, name
+    table = kmap.guess_table(upload.source)
+    return table, (kmap.suggest(upload.source, table) if table else None), None
+
+
+def mapping_editor(upload: Upload, saved: list[kmap.Mapping]) -> kmap.FileMapping | None:
+    """Draw the mapping widgets for one file; return its file mapping, or None to skip it."""
+    source = upload.source
+    key = upload.key
+    table0, mapping0, saved_name = _initial(upload, saved)
+    if saved_name:
+        st.success(
+            f"Same headers as last time: mapped with the saved mapping **{saved_name}**.", icon=":material/bookmark:"
+        )
+    tables = [IGNORE, *TABLE_NAMES]
+    table = st.selectbox(
+        "Load this file as",
+        tables,
+        index=_option_index(tables, table0),
+        key=f"{key}_table",
+        help="Which of the five tables this file holds.",
+    )
+    st.caption(
+        f"{source.frame.height:,} rows · header on row {source.header_row}"
+        + (f" · delimiter {source.delimiter!r}" if source.delimiter else "")
+    )
+    st.dataframe(source.frame.drop("_row").head(8), hide_index=True, height=250)
+    if table == IGNORE:
+        return None
+    if mapping0 is None or mapping0.table != table:
+        mapping0 = kmap.suggest(source, table)
+
+    st.markdown("**Columns**: which of your columns holds each field (or a fixed value for every row).")
+    headers = [NOT_MAPPED, *source.headers]
+    columns: dict[str, tuple[str, ...]] = {}
+    constants: dict[str, str] = {}
+    contract = TABLE_BY_NAME[table].columns
+    grid = st.columns(3)
+    for i, column in enumerate(contract):
+        with grid[i % 3]:
+            suggested = mapping0.columns.get(column.name, ())
+            label = column.name + (" *" if column.required else "")
+            chosen = st.selectbox(
+                label,
+                headers,
+                index=_option_index(headers, suggested[0] if suggested else None),
+                key=f"{key}_col_{column.name}",
+            )
+            if chosen != NOT_MAPPED:
+                columns[column.name] = (chosen,) + tuple(suggested[1:]) if suggested[:1] == (chosen,) else (chosen,)
+            else:
+                fixed = st.text_input(
+                    f"{column.name}: fixed value",
+                    value=mapping0.constants.get(column.name, ""),
+                    key=f"{key}_const_{column.name}",
+                    placeholder="leave empty",
+                    label_visibility="collapsed",
+                )
+                if fixed.strip():
+                    constants[column.name] = fixed.strip()
+
+    values: dict[str, dict[str, str]] = {}
+    for column_name, choices in VALUE_CHOICES.items():
+        if column_name not in columns or column_name not in [c.name for c in contract]:
+            continue
+        source_column = columns[column_name][0]
+        found_values = (
+            source.frame.get_column(source_column).drop_nulls().unique().sort().head(MAX_VALUES_SHOWN).to_list()
+        )
+        if not found_values:
+            continue
+        st.markdown(f"**Values of {source_column}** → {column_name}")
+        suggested_values = mapping0.values.get(column_name, {})
+        value_grid = st.columns(3)
+        mapped: dict[str, str] = {}
+        for j, value in enumerate(found_values):
+            default = suggested_values.get(value, value if value in choices else None)
+            with value_grid[j % 3]:
+                target = st.selectbox(
+                    value,
+                    list(choices),
+                    index=list(choices).index(default) if default in choices else 0,
+                    key=f"{key}_val_{column_name}_{j}",
+                )
+            mapped[value] = target
+        values[column_name] = mapped
+
+    options = st.columns(3)
+    formats = list(DATE_FORMATS)
+    format_label = next((k for k, v in DATE_FORMATS.items() if v == mapping0.date_format), formats[0])
+    date_choice = options[0].selectbox(
+        "Dates are written as", formats, index=formats.index(format_label), key=f"{key}_datefmt"
+    )
+    strip = options[1].checkbox(
+        "Strip currency symbols and thousands separators", value=mapping0.strip_currency, key=f"{key}_strip"
+    )
+    decimal_comma = options[2].checkbox(
+        "Decimal comma (1.234,50)", value=mapping0.decimal_comma, key=f"{key}_decimal_comma"
+    )
+    table_mapping = kmap.TableMapping(
+        table=table,
+        columns=columns,
+        constants=constants,
+        values=values,
+        date_format=DATE_FORMATS[date_choice],
+        decimal_comma=decimal_comma,
+        strip_currency=strip,
+    )
+    return kmap.FileMapping(
+        file=source.name,
+        headers=source.headers,
+        header_row=source.header_row,
+        delimiter=source.delimiter,
+        mapping=table_mapping,
+    )
+
+
+def staging_dir() -> Path:
+    """A folder for this session's uploads, so the engine reads them like any folder."""
+    if "data_staging" not in st.session_state:
+        st.session_state["data_staging"] = tempfile.mkdtemp(prefix="kpi-upload-")
+    return Path(st.session_state["data_staging"])
+
+
+def stage(uploads: list[Upload]) -> Path:
+    folder = staging_dir()
+    for old in folder.iterdir():
+        old.unlink()
+    for upload in uploads:
+        # Only the base name is used: nothing in an upload picks where it is written.
+        (folder / Path(upload.source.name).name).write_bytes(upload.data)
+    return folder
+
+
+def problem_summary(problems: pl.DataFrame) -> pl.DataFrame:
+    return (
+        problems.group_by("file", "column", "problem")
+        .len("count")
+        .sort("count", descending=True)
+        .select("count", "file", "column", "problem")
+    )
