@@ -10,7 +10,9 @@ from kpi import history
 from kpi import mapping as kmap
 from ui import upload as ui_upload
 from ui.data import db_path
+from ui.frame import ensure_routed
 
+ensure_routed()
 DB = db_path()
 CHECKED_KEY = "data_checked"  # (mapping JSON, validation) of the last check
 

@@ -7,6 +7,7 @@ these always run there; on a machine without it they are skipped with a loud rea
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -57,12 +58,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A freshly started app on the demo data; yields its base URL."""
+@contextlib.contextmanager
+def running_app(db: Path, log: Path) -> Iterator[str]:
+    """A freshly started `streamlit run app.py` on `db`; yields its base URL."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "KPI_DB": str(demo_db)}
+    env = {**os.environ, "KPI_DB": str(db)}
     with log.open("w") as log_file:
         process = subprocess.Popen(
             [
@@ -103,6 +103,13 @@ def server(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             process.terminate()
             process.wait(timeout=20)
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+@pytest.fixture(scope="module")
+def server(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly started app on the demo data."""
+    with running_app(demo_db, tmp_path_factory.mktemp("streamlit") / "server.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +211,39 @@ def test_a_bad_value_in_a_link_shows_a_notice_and_the_default_view(server, page,
     expected = engine_summary(demo_db, dataclasses.replace(View(), min_deals=2))
     expect(metric_value(page, "Activation")).to_have_text(fmt.pct(expected["activation_pct"]))
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_uploading_a_crm_export_for_real_loads_it_and_every_page_shows_it(demo_db, browser, tmp_path):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(
+        "Account ID,Account Name,Partner Since,Region\n"
+        "A-1,Northwind Traders,01/15/2024,EMEA\n"
+        "A-2,Contoso Ltd,03/02/2025,North America\n"
+        "A-3,Fabrikam Inc,11/30/2025,APAC\n"
+    )
+    opportunities = tmp_path / "opportunities.csv"
+    opportunities.write_text(
+        "Opportunity ID,Account ID,Created Date,Stage,Close Date,Amount\n"
+        'O-1,A-1,02/01/2026,Closed Won,03/15/2026,"$12,500.00"\n'
+        'O-2,A-1,03/01/2026,Closed Lost,03/20/2026,"$4,000.00"\n'
+        'O-3,A-2,03/10/2026,Negotiation,,"$9,000.00"\n'
+    )
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    with running_app(db, tmp_path / "server.log") as base:
+        page.goto(f"{base}/data")  # a deep link as the first request of a fresh server
+        expect(page.get_by_role("heading", name="Your data")).to_be_visible(timeout=60_000)
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([accounts, opportunities])
+        expect(page.get_by_text("Load this file as")).to_have_count(2, timeout=30_000)
+        page.get_by_role("button", name="Check the data").click()
+        expect(page.get_by_text("Every row passed")).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="Load this data").click()
+        expect(page.get_by_text("Loaded: 6 rows.")).to_be_visible(timeout=30_000)
+
+        page.get_by_test_id("stSidebarNav").get_by_text("Overview").click()
+        expect(metric_value(page, "Partners in the program")).to_have_text("3", timeout=30_000)
+        expect(metric_value(page, "Revenue")).to_have_text(fmt.money(12_500))
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    context.close()

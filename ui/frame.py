@@ -34,21 +34,28 @@ class Frame:
     view: View
 
 
-def current() -> Frame:
-    """The frame app.py built for this run.
+def ensure_routed() -> None:
+    """Make sure this page runs under app.py's router, not Streamlit's legacy mode.
 
     With a folder named pages/ beside app.py, Streamlit 1.67 serves a freshly started
     server in its legacy multipage mode until the first `st.navigation` call: a shared
-    deep link (/tiers?...) as the first request then runs the page script alone,
-    without app.py. Such a run finds no frame; it switches the legacy mode off, as
-    `st.navigation` itself does, and reruns, so app.py routes to the same page (both
-    modes hash a page by its URL path).
+    deep link (/tiers?..., /data) as the first request then runs the page script alone,
+    without app.py. Such a run switches the legacy mode off, as `st.navigation` itself
+    does, and reruns, so app.py routes to the same page (both modes hash a page by its
+    URL path). Every page calls this first.
     """
-    frame = st.session_state.get(FRAME_KEY)
-    if frame is None:
-        from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.pages_manager import PagesManager
 
+    if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def current() -> Frame:
+    """The frame app.py built for this run (see `ensure_routed`)."""
+    ensure_routed()
+    frame = st.session_state.get(FRAME_KEY)
+    if frame is None:  # app.py did not run before this page: route through it
         st.rerun()
     return frame
 

@@ -120,7 +120,7 @@ def mapping_editor(upload: Upload, saved: list[kmap.Mapping]) -> kmap.FileMappin
                     f"{column.name}: fixed value",
                     value=mapping0.constants.get(column.name, ""),
                     key=f"{key}_const_{column.name}",
-                    placeholder="leave empty",
+                    placeholder=f"or a fixed {column.name} for every row",
                     label_visibility="collapsed",
                 )
                 if fixed.strip():
