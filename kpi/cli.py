@@ -16,7 +16,7 @@ import argparse
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
@@ -80,8 +80,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="write the demo dataset")
     demo.add_argument("--db", type=Path, required=True, metavar="PATH")
-    demo.add_argument("--partners", type=_positive_int, default=300, metavar="N")
-    demo.add_argument("--seed", type=_non_negative_int, default=7, metavar="S")
+    demo.add_argument("--partners", type=_int_at_least(1), default=300, metavar="N")
+    demo.add_argument("--seed", type=_int_at_least(0), default=7, metavar="S")
 
     for name, help_text in (
         (
@@ -104,25 +104,19 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _non_negative_int(text: str) -> int:
-    # The demo's random generator takes seeds of 0 and up only.
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
-    return value
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more: {text!r}")
+        return value
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
+    return parse
 
 
 def _open(db: Path) -> duckdb.DuckDBPyConnection:

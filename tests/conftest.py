@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from kpi.load import validate
+from kpi.params import View
 from kpi.schema import TABLE_BY_NAME
 from kpi.store import connect, write_dataset
 
@@ -62,6 +63,20 @@ def make_db(tmp_path: Path) -> Iterator[Callable[[dict[str, Rows]], duckdb.DuckD
 
 def partner(pid: str, joined: str = "2025-01-01", left: str | None = None, **extra: object) -> dict[str, object]:
     return {"partner_id": pid, "partner_name": f"Partner {pid}", "joined_on": joined, "left_on": left, **extra}
+
+
+def engine_summary(db: Path, view: View) -> dict:
+    """What the engine says for this view (as-of defaulting to the data's latest date)."""
+    from kpi import metrics
+    from kpi.store import data_span
+
+    con = connect(db)
+    try:
+        view = view.resolved(data_span(con)[1])
+        segmented = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
+    finally:
+        con.close()
+    return metrics.summarize(segmented, view)
 
 
 def d(text: str) -> date:

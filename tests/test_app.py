@@ -8,24 +8,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpi import metrics
 from kpi.params import View
 from kpi.store import connect, data_span
-from tests.conftest import ROOT, d, load_tables, partner
+from tests.conftest import ROOT, d, engine_summary, load_tables, partner
 from ui import format as fmt
 
 pytestmark = pytest.mark.usefixtures("v2_pages")
 APP = str(ROOT / "app.py")
-
-
-def engine_summary(db: Path, view: View) -> dict:
-    con = connect(db)
-    try:
-        view = view.resolved(data_span(con)[1])
-        segmented = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
-    finally:
-        con.close()
-    return metrics.summarize(segmented, view)
 
 
 def open_app(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:

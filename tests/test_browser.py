@@ -22,10 +22,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from kpi import metrics
 from kpi.params import View
-from kpi.store import connect, data_span
-from tests.conftest import ROOT
+from tests.conftest import ROOT, engine_summary
 from ui import format as fmt
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -126,16 +124,6 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
-
-
-def engine_summary(db: Path, view: View) -> dict:
-    con = connect(db)
-    try:
-        view = view.resolved(data_span(con)[1])
-        segmented = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
-    finally:
-        con.close()
-    return metrics.summarize(segmented, view)
 
 
 def wait_for_controls(page: Page) -> None:

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from kpi import history
 from kpi.params import View
-from tests.conftest import ROOT
-from tests.test_app import engine_summary, metric
+from tests.conftest import ROOT, engine_summary
+from tests.test_app import metric
 from ui import format as fmt
 
 pytestmark = pytest.mark.usefixtures("v2_pages")
