@@ -5,13 +5,22 @@ the database named by KPI_DB. This file only routes between the pages and draws
 the shared controls; the numbers come from kpi/, the pages draw them.
 """
 
+from pathlib import Path
+
 import duckdb
 import streamlit as st
 
 from ui import frame
 from ui.data import open_dataset
 
-st.set_page_config(page_title="Channel KPI Explorer", page_icon=":material/hub:", layout="wide")
+frame.freeze_long_lived_objects()
+
+# A local icon: a Material icon here made every rerun fetch a font from the internet.
+st.set_page_config(
+    page_title="Channel KPI Explorer",
+    page_icon=str(Path(__file__).parent / "ui" / "assets" / "icon.png"),
+    layout="wide",
+)
 
 DATA_PAGE = st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data")
 navigation = st.navigation(

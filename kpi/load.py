@@ -693,8 +693,16 @@ def _flag_orders(checker: _Checker, typed: pl.DataFrame, table: str) -> None:
 
 def _flag_reference(checker: _Checker, column: str, keys: pl.DataFrame, on: list[str], problem: str) -> None:
     """Rows whose `on` values (non-null in `column`) are not among `keys`."""
-    frame = checker.frame
-    missing = frame.filter(pl.col(column).is_not_null()).join(keys, on=on, how="anti", nulls_equal=False)
+    # Only the columns the check needs: filtering the whole 2M-row table first copied
+    # every column (+470 MB at 2 million activities, benchmarks/bench_load.py).
+    needed = ["_row", *dict.fromkeys([column, *on]), *(["_file"] if "_file" in checker.frame.columns else [])]
+    missing = (
+        checker.frame.lazy()
+        .select(needed)
+        .filter(pl.col(column).is_not_null())
+        .join(keys.lazy(), on=on, how="anti", nulls_equal=False)
+        .collect()
+    )
     if missing.height:
         checker.found.append(
             missing.select(

@@ -120,10 +120,21 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A browser tab that fails the test if the app requests anything beyond this machine."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if urlparse(request.url).scheme in ("data", "blob") or urlparse(request.url).hostname == "127.0.0.1"
+            else outside.append(request.url)
+        ),
+    )
     yield page
     context.close()
+    assert outside == [], f"the app fetched from outside this machine (it must work offline): {outside}"
 
 
 def wait_for_controls(page: Page) -> None:

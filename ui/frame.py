@@ -9,6 +9,8 @@ naming the parameter; the widget then falls back to its default.
 
 from __future__ import annotations
 
+import atexit
+import gc
 from dataclasses import dataclass
 from datetime import date
 
@@ -32,6 +34,24 @@ _GROUPS = (
 class Frame:
     dataset: Dataset
     view: View
+
+
+_FROZEN = False
+
+
+def freeze_long_lived_objects() -> None:
+    """Once per process, take the objects alive now out of later garbage collections.
+
+    Streamlit runs a full collection after every script run; it walked the ~100,000
+    long-lived objects of Polars, DuckDB and Altair each time (~200 ms a slider move,
+    benchmarks/bench_browser.py). Called by app.py once the libraries are imported.
+    """
+    global _FROZEN
+    if not _FROZEN:
+        gc.collect()
+        gc.freeze()
+        atexit.register(gc.unfreeze)  # let the interpreter free them normally at shutdown
+        _FROZEN = True
 
 
 def ensure_routed() -> None:
