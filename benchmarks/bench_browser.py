@@ -57,7 +57,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -790,6 +789,16 @@ def measure_app(
 # --- databases ------------------------------------------------------------------------------------
 
 
+def _core() -> Any:
+    """bench_core, imported on first use (the --serve launcher does not need it)."""
+    for path in (str(ROOT), str(ROOT / "benchmarks")):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    import bench_core
+
+    return bench_core
+
+
 def database(n: int, seed: int, workdir: Path) -> dict[str, Any]:
     """The bench_core database of this size: reused when it is there, built otherwise."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -812,36 +821,6 @@ def database(n: int, seed: int, workdir: Path) -> dict[str, Any]:
 
 
 # --- report --------------------------------------------------------------------------------------
-
-
-def machine(browser_version: str) -> dict[str, Any]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    git: dict[str, Any] = {}
-    with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        run = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, check=True).stdout  # noqa: E731
-        git = {"commit": run("rev-parse", "--short", "HEAD").strip(), "dirty": bool(run("status", "--porcelain"))}
-    import platform
-
-    return {
-        "nproc": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "chromium": browser_version,
-        "packages": versions,
-        "git": git,
-    }
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
-    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
 def mm(fig: dict[str, Any]) -> str:
@@ -944,11 +923,11 @@ def render(report: dict[str, Any]) -> str:
                     [n, page_name.capitalize(), kind, mm(f["text_ms"]), mm(f["idle_ms"]), x(r["text"]), x(r["idle"])]
                 )
                 breakdown_rows.append(breakdown_row(n, page_name.capitalize(), kind, f))
-    main_table = md_table(
+    main_table = _core().md_table(
         ["partners", "page", "move", "key to text ms", "key to idle ms", "text vs baseline", "idle vs baseline"],
         main_rows,
     )
-    breakdown_table = md_table(
+    breakdown_table = _core().md_table(
         [
             "partners",
             "page",
@@ -1122,7 +1101,7 @@ def main(argv: list[str] | None = None) -> int:
             "network_timing": args.network_timing,
             "streamlit_options": args.streamlit_option,
         },
-        "machine": machine(browser_version),
+        "machine": _core().machine(PACKAGES, chromium=browser_version),
         "load_average": [load_start, os.getloadavg()[0]],
         "baseline": baseline,
         "baseline_before": before,

@@ -550,9 +550,10 @@ def profile_reruns(db: Path, moves: int, top: int) -> dict[str, Any]:
 # --- 4. report ----------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, Any]:
+def machine(packages: tuple[str, ...] = PACKAGES, **extra: Any) -> dict[str, Any]:
+    """The machine, the package versions and the commit a report was made on (shared by every benchmark)."""
     versions = {}
-    for name in PACKAGES:
+    for name in packages:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -578,6 +579,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "packages": versions,
         "git": git,
+        **extra,
     }
 
 

@@ -35,7 +35,6 @@ import hashlib
 import io
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -44,13 +43,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_core import machine, md_table  # noqa: E402  (shared report helpers)
 
 OUT_DIR = ROOT / "benchmarks" / "out"
 MB = 1024 * 1024
@@ -516,42 +516,6 @@ def refused_load(data: dict[str, Any], db: Path, workdir: Path) -> dict[str, Any
     }
 
 
-def machine() -> dict[str, Any]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    mem_total = None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        with open("/proc/meminfo") as handle:
-            mem_total = int(handle.readline().split()[1]) / 1024 / 1024
-    git: dict[str, Any] = {}
-    with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        git["commit"] = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True)
-        git["dirty"] = bool(status.stdout.strip())
-    return {
-        "nproc": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "memory_gb": mem_total,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "packages": versions,
-        "git": git,
-        "env": {k: v for k, v in os.environ.items() if k.startswith("KPI_MAX_") or k.endswith("MALLOC_CONF")},
-    }
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
-    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
-
-
 def rate(rows: int, seconds: float) -> str:
     return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
 
@@ -853,7 +817,10 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "bench_load",
         "generated_at": datetime.now().isoformat(timespec="seconds"),
         "args": {"partners": args.partners, "seed": args.seed},
-        "machine": machine(),
+        "machine": machine(
+            PACKAGES,
+            env={k: v for k, v in os.environ.items() if k.startswith("KPI_MAX_") or k.endswith("MALLOC_CONF")},
+        ),
         "data": data,
         "startup": startup,
         "loads": loads,
