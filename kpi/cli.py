@@ -239,6 +239,7 @@ def _cmd_load(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) 
     _load(
         validation.tables,
         args.db,
+        args.started_at,
         source=source,
         files=files,
         mapping_name=mapping.name if args.mapping is not None else None,
@@ -248,10 +249,10 @@ def _cmd_load(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) 
     return EXIT_OK
 
 
-def _load(tables: dict[str, pl.DataFrame], db: Path, **kwargs: object) -> None:
+def _load(tables: dict[str, pl.DataFrame], db: Path, loaded_at: datetime, **kwargs: object) -> None:
     """Load through the history, so the dataset replaced stays restorable."""
     try:
-        history.load_dataset(tables, db, loaded_at=datetime.now(), **kwargs)  # type: ignore[arg-type]
+        history.load_dataset(tables, db, loaded_at=loaded_at, **kwargs)  # type: ignore[arg-type]
     except ValueError as exc:  # e.g. db is a file that is not one of our databases
         raise UsageError(str(exc)) from None
 
@@ -270,7 +271,7 @@ def _cmd_restore(args: argparse.Namespace, out: io.TextIOBase) -> int:
     if not args.db.exists():
         raise UsageError(f"no database at {args.db}")
     try:
-        record = history.restore(args.db, args.load_id, restored_at=datetime.now())
+        record = history.restore(args.db, args.load_id, restored_at=args.started_at)
     except history.LoadNotFoundError:
         raise UsageError(f"no load {args.load_id!r} in the history of {args.db}; see python -m kpi history") from None
     out.write(f"restored {args.load_id} as the live data of {args.db} (new load {record.load_id})\n")
@@ -324,7 +325,13 @@ def _cmd_demo(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) 
             err,
         )
         return EXIT_REFUSED
-    _load(validation.tables, args.db, source=f"demo partners={args.partners} seed={args.seed}", files=[])
+    _load(
+        validation.tables,
+        args.db,
+        args.started_at,
+        source=f"demo partners={args.partners} seed={args.seed}",
+        files=[],
+    )
     counts = ", ".join(f"{name} {frame.height}" for name, frame in validation.tables.items())
     out.write(f"wrote demo data to {args.db}: {counts}\n")
     return EXIT_OK
@@ -334,12 +341,16 @@ def main(
     argv: Sequence[str] | None = None,
     out: io.TextIOBase | None = None,
     err: io.TextIOBase | None = None,
+    now: Callable[[], datetime] = datetime.now,
 ) -> int:
+    """Run one command. `now` is read once, at the start: it stamps when a load or
+    restore happened (calculations never read the clock; they take --as-of)."""
     out = out or sys.stdout  # type: ignore[assignment]
     err = err or sys.stderr  # type: ignore[assignment]
     assert out is not None and err is not None
     try:
         args = _build_parser().parse_args(argv)
+        args.started_at = now()
         if args.command == "load":
             return _cmd_load(args, out, err)
         if args.command == "suggest-mapping":

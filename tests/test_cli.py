@@ -12,6 +12,7 @@ import io
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -548,3 +549,15 @@ def test_python_m_kpi_runs_and_refuses_a_bad_flag_in_one_line(program_db: Path) 
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == "error: --window-days 'abc': not a whole number\n"
+
+
+def test_a_load_is_stamped_with_the_time_the_command_started(tmp_path: Path) -> None:
+    db = tmp_path / "kpi.duckdb"
+    folder = write_csv_folder(tmp_path / "src", program())
+    code = main(
+        ["load", str(folder), "--db", str(db)], io.StringIO(), io.StringIO(), now=lambda: datetime(2026, 5, 4, 3, 2, 1)
+    )
+    assert code == 0
+    out = io.StringIO()
+    assert main(["history", "--db", str(db)], out, io.StringIO()) == 0
+    assert "2026-05-04 03:02:01" in out.getvalue()
