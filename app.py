@@ -27,6 +27,10 @@ navigation = st.navigation(
     [
         st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
         st.Page("pages/tiers.py", title="Tiers", icon=":material/leaderboard:", url_path="tiers"),
+        st.Page("pages/roi.py", title="ROI", icon=":material/savings:", url_path="roi"),
+        st.Page("pages/recurring.py", title="Recurring revenue", icon=":material/autorenew:", url_path="recurring"),
+        st.Page("pages/engagement.py", title="Engagement", icon=":material/groups:", url_path="engagement"),
+        st.Page("pages/scorecard.py", title="Partner scorecard", icon=":material/badge:", url_path="scorecard"),
         DATA_PAGE,
     ]
 )

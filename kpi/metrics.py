@@ -7,6 +7,8 @@ thresholds of a `View` to those facts in memory, so a slider move is cheap.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -48,7 +50,53 @@ def partner_facts(con: duckdb.DuckDBPyConnection, as_of: date, window_days: int)
     deals won in the window), cost (investments spent in the window) and mrr at A (won
     deals closed on or before A and not churned by A).
     """
-    return query(con, "partner_facts", as_of=as_of, window_days=window_days)
+    return facts_at(con, [as_of], window_days).drop("as_of")
+
+
+def facts_at(
+    con: duckdb.DuckDBPyConnection, as_of_dates: Sequence[date], window_days: int, partner_id: str | None = None
+) -> pl.DataFrame:
+    """`partner_facts` at each of several as-of dates (one definition for now and for history).
+
+    One row per as-of date and partner of the population at that date, with an `as_of`
+    column first; each date counts its own window (A - W < d <= A). `partner_id` narrows
+    it to one partner (the scorecard's tier history). Apply `segment` per as-of date with
+    `segment_at`.
+    """
+    return query(
+        con,
+        "partner_facts",
+        as_of_dates=[d.isoformat() for d in as_of_dates],
+        window_days=window_days,
+        partner_id=partner_id,
+    )
+
+
+def segment_at(facts: pl.DataFrame, view: View) -> pl.DataFrame:
+    """`segment` applied to facts of several as-of dates (from `facts_at`), each date with
+    the view's thresholds and its own grace cutoff (joined_on <= that date - grace_days)."""
+    if facts.is_empty():
+        return segment(facts, dataclasses.replace(view, as_of=view.as_of or date.max))
+    return pl.concat(
+        [
+            segment(part, dataclasses.replace(view, as_of=as_of))
+            for (as_of,), part in facts.group_by("as_of", maintain_order=True)
+        ]
+    )
+
+
+def partner_months(con: duckdb.DuckDBPyConnection, until: date, partner_id: str | None = None) -> pl.DataFrame:
+    """Each partner calendar month by calendar month, up to the month of `until` (cut at it).
+
+    One row per partner and month from its first month (the month it joined, or earlier
+    if it had deals or activity before): `month` (first day), `month_end` (last day, or
+    `until`), `in_program` (in the population at month_end), the behaviour counts and
+    active_users within the month, deals_registered / deals_won / deals_lost (by
+    registered_on / closed_on in the month), revenue (deal value won in the month), cost
+    (spent in the month), mrr live at month_end, and new_mrr / churned_mrr (mrr of won
+    deals closed / churned in the month): mrr(m) - mrr(m-1) = new_mrr - churned_mrr.
+    """
+    return query(con, "partner_months", until=until, partner_id=partner_id)
 
 
 def criteria_needed(view: View) -> tuple[list[tuple[str, int]], int]:

@@ -1,27 +1,43 @@
--- Per-partner facts of the population for one as-of date A and window W (SPEC "KPI definitions").
--- Window: dates d with A - W < d <= A. Thresholds are not applied here: this result is
--- cached per (dataset, A, W) and every slider move is answered from it.
--- Parameters: $as_of (date), $window_days (integer).
+-- Per-partner facts of the population for one or more as-of dates A and one window W
+-- (SPEC "KPI definitions"). Window: dates d with A - W < d <= A. Thresholds are not applied
+-- here: this result is cached per (dataset, A, W) and every slider move is answered from it.
+-- The same definition at several as-of dates gives the history views (month ends, past weeks).
+-- Parameters: $as_of_dates (date[]), $window_days (integer), $partner_id (text, or null for all).
 with
 bounds as (
-    select $as_of::date as as_of, $as_of::date - $window_days::integer as window_start  -- exclusive
+    select d.as_of, d.as_of - $window_days::integer as window_start  -- window_start is exclusive
+    from (select unnest($as_of_dates::date[]) as as_of) d
 ),
 
 -- import
+partners_wanted as (
+    select * from partners where $partner_id::varchar is null or partner_id = $partner_id::varchar
+),
 population as (
-    select p.*
-    from partners p, bounds b
+    select b.as_of, b.window_start, p.*
+    from partners_wanted p, bounds b
     where p.joined_on <= b.as_of and (p.left_on is null or p.left_on > b.as_of)
 ),
 window_activities as (
-    select a.partner_id, a.user_id, a.activity
-    from activities a, bounds b
-    where a.occurred_on > b.window_start and a.occurred_on <= b.as_of
+    select b.as_of, a.partner_id, a.user_id, a.activity
+    from activities a
+    join bounds b on a.occurred_on > b.window_start and a.occurred_on <= b.as_of
+    where $partner_id::varchar is null or a.partner_id = $partner_id::varchar
+),
+partner_deals as (
+    select * from deals where $partner_id::varchar is null or partner_id = $partner_id::varchar
+),
+window_investments as (
+    select b.as_of, i.partner_id, i.amount
+    from investments i
+    join bounds b on i.spent_on > b.window_start and i.spent_on <= b.as_of
+    where $partner_id::varchar is null or i.partner_id = $partner_id::varchar
 ),
 
 -- logic
 activity_counts as (
     select
+        as_of,
         partner_id,
         count(*) filter (where activity = 'training_completed') as trainings,
         count(*) filter (where activity = 'content_shared') as content_shares,
@@ -29,10 +45,11 @@ activity_counts as (
         count(*) filter (where activity = 'login') as logins,
         count(distinct user_id) filter (where user_id is not null and user_id <> '') as active_users
     from window_activities
-    group by partner_id
+    group by as_of, partner_id
 ),
 deal_facts as (
     select
+        b.as_of,
         d.partner_id,
         count(*) filter (where d.registered_on > b.window_start and d.registered_on <= b.as_of)
             as deals_registered,
@@ -45,18 +62,18 @@ deal_facts as (
         sum(d.mrr) filter (
             where d.status = 'won' and d.closed_on <= b.as_of and (d.churned_on is null or d.churned_on > b.as_of)
         ) as mrr
-    from deals d, bounds b
-    group by d.partner_id
+    from partner_deals d, bounds b
+    group by b.as_of, d.partner_id
 ),
 costs as (
-    select i.partner_id, sum(i.amount) as cost
-    from investments i, bounds b
-    where i.spent_on > b.window_start and i.spent_on <= b.as_of
-    group by i.partner_id
+    select as_of, partner_id, sum(amount) as cost
+    from window_investments
+    group by as_of, partner_id
 ),
 
 final as (
     select
+        p.as_of,
         p.partner_id,
         p.partner_name,
         p.region,
@@ -74,9 +91,9 @@ final as (
         coalesce(c.cost, 0)::double as cost,
         coalesce(df.mrr, 0)::double as mrr
     from population p
-    left join activity_counts ac using (partner_id)
-    left join deal_facts df using (partner_id)
-    left join costs c using (partner_id)
+    left join activity_counts ac using (as_of, partner_id)
+    left join deal_facts df using (as_of, partner_id)
+    left join costs c using (as_of, partner_id)
 )
 select * from final
-order by partner_id
+order by as_of, partner_id

@@ -1,0 +1,9 @@
+"""Engagement (issue #4): being built."""
+
+import streamlit as st
+
+from ui.frame import current
+
+frame = current()
+st.title("Engagement")
+st.info("This page is being built.")

@@ -1,0 +1,9 @@
+"""Return on investment (issue #4): being built."""
+
+import streamlit as st
+
+from ui.frame import current
+
+frame = current()
+st.title("Return on investment")
+st.info("This page is being built.")

@@ -1,0 +1,9 @@
+"""Partner scorecard (issue #4): being built."""
+
+import streamlit as st
+
+from ui.frame import current
+
+frame = current()
+st.title("Partner scorecard")
+st.info("This page is being built.")
