@@ -246,3 +246,37 @@ def test_uploading_a_crm_export_for_real_loads_it_and_every_page_shows_it(demo_d
         expect(metric_value(page, "Revenue")).to_have_text(fmt.money(12_500))
         expect(page.get_by_test_id("stException")).to_have_count(0)
     context.close()
+
+
+# Every page of the navigation, with the heading it opens on.
+PAGES = {
+    "Overview": "Program overview",
+    "Tiers": "Partner tiers",
+    "ROI": "Return on investment",
+    "Recurring revenue": "Recurring revenue",
+    "Engagement": "Engagement",
+    "Partner scorecard": "Partner scorecard",
+    "Data": "Your data",
+}
+
+
+def test_one_shared_link_opens_every_page_with_the_same_view_and_no_error(server, page, demo_db):
+    params = {"window_days": "120", "min_trainings": "2", "min_criteria": "2", "reward_min_revenue": "20000"}
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    page.goto(f"{server}/?" + "&".join(f"{k}={v}" for k, v in params.items()))
+    view = View(window_days=120, min_trainings=2, min_criteria=2, reward_min_revenue=20_000.0)
+    expected = engine_summary(demo_db, view)
+    expect(metric_value(page, "Activation")).to_have_text(fmt.pct(expected["activation_pct"]), timeout=60_000)
+    wait_for_controls(page)
+    nav = page.get_by_test_id("stSidebarNav")
+    for label, heading in PAGES.items():
+        nav.get_by_text(label, exact=True).click()
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)  # the run has finished
+        expect(page.get_by_test_id("stException"), f"an exception on {label}").to_have_count(0)
+        errors = page.get_by_test_id("stAlertContentError")
+        assert errors.count() == 0, f"{label} shows an error: {errors.all_inner_texts()}"
+        expect_url_params(page, params)
+    assert script_errors == [], f"the browser reported script errors: {script_errors}"
