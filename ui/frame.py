@@ -10,7 +10,9 @@ naming the parameter; the widget then falls back to its default.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
+import importlib
 from dataclasses import dataclass
 from datetime import date
 
@@ -39,15 +41,37 @@ class Frame:
 _FROZEN = False
 
 
+# Libraries Streamlit imports lazily while drawing a page (pandas and pyarrow for tables and
+# chart data, PIL for the page icon, narwhals for Altair's Polars frames). Imported before
+# the freeze so that their ~45,000 objects are frozen too.
+_LAZY_IMPORTS = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pyarrow.pandas_compat",
+    "PIL.Image",
+    "PIL.PngImagePlugin",
+    "narwhals.stable.v1",
+    "narwhals._polars.dataframe",
+    "narwhals._polars.namespace",
+    "streamlit.material_icon_names",
+)
+
+
 def freeze_long_lived_objects() -> None:
     """Once per process, take the objects alive now out of later garbage collections.
 
     Streamlit runs a full collection after every script run; it walked the ~100,000
     long-lived objects of Polars, DuckDB and Altair each time (~200 ms a slider move,
-    benchmarks/bench_browser.py). Called by app.py once the libraries are imported.
+    benchmarks/bench_browser.py), and then still ~45,000 of the libraries Streamlit
+    imports on the first page drawn (30-60 ms). Called by app.py once the libraries
+    are imported; the collection after a rerun then takes a few milliseconds.
     """
     global _FROZEN
     if not _FROZEN:
+        for name in _LAZY_IMPORTS:
+            with contextlib.suppress(ImportError):  # private module names may move between versions
+                importlib.import_module(name)
         gc.collect()
         gc.freeze()
         atexit.register(gc.unfreeze)  # let the interpreter free them normally at shutdown
