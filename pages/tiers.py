@@ -1,16 +1,48 @@
-"""Tiers: the partner list with tier, activation, behaviours and money; filter, search, export."""
+"""Tiers: the partner list with tier, activation, behaviours and money; filter, search, sort, export."""
+
+import math
 
 import polars as pl
 import streamlit as st
 
+from kpi import metrics
 from kpi.metrics import SEGMENT_COLUMNS, TIERS
 from ui import charts, data
 from ui import format as fmt
 from ui.frame import current
 
+PAGE_ROWS = 100  # partners a page of the list shows; the CSV has them all
+PAGE_KEY = "tiers_page"
+# What the list can be sorted by: label -> column. Ties keep partner-name order.
+SORTS = {
+    "Revenue": "revenue",
+    "ROI": "roi",
+    "MRR": "mrr",
+    "Cost": "cost",
+    "Tier": "tier",
+    "Criteria met": "criteria_met",
+    "Trainings": "trainings",
+    "Shares": "content_shares",
+    "Views": "content_views",
+    "Logins": "logins",
+    "Active staff": "active_users",
+    "Deals registered": "deals_registered",
+    "Deals won": "deals_won",
+    "Partner name": "partner_name",
+    "Partner ID": "partner_id",
+}
+ORDERS = ("Descending", "Ascending")
+FILTERS = (  # column, label, widget key, placeholder
+    ("region", "Region", "tiers_region", "All regions"),
+    ("partner_type", "Partner type", "tiers_type", "All types"),
+    ("channel_manager", "Channel manager", "tiers_manager", "All managers"),
+)
+TIER_RANK = {tier: rank for rank, tier in enumerate(reversed(TIERS))}  # descending: reward, nurture, drop
+
 frame = current()
 view = frame.view
-segmented = data.segmented(frame.dataset, view)
+partners = data.partner_list(frame.dataset, view)
+segmented = metrics.segment(partners.facts, view)  # in partner-name order
 
 st.title("Partner tiers")
 st.caption(
@@ -19,35 +51,62 @@ st.caption(
 )
 
 
-def _options(column: str) -> list[str]:
-    return sorted(v for v in segmented[column].unique().to_list() if v is not None)
+def _first_page() -> None:
+    """A new filter or sort starts the list at its first page."""
+    st.session_state[PAGE_KEY] = 1
 
 
 cols = st.columns([1, 1, 1, 1, 1.4])
-tiers = cols[0].multiselect("Tier", TIERS, key="tiers_tier", placeholder="All tiers")
-regions = cols[1].multiselect("Region", _options("region"), key="tiers_region", placeholder="All regions")
-types = cols[2].multiselect("Partner type", _options("partner_type"), key="tiers_type", placeholder="All types")
-managers = cols[3].multiselect(
-    "Channel manager", _options("channel_manager"), key="tiers_manager", placeholder="All managers"
+chosen = {"tier": cols[0].multiselect("Tier", TIERS, key="tiers_tier", placeholder="All tiers", on_change=_first_page)}
+for col, (column, label, key, placeholder) in zip(cols[1:4], FILTERS, strict=True):
+    chosen[column] = col.multiselect(
+        label, partners.options[column], key=key, placeholder=placeholder, on_change=_first_page
+    )
+search = cols[4].text_input(
+    "Search partner name", key="tiers_search", placeholder="e.g. Northwind", on_change=_first_page
 )
-search = cols[4].text_input("Search partner name", key="tiers_search", placeholder="e.g. Northwind")
 
 shown = segmented
-for column, chosen in (("tier", tiers), ("region", regions), ("partner_type", types), ("channel_manager", managers)):
-    if chosen:
-        shown = shown.filter(pl.col(column).is_in(chosen))
+for column, values in chosen.items():
+    if values:
+        shown = shown.filter(pl.col(column).is_in(values))
 if search.strip():
     shown = shown.filter(pl.col("partner_name").str.to_lowercase().str.contains(search.strip().lower(), literal=True))
 
-counts = {tier: shown.filter(pl.col("tier") == tier).height for tier in TIERS}
+counts = dict(shown["tier"].value_counts().iter_rows())
 st.markdown(
     f"**{shown.height:,}** of {segmented.height:,} partners shown: "
-    + " · ".join(f"{tier} **{counts[tier]:,}**" for tier in TIERS)
+    + " · ".join(f"{tier} **{counts.get(tier, 0):,}**" for tier in TIERS)
 )
 
-table = shown.select(
-    [*SEGMENT_COLUMNS[:2], "region", "partner_type", "channel_manager", *SEGMENT_COLUMNS[2:]]
-).with_columns((pl.col("roi") * 100).alias("roi"))
+pages = max(1, math.ceil(shown.height / PAGE_ROWS))
+if st.session_state.get(PAGE_KEY, 1) > pages:  # fewer partners than the page asked for
+    st.session_state[PAGE_KEY] = pages
+cols = st.columns([1.2, 1.2, 0.8, 2.2], vertical_alignment="bottom")
+sort_label = cols[0].selectbox("Sort by", list(SORTS), key="tiers_sort", on_change=_first_page)
+order = cols[1].radio("Order", ORDERS, key="tiers_order", horizontal=True, on_change=_first_page)
+page = cols[2].number_input("Page", min_value=1, max_value=pages, step=1, key=PAGE_KEY)
+
+# One sort of the filtered list (empty values, like an ROI without cost, last; ties keep
+# partner-name order); only the page's rows go to the browser.
+sort_column = SORTS[sort_label]
+sort_key = pl.col("tier").replace_strict(TIER_RANK) if sort_column == "tier" else pl.col(sort_column)
+ordered = shown.sort(sort_key, descending=order == ORDERS[0], nulls_last=True, maintain_order=True)
+first = (page - 1) * PAGE_ROWS
+table = (
+    ordered.slice(first, PAGE_ROWS)
+    .select([*SEGMENT_COLUMNS[:2], "region", "partner_type", "channel_manager", *SEGMENT_COLUMNS[2:]])
+    .with_columns((pl.col("roi") * 100).alias("roi"))
+)
+cols[3].download_button(
+    "Download the whole list (CSV)",
+    lambda: ordered.select(SEGMENT_COLUMNS).write_csv(),  # built only when clicked
+    file_name=f"partner-tiers-{view.require_as_of().isoformat()}.csv",
+    mime="text/csv",
+    key="tiers_download",
+    icon=":material/download:",
+    help="Every partner shown (all pages), in this order.",
+)
 money = fmt.currency_symbol() + "%,.0f"
 st.dataframe(
     table.to_arrow(),  # Arrow straight through, no pandas detour
@@ -76,16 +135,16 @@ st.dataframe(
         "mrr": st.column_config.NumberColumn("MRR", format=money),
     },
 )
-st.download_button(
-    "Download this list (CSV)",
-    lambda: shown.select(SEGMENT_COLUMNS).write_csv(),  # built only when clicked
-    file_name=f"partner-tiers-{view.require_as_of().isoformat()}.csv",
-    mime="text/csv",
-    key="tiers_download",
-    icon=":material/download:",
+st.caption(
+    f"Partners {first + 1:,}-{first + table.height:,} of {shown.height:,}, sorted by {sort_label}, "
+    f"{order.lower()} ({fmt.EMPTY} last, ties by name). Page {page} of {pages}."
+    if shown.height
+    else "No partner matches these filters."
 )
 
-st.vega_lite_chart(charts.vega_spec(charts.engagement_scatter(shown, fmt.currency_symbol())), width="stretch")
+points = charts.engagement_points(shown)
+template = charts.engagement_scatter_template(charts.scatter_grouped(shown.height), fmt.currency_symbol())
+st.vega_lite_chart(points, template, width="stretch")  # the points go as Arrow; Altair not run
 st.caption(
     "Each dot is a partner (or, in large programs, a group of similar partners): how much it did "
     "in the window against the revenue it brought. Reward sits top right; drop sits at zero revenue "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from kpi import metrics
 from kpi.params import View
@@ -76,6 +77,22 @@ def test_tier_colours_are_one_palette_in_tier_order():
     scale = spec["encoding"]["color"]["scale"]
     assert scale["domain"] == ["reward", "nurture", "drop"]
     assert scale["range"] == [charts.TIER_COLORS[t] for t in ("reward", "nurture", "drop")]
+
+
+@pytest.mark.parametrize("n", [30, 1_500, 1_501, 3_000])
+def test_the_tiers_page_draws_the_engagement_chart_from_its_template_and_points(n):
+    """The page sends the points as Arrow with a spec built once; together they are the chart."""
+    segmented = synthetic_segment(n)
+    chart = charts.engagement_scatter(segmented, "€")
+    full = chart.to_dict()  # validated against the Vega-Lite schema
+    points = charts.engagement_points(segmented)
+    template = charts.engagement_scatter_template(charts.scatter_grouped(n), "€")
+    assert "data" not in template and "datasets" not in template
+    assert {**template, "data": full["data"], "datasets": full["datasets"]} == full
+    assert points.to_dicts() == spec_values(chart)
+    assert template["encoding"]["size"].get("field") == ("partners" if n > 1_500 else None)  # groups above 1,500
+    assert points["partners"].sum() == n
+    assert template["encoding"]["y"]["title"] == "Revenue won in the window (€)"
 
 
 def test_the_specs_the_app_draws_are_the_validated_specs():

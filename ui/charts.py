@@ -6,8 +6,11 @@ encodings without a browser. Charts get tens or hundreds of rows, never events.
 
 from __future__ import annotations
 
+import functools
+
 import altair as alt
 import polars as pl
+from altair.utils.schemapi import UndefinedType
 
 from kpi.metrics import TIERS
 
@@ -66,18 +69,21 @@ def program_history(monthly: pl.DataFrame, currency: str = "$") -> alt.LayerChar
     )
 
 
-def engagement_scatter(segmented: pl.DataFrame, currency: str = "$") -> alt.Chart:
-    """Revenue in the window against actions, one dot per partner coloured by tier.
+def scatter_grouped(partners: int) -> bool:
+    """Whether the engagement chart of this many partners shows groups instead of single partners."""
+    return partners > SCATTER_MAX_POINTS
 
-    With more than SCATTER_MAX_POINTS partners, partners with the same tier, the same
-    actions band and the same revenue band are drawn as one dot sized by how many
-    they are, so the chart stays readable and small.
+
+def engagement_points(segmented: pl.DataFrame) -> pl.DataFrame:
+    """The rows the engagement chart draws: tier, actions, revenue and `partners` (how many
+    partners a dot stands for).
+
+    Up to SCATTER_MAX_POINTS partners, one row per partner (with its name and criteria met,
+    `partners` = 1). Above, partners with the same tier, the same actions band and the same
+    revenue band are one row, so the chart stays readable and small.
     """
-    x_title = "Actions in the window (trainings + shares + views + deal registrations)"
-    y_title = f"Revenue won in the window ({currency})"
-    grouped = segmented.height > SCATTER_MAX_POINTS
-    if not grouped:
-        data = segmented.select(
+    if not scatter_grouped(segmented.height):
+        return segmented.select(
             "partner_name",
             "tier",
             "actions",
@@ -85,34 +91,41 @@ def engagement_scatter(segmented: pl.DataFrame, currency: str = "$") -> alt.Char
             "criteria_met",
             pl.lit(1).alias("partners"),
         )
+
+    # Log bands keep the groups few whatever the size: actions exact up to 10, then
+    # eight bands a decade; revenue four bands a decade (0 stays 0).
+    def log_band(column: str, per_decade: int) -> pl.Expr:
+        value = pl.col(column).cast(pl.Float64)
+        return (10 ** ((value.log10() * per_decade).round(0) / per_decade)).round(0)
+
+    actions_band = pl.when(pl.col("actions") <= 10).then(pl.col("actions").cast(pl.Float64))
+    actions_band = actions_band.otherwise(log_band("actions", 8))
+    revenue_band = pl.when(pl.col("revenue") > 0).then(log_band("revenue", 4)).otherwise(0.0)
+    return (
+        segmented.select("tier", actions=actions_band, revenue=revenue_band)
+        .group_by("tier", "actions", "revenue")
+        .agg(pl.len().alias("partners"))
+        .sort("tier", "actions", "revenue")
+    )
+
+
+def _engagement_chart(data: pl.DataFrame | UndefinedType, grouped: bool, currency: str) -> alt.Chart:
+    x_title = "Actions in the window (trainings + shares + views + deal registrations)"
+    y_title = f"Revenue won in the window ({currency})"
+    if grouped:
+        tooltip = [
+            alt.Tooltip("tier:N", title="Tier"),
+            alt.Tooltip("partners:Q", title="Partners"),
+            alt.Tooltip("actions:Q", title="Actions (about)"),
+            alt.Tooltip("revenue:Q", title="Revenue (about)", format=",.0f"),
+        ]
+    else:
         tooltip = [
             alt.Tooltip("partner_name:N", title="Partner"),
             alt.Tooltip("tier:N", title="Tier"),
             alt.Tooltip("actions:Q", title="Actions"),
             alt.Tooltip("revenue:Q", title="Revenue", format=",.0f"),
             alt.Tooltip("criteria_met:Q", title="Criteria met"),
-        ]
-    else:
-        # Log bands keep the groups few whatever the size: actions exact up to 10, then
-        # eight bands a decade; revenue four bands a decade (0 stays 0).
-        def log_band(column: str, per_decade: int) -> pl.Expr:
-            value = pl.col(column).cast(pl.Float64)
-            return (10 ** ((value.log10() * per_decade).round(0) / per_decade)).round(0)
-
-        actions_band = pl.when(pl.col("actions") <= 10).then(pl.col("actions").cast(pl.Float64))
-        actions_band = actions_band.otherwise(log_band("actions", 8))
-        revenue_band = pl.when(pl.col("revenue") > 0).then(log_band("revenue", 4)).otherwise(0.0)
-        data = (
-            segmented.with_columns(actions=actions_band, revenue=revenue_band)
-            .group_by("tier", "actions", "revenue")
-            .agg(pl.len().alias("partners"))
-            .sort("tier", "actions", "revenue")
-        )
-        tooltip = [
-            alt.Tooltip("tier:N", title="Tier"),
-            alt.Tooltip("partners:Q", title="Partners"),
-            alt.Tooltip("actions:Q", title="Actions (about)"),
-            alt.Tooltip("revenue:Q", title="Revenue (about)", format=",.0f"),
         ]
     return (
         alt.Chart(data)
@@ -129,3 +142,27 @@ def engagement_scatter(segmented: pl.DataFrame, currency: str = "$") -> alt.Char
         )
         .properties(title="Why partners land where they do: revenue against engagement", height=380)
     )
+
+
+def engagement_scatter(segmented: pl.DataFrame, currency: str = "$") -> alt.Chart:
+    """Revenue in the window against actions, one dot per partner coloured by tier.
+
+    With more than SCATTER_MAX_POINTS partners, partners with the same tier, the same
+    actions band and the same revenue band are drawn as one dot sized by how many
+    they are, so the chart stays readable and small (see `engagement_points`).
+    """
+    return _engagement_chart(engagement_points(segmented), scatter_grouped(segmented.height), currency)
+
+
+@functools.lru_cache(maxsize=16)
+def engagement_scatter_template(grouped: bool, currency: str = "$") -> dict:
+    """`engagement_scatter`'s Vega-Lite spec without its data, built once per kind and currency.
+
+    A page draws `st.vega_lite_chart(engagement_points(segmented), template)`: the same chart,
+    with the points sent as Arrow and no Altair work on a rerun (building and serialising the
+    Altair chart took ~10 ms of every slider move at 20,000 partners). Never modify the dict.
+    """
+    spec = vega_spec(_engagement_chart(alt.Undefined, grouped, currency))
+    spec.pop("data", None)  # Altair names an empty dataset here; the page's points take its place
+    spec.pop("datasets", None)
+    return spec

@@ -124,3 +124,28 @@ def program_history_spec(dataset: Dataset, currency: str) -> dict:
     """The growth-vs-revenue chart: it depends on the data only, so it is built once per dataset."""
     assert dataset.span is not None
     return _history_chart(dataset.path, dataset.version, dataset.span[1], currency)
+
+
+# --- The Tiers page's partner list: what depends on the facts only, built once per facts ---
+
+FILTER_COLUMNS = ("region", "partner_type", "channel_manager")
+
+
+@dataclass(frozen=True)
+class PartnerList:
+    """The facts in partner-name order, and the values each filter of the list offers."""
+
+    facts: pl.DataFrame  # by partner_name, then partner_id: a stable sort on another column keeps name order in ties
+    options: dict[str, tuple[str, ...]]  # column -> its distinct non-empty values, sorted
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _partner_list(path: str, version: str, as_of: date, window_days: int) -> PartnerList:
+    facts = _facts(path, version, as_of, window_days).sort("partner_name", "partner_id")
+    options = {column: tuple(sorted(facts[column].drop_nulls().unique().to_list())) for column in FILTER_COLUMNS}
+    return PartnerList(facts, options)
+
+
+def partner_list(dataset: Dataset, view: View) -> PartnerList:
+    """The view's facts in partner-name order and the filter options (cached per facts)."""
+    return _partner_list(dataset.path, dataset.version, view.require_as_of(), view.window_days)
