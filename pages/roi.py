@@ -1,9 +1,226 @@
-"""Return on investment (issue #4): being built."""
+"""ROI: what the program gets back for what it spends: month by month, by group, by
+investment category and partner by partner."""
 
+import polars as pl
 import streamlit as st
 
+from kpi import roi
+from ui import charts, charts_roi, data
+from ui import format as fmt
 from ui.frame import current
 
 frame = current()
+view = frame.view
+as_of = view.require_as_of()
+currency = fmt.currency_symbol()
+segmented = data.segmented(frame.dataset, view)
+headline = roi.window_headline(segmented, view)
+
+MONEY = currency + "%,.0f"
+ROI_COLUMN = st.column_config.NumberColumn("ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost")
+GROUP_KEY = "roi_group"
+GROUP_NOTICE_KEY = "roi_group_notice"  # a bad roi_group link value, shown until another group is picked
+GROUP_OPTIONS = {title: column for column, title in charts_roi.GROUP_TITLES.items()}
+
+
+def _as_percent(frame: pl.DataFrame) -> pl.DataFrame:
+    """ROI ratios as percentages for the tables (3.4 -> 340.0, shown as +340.0%)."""
+    return frame.with_columns(pl.col("roi") * 100)
+
+
 st.title("Return on investment")
-st.info("This page is being built.")
+st.caption(
+    f"As of **{as_of.isoformat()}**, counting the **{view.window_days} days** up to it. "
+    "ROI = (revenue − cost) ÷ cost: +100% means every 1 spent brought back 2. "
+    "Where nothing was spent there is no ROI: it shows as n/a."
+)
+
+cols = st.columns(4)
+cols[0].metric(
+    "Program ROI",
+    fmt.roi(headline["roi"]),
+    help="(revenue - cost) / cost of all partners in the program over the window; n/a when nothing was spent.",
+    border=True,
+)
+cols[1].metric(
+    "Revenue", fmt.money(headline["revenue"]), help="Won deals: amount + 12 x monthly recurring.", border=True
+)
+cols[2].metric("Cost", fmt.money(headline["cost"]), help="Everything invested in the window.", border=True)
+cols[3].metric(
+    "Cost per activated partner",
+    fmt.money(headline["cost_per_activated"]),
+    help=f"Cost over the window / the {headline['activated']:,} partners activated on the as-of date, "
+    "by the criteria in the sidebar; n/a when none is activated.",
+    border=True,
+)
+
+# --- month by month ------------------------------------------------------------------------------
+st.subheader("Month by month")
+monthly = data.roi_monthly(frame.dataset, view)
+left, right = st.columns(2)
+left.vega_lite_chart(data.roi_monthly_spec(frame.dataset, view), width="stretch")
+left.caption(
+    f"Program ROI in each calendar month of the last {roi.MONTHS_SHOWN} months up to the as-of date "
+    + (
+        f"(the data covers {monthly.height}): "
+        if monthly.height < roi.MONTHS_SHOWN
+        else "(the as-of month stops at it): "
+    )
+    + "revenue won in the month against money spent in it, for the partners in the program at the month end. "
+    "Above the dashed line the month brought back more than it cost; a month with no spend has no point."
+)
+right.vega_lite_chart(charts.vega_spec(charts_roi.cost_per_activated_chart(monthly, currency)), width="stretch")
+right.caption(
+    f"Money spent in each month divided by the partners activated at its end (their last {view.window_days} days "
+    "judged by the criteria in the sidebar). A rising bar means each activated partner costs more; a month with "
+    "no activated partner has no bar."
+)
+with st.expander("The months in numbers"):
+    st.dataframe(
+        _as_percent(monthly.select("month", "partners", "revenue", "cost", "roi", "activated", "cost_per_activated"))
+        .sort("month", descending=True)
+        .to_arrow(),
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        key="roi_months_table",
+        column_config={
+            "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
+            "partners": st.column_config.NumberColumn("Partners at month end"),
+            "revenue": st.column_config.NumberColumn("Revenue", format=MONEY),
+            "cost": st.column_config.NumberColumn("Cost", format=MONEY),
+            "roi": ROI_COLUMN,
+            "activated": st.column_config.NumberColumn("Activated at month end"),
+            "cost_per_activated": st.column_config.NumberColumn("Cost per activated partner", format=MONEY),
+        },
+    )
+
+# --- by group --------------------------------------------------------------------------------------
+st.subheader("ROI by group")
+link_value = st.query_params.get(GROUP_KEY)
+if link_value is not None and link_value not in GROUP_OPTIONS:
+    st.session_state[GROUP_NOTICE_KEY] = link_value
+chosen = st.selectbox(
+    "Group by",
+    list(GROUP_OPTIONS),
+    key=GROUP_KEY,
+    bind="query-params",
+    help="Compare ROI across tiers, regions, partner types or channel managers.",
+    on_change=lambda: st.session_state.pop(GROUP_NOTICE_KEY, None),
+)
+if (bad := st.session_state.get(GROUP_NOTICE_KEY)) is not None:
+    st.warning(
+        f"`{GROUP_KEY}={bad}` in this link is not a grouping (choose {', '.join(GROUP_OPTIONS)}); "
+        f"showing {chosen} instead.",
+        icon=":material/link_off:",
+    )
+group_column = GROUP_OPTIONS[chosen]
+groups = roi.roi_by_group(segmented, group_column)
+st.vega_lite_chart(charts.vega_spec(charts_roi.roi_by_group_chart(groups, group_column)), width="stretch")
+many = (
+    f" The chart shows the {charts_roi.MAX_GROUP_BARS} groups with the largest cost; the table lists all."
+    if groups.height > charts_roi.MAX_GROUP_BARS
+    else ""
+)
+st.caption(
+    f"ROI over the window of each {chosen.lower()}: its partners' revenue against their cost, all added up. "
+    "Bars right of zero brought back more than they cost; a group that cost nothing shows n/a."
+    + (" Partners with no value on record are under (none)." if group_column != "tier" else "")
+    + many
+)
+st.dataframe(
+    _as_percent(groups).to_arrow(),
+    hide_index=True,
+    placeholder=fmt.EMPTY,
+    key="roi_groups_table",
+    column_config={
+        "group": st.column_config.TextColumn(chosen),
+        "partners": st.column_config.NumberColumn("Partners"),
+        "activated": st.column_config.NumberColumn("Activated"),
+        "revenue": st.column_config.NumberColumn("Revenue", format=MONEY),
+        "cost": st.column_config.NumberColumn("Cost", format=MONEY),
+        "roi": ROI_COLUMN,
+        "cost_per_activated": st.column_config.NumberColumn("Cost per activated partner", format=MONEY),
+    },
+)
+
+# --- by investment category ----------------------------------------------------------------------------
+st.subheader("Investment by category")
+categories = data.roi_categories(frame.dataset, view)
+st.vega_lite_chart(data.roi_category_spec(frame.dataset, view, currency), width="stretch")
+st.caption(
+    "For each kind of investment: what the program spent on it in the window (blue) and what the partners who "
+    "received it brought in over the same window (grey). A partner funded from two categories counts in both, "
+    "so the grey bars add up to more than the program's revenue."
+)
+st.dataframe(
+    categories.with_columns(
+        pl.Series("category", [charts_roi.category_name(c) for c in categories["category"]], dtype=pl.String)
+    ).to_arrow(),
+    hide_index=True,
+    placeholder=fmt.EMPTY,
+    key="roi_categories_table",
+    column_config={
+        "category": st.column_config.TextColumn("Category"),
+        "spend": st.column_config.NumberColumn("Spent", format=MONEY),
+        "recipients": st.column_config.NumberColumn("Partners who received it"),
+        "revenue": st.column_config.NumberColumn("Their revenue", format=MONEY),
+        "revenue_per_invested": st.column_config.NumberColumn(
+            "Revenue per 1 invested", format="%.2f", help="Their revenue / spent; n/a when nothing was spent."
+        ),
+    },
+)
+
+# --- partner by partner ----------------------------------------------------------------------------------
+PARTNER_COLUMNS = {
+    "partner_id": st.column_config.TextColumn("ID"),
+    "partner_name": st.column_config.TextColumn("Partner"),
+    "tier": st.column_config.TextColumn("Tier"),
+    "cost": st.column_config.NumberColumn("Cost", format=MONEY),
+    "revenue": st.column_config.NumberColumn("Revenue", format=MONEY),
+    "roi": ROI_COLUMN,
+}
+
+st.subheader("Are we overpaying?")
+losing, losing_count = roi.overpaying(segmented)
+st.caption(
+    f"**{losing_count:,}** partners cost more than they brought back in the window (ROI below 0)."
+    + (f" The {losing.height} with the largest spend:" if losing_count else "")
+)
+if losing_count:
+    st.dataframe(
+        _as_percent(losing).to_arrow(),
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        key="roi_overpaying_table",
+        column_config=PARTNER_COLUMNS,
+    )
+
+st.subheader("Best return")
+best, funded_count = roi.best_return(segmented)
+st.caption(
+    f"Of the **{funded_count:,}** partners the program spent money on in the window, the {best.height} "
+    "with the highest ROI:"
+)
+if funded_count:
+    st.dataframe(
+        _as_percent(best).to_arrow(),
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        key="roi_best_table",
+        column_config=PARTNER_COLUMNS,
+    )
+
+st.subheader("Unfunded earners")
+earners = roi.unfunded_earners(segmented)
+cols = st.columns(2)
+cols[0].metric(
+    "Partners with revenue but no cost",
+    fmt.count(earners["partners"]),
+    help="Their ROI is n/a: nothing was spent on them in the window.",
+    border=True,
+)
+cols[1].metric("Revenue without cost", fmt.money(earners["revenue"]), border=True)
+st.caption(
+    "Partners who brought revenue without any investment in the window. They have no ROI, so they appear in "
+    "neither list above; they may be worth funding."
+)

@@ -149,3 +149,75 @@ def _partner_list(path: str, version: str, as_of: date, window_days: int) -> Par
 def partner_list(dataset: Dataset, view: View) -> PartnerList:
     """The view's facts in partner-name order and the filter options (cached per facts)."""
     return _partner_list(dataset.path, dataset.version, view.require_as_of(), view.window_days)
+
+
+# --- roi page ---
+# kpi.roi and ui.charts_roi are imported where used: this block only appends to the file.
+
+
+@st.cache_resource(max_entries=8, show_spinner="Adding up the program month by month...")
+def _roi_months(path: str, version: str, as_of: date) -> pl.DataFrame:
+    from kpi import roi
+
+    with _connection(path, version).cursor() as cur:
+        # partner_months (hundreds of thousands of rows at 20,000 partners) is reduced to one row a month here.
+        return roi.program_months(metrics.partner_months(cur, as_of))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Counting activated partners at each month end...")
+def _roi_activation_counts(path: str, version: str, month_ends: tuple[date, ...], window_days: int) -> pl.DataFrame:
+    from kpi import roi
+
+    with _connection(path, version).cursor() as cur:
+        return roi.activation_counts(metrics.facts_at(cur, list(month_ends), window_days))
+
+
+def roi_monthly(dataset: Dataset, view: View) -> pl.DataFrame:
+    """Program ROI and cost per activated partner for the last 24 months up to the as-of date.
+
+    The months are cached per as-of date and the activation counts per (as-of, window); the
+    view's thresholds are applied in memory (kpi.roi.activated_at).
+    """
+    from kpi import roi
+
+    months = _roi_months(dataset.path, dataset.version, view.require_as_of())
+    counts = _roi_activation_counts(dataset.path, dataset.version, tuple(months["month_end"]), view.window_days)
+    return roi.monthly_roi(months, roi.activated_at(counts, view))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _roi_monthly_spec(path: str, version: str, as_of: date) -> dict:
+    from ui import charts_roi
+
+    return charts.vega_spec(charts_roi.monthly_roi_chart(_roi_months(path, version, as_of)))
+
+
+def roi_monthly_spec(dataset: Dataset, view: View) -> dict:
+    """The monthly program ROI chart: thresholds do not change it, so it is built once per as-of date."""
+    return _roi_monthly_spec(dataset.path, dataset.version, view.require_as_of())
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _roi_categories(path: str, version: str, as_of: date, window_days: int) -> pl.DataFrame:
+    from kpi import roi
+
+    with _connection(path, version).cursor() as cur:
+        investments = roi.investments_by_category(cur, as_of, window_days)
+    return roi.investment_by_category(investments, _facts(path, version, as_of, window_days))
+
+
+def roi_categories(dataset: Dataset, view: View) -> pl.DataFrame:
+    """Investment by category against the recipients' revenue (cached per as-of and window)."""
+    return _roi_categories(dataset.path, dataset.version, view.require_as_of(), view.window_days)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _roi_category_spec(path: str, version: str, as_of: date, window_days: int, currency: str) -> dict:
+    from ui import charts_roi
+
+    return charts.vega_spec(charts_roi.category_chart(_roi_categories(path, version, as_of, window_days), currency))
+
+
+def roi_category_spec(dataset: Dataset, view: View, currency: str) -> dict:
+    """The category chart, built once per (data, as-of, window)."""
+    return _roi_category_spec(dataset.path, dataset.version, view.require_as_of(), view.window_days, currency)
