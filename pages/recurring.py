@@ -1,9 +1,212 @@
-"""Recurring revenue (issue #4): being built."""
+"""Recurring revenue: MRR and ARR over time, each month's movement, retention, MRR by tier and
+by partner, and how concentrated revenue is."""
+
+from datetime import timedelta
 
 import streamlit as st
 
+from kpi import recurring
+from ui import charts_recurring, data
+from ui import format as fmt
 from ui.frame import current
 
 frame = current()
+view = frame.view
+as_of = view.require_as_of()
+window = view.window_days
+currency = fmt.currency_symbol()
+book = data.recurring_book(frame.dataset, view, currency)  # everything the thresholds do not change
+movement, retention = book.movement, book.retention
+segmented = data.segmented(frame.dataset, view)
+start_day = as_of - timedelta(days=window)  # the retention cohort is taken on this day
+
 st.title("Recurring revenue")
-st.info("This page is being built.")
+st.caption(
+    f"As of **{as_of.isoformat()}**. MRR is the monthly recurring revenue of won deals live on a day "
+    f"(closed by then, not churned by then) of the partners in the program. Retention and revenue "
+    f"concentration count the **{window} days** up to the as-of date."
+)
+
+# The month of the as-of date, counted up to the as-of date.
+this_month = movement.row(-1, named=True) if movement.height else None
+month_name = as_of.strftime("%B %Y")
+
+
+def _this_month(column: str) -> float | None:
+    return this_month[column] if this_month is not None else None
+
+
+cols = st.columns(5)
+cols[0].metric(
+    "MRR",
+    fmt.money(_this_month("mrr")),
+    help="Monthly recurring revenue live on the as-of date, of the partners in the program.",
+    border=True,
+)
+cols[1].metric("ARR", fmt.money(_this_month("arr")), help="12 x MRR.", border=True)
+cols[2].metric(
+    "Net new MRR this month",
+    fmt.money(_this_month("net_new_mrr")),
+    help=f"MRR on the as-of date minus MRR at the end of the month before {month_name}.",
+    border=True,
+)
+cols[3].metric(
+    "Net revenue retention",
+    fmt.pct(retention["nrr"]),
+    help="MRR now of the partners that had MRR at the window start, against their MRR then (expansion included).",
+    border=True,
+)
+cols[4].metric(
+    "Gross revenue retention",
+    fmt.pct(retention["grr"]),
+    help="The same, counting only the deals that were already live at the window start: no expansion.",
+    border=True,
+)
+
+st.subheader("MRR and ARR month by month")
+st.vega_lite_chart(book.history_chart.data, book.history_chart.spec, width="stretch")
+st.caption(
+    "The recurring revenue of the partners in the program at each month end (the last month stops at "
+    "the as-of date). Read MRR on the left axis and ARR, twelve times it, on the right."
+)
+
+st.subheader(f"How the MRR book moved: {month_name} to date")
+cols = st.columns(4)
+cols[0].metric(
+    "New MRR",
+    fmt.money(_this_month("new_mrr")),
+    help="MRR of deals won this month by partners in the program.",
+)
+cols[1].metric(
+    "Churned MRR",
+    fmt.money(_this_month("churned_mrr")),
+    help="MRR of deals that churned this month (also deals won and churned in the same month).",
+)
+cols[2].metric(
+    "MRR in with partners joining",
+    fmt.money(_this_month("joined_mrr")),
+    help="MRR that partners entering the program this month already had from earlier deals.",
+)
+cols[3].metric(
+    "MRR out with partners leaving",
+    fmt.money(_this_month("left_mrr")),
+    help="MRR that partners leaving the program this month had at the end of last month.",
+)
+st.vega_lite_chart(book.movement_chart.data, book.movement_chart.spec, width="stretch")
+st.caption(
+    f"Each month (the last {charts_recurring.MOVEMENT_MONTHS} at most): MRR added by new deals and brought "
+    "in by partners joining (above zero), MRR lost to churned deals and taken away by partners leaving "
+    "(below zero). The black line is the net new MRR: the month's end MRR minus the previous month's."
+)
+st.dataframe(
+    book.recent.select(
+        "month",
+        "mrr_start",
+        "new_mrr",
+        "churned_mrr",
+        "joined_mrr",
+        "left_mrr",
+        "net_new_mrr",
+        "mrr",
+    ).to_arrow(),
+    hide_index=True,
+    column_config={
+        "month": "Month",
+        "mrr_start": st.column_config.NumberColumn("MRR at start", format=currency + "%,.0f"),
+        "new_mrr": st.column_config.NumberColumn("New", format=currency + "%,.0f"),
+        "churned_mrr": st.column_config.NumberColumn("Churned", format=currency + "%,.0f"),
+        "joined_mrr": st.column_config.NumberColumn("Partners joined", format=currency + "%,.0f"),
+        "left_mrr": st.column_config.NumberColumn("Partners left", format=currency + "%,.0f"),
+        "net_new_mrr": st.column_config.NumberColumn("Net new", format=currency + "%+,.0f"),
+        "mrr": st.column_config.NumberColumn("MRR at end", format=currency + "%,.0f"),
+    },
+)
+st.caption("The last 12 months, newest first: MRR at end = MRR at start + new − churned + joined − left.")
+
+st.subheader("Net revenue retention over the window")
+cols = st.columns(4)
+cols[0].metric(
+    "Partners with MRR at the window start",
+    fmt.count(retention["partners"]),
+    help=f"In the program on {start_day.isoformat()} with MRR above zero that day.",
+)
+cols[1].metric("Their MRR at the window start", fmt.money(retention["start_mrr"]))
+cols[2].metric("Their MRR now", fmt.money(retention["end_mrr"]))
+cols[3].metric("Of it, from deals live at the start", fmt.money(retention["retained_mrr"]))
+if retention["start_mrr"] > 0:
+    st.caption(
+        f"The {fmt.count(retention['partners'])} partners that had recurring revenue on {start_day.isoformat()} "
+        f"(the day before the window) now bring {fmt.pct(retention['nrr'])} of it (net revenue retention, "
+        f"new deals included) and keep {fmt.pct(retention['grr'])} from the deals they already had (gross "
+        f"revenue retention). {fmt.count(retention['left'])} of them left the program and count as zero."
+    )
+else:
+    st.caption(
+        f"No partner in the program had recurring revenue on {start_day.isoformat()}, the day before the "
+        "window, so retention is n/a."
+    )
+
+st.subheader("MRR by tier and by partner")
+by_tier = recurring.mrr_by_tier(segmented)
+top, with_mrr = recurring.top_partners_by_mrr(segmented, 10)
+left, right = st.columns([2, 3])
+with left:
+    tier_chart = data.recurring_tier_chart(by_tier, currency)
+    st.vega_lite_chart(tier_chart.data, tier_chart.spec, width="stretch")
+    st.caption(
+        "The program's MRR on the as-of date split by today's tiers (the thresholds in the sidebar): "
+        "how much recurring revenue sits with the partners you reward, nurture or would drop. "
+        + " · ".join(f"{row['tier']} {fmt.pct(row['mrr_pct'])}" for row in by_tier.iter_rows(named=True))
+    )
+with right:
+    st.dataframe(
+        top.select("partner_name", "tier", "mrr", "arr", "share_pct").to_arrow(),
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        column_config={
+            "partner_name": "Partner",
+            "tier": "Tier",
+            "mrr": st.column_config.NumberColumn("MRR", format=currency + "%,.0f"),
+            "arr": st.column_config.NumberColumn("ARR", format=currency + "%,.0f"),
+            "share_pct": st.column_config.NumberColumn("Share of program MRR", format="%.1f%%"),
+        },
+    )
+    st.caption(f"The {top.height} partners with the most MRR, of {with_mrr:,} partners with any recurring revenue.")
+
+st.subheader("Revenue concentration")
+revenue_spread, mrr_spread = book.revenue_concentration, book.mrr_concentration
+partners = revenue_spread["partners"]
+cols = st.columns(3)
+cols[0].metric(
+    "Top 10% share of revenue",
+    fmt.pct(revenue_spread["top10_share"]),
+    help="Revenue in the window of the 10% of partners with the most revenue (rounded up to whole partners).",
+)
+cols[1].metric("Top 20% share of revenue", fmt.pct(revenue_spread["top20_share"]))
+cols[2].metric(
+    "Partners bringing 80% of revenue",
+    fmt.count(revenue_spread["partners_for_80"]),
+    help="The fewest partners, highest revenue first, whose revenue adds up to at least 80% of the program's.",
+)
+st.caption(
+    f"Top 10% = the {fmt.count(revenue_spread['top10_partners'])} and top 20% = the "
+    f"{fmt.count(revenue_spread['top20_partners'])} partners with the most revenue in the window, of "
+    f"{fmt.count(partners)} in the program. 80% of revenue comes from "
+    f"{fmt.pct(revenue_spread['partners_for_80_pct'])} of partners. A program that lives on a handful "
+    "of partners is at risk when one of them leaves."
+)
+if book.pareto_chart is None:
+    st.info("No revenue in the window: there is no concentration to show.")
+else:
+    st.vega_lite_chart(book.pareto_chart.data, book.pareto_chart.spec, width="stretch")
+    st.caption(
+        "Partners lined up from the most revenue to the least: how much of the program's revenue the top "
+        "partners bring together. The dashed lines mark the top 10% and 20% of partners; the grey diagonal "
+        "is a program where every partner brings the same. The higher the curve bends, the more you depend "
+        "on a few partners."
+    )
+cols = st.columns(3)
+cols[0].metric("Top 10% share of MRR", fmt.pct(mrr_spread["top10_share"]))
+cols[1].metric("Top 20% share of MRR", fmt.pct(mrr_spread["top20_share"]))
+cols[2].metric("Partners bringing 80% of MRR", fmt.count(mrr_spread["partners_for_80"]))
+st.caption("The same for recurring revenue: MRR on the as-of date, the same partners ranked by their MRR.")

@@ -151,6 +151,106 @@ def partner_list(dataset: Dataset, view: View) -> PartnerList:
     return _partner_list(dataset.path, dataset.version, view.require_as_of(), view.window_days)
 
 
+# --- recurring page ---
+# kpi.recurring and ui.charts_recurring are imported where used: this block only appends to the file.
+
+
+@st.cache_resource(max_entries=8, show_spinner="Building the MRR book month by month...")
+def _recurring_movement(path: str, version: str, until: date) -> pl.DataFrame:
+    from kpi import recurring
+
+    with _connection(path, version).cursor() as cur:
+        # partner_months (hundreds of thousands of rows at 20,000 partners) is reduced to one row a month here.
+        return recurring.mrr_movement(metrics.partner_months(cur, until))
+
+
+def recurring_movement(dataset: Dataset, as_of: date) -> pl.DataFrame:
+    """Program MRR, ARR and the MRR movement month by month up to the as-of date (cached per as-of)."""
+    return _recurring_movement(dataset.path, dataset.version, as_of)
+
+
+@dataclass(frozen=True)
+class ChartParts:
+    """A chart as its one dataset and its spec without the data, for `st.vega_lite_chart(parts.data,
+    parts.spec)`: Streamlit then ships a frame as Arrow instead of converting rows of dicts on every rerun."""
+
+    data: pl.DataFrame
+    spec: dict
+
+
+def _chart_parts(chart: object) -> ChartParts:
+    spec = charts.vega_spec(chart)  # type: ignore[arg-type]
+    (rows,) = spec.pop("datasets").values()  # every recurring chart draws one dataset, shared by its layers
+    spec.pop("data")
+    assert all("data" not in layer for layer in spec.get("layer", [])), "a layer with its own data"
+    return ChartParts(pl.DataFrame(rows, infer_schema_length=None), spec)
+
+
+@dataclass(frozen=True)
+class RecurringBook:
+    """Everything on the Recurring revenue page that thresholds do not change, built once per
+    (data, as-of, window): the monthly book, retention, concentration and their charts."""
+
+    movement: pl.DataFrame  # kpi.recurring.mrr_movement
+    recent: pl.DataFrame  # the last 12 months of the movement, newest first, for the table
+    retention: dict  # kpi.recurring.net_revenue_retention
+    revenue_concentration: dict  # kpi.recurring.concentration of revenue in the window
+    mrr_concentration: dict  # ... and of MRR at the as-of date
+    history_chart: ChartParts
+    movement_chart: ChartParts
+    pareto_chart: ChartParts | None  # None when there is no revenue to draw
+
+
+@st.cache_resource(max_entries=32, show_spinner="Measuring retention and concentration...")
+def _recurring_book(path: str, version: str, as_of: date, window_days: int, currency: str) -> RecurringBook:
+    from kpi import recurring
+    from ui import charts_recurring
+
+    movement = _recurring_movement(path, version, as_of)
+    with _connection(path, version).cursor() as cur:
+        retention = recurring.net_revenue_retention(recurring.retention_cohort(cur, as_of, window_days))
+    facts = _facts(path, version, as_of, window_days)
+    curve = recurring.pareto_curve(facts, "revenue")
+    recent = movement.tail(12).reverse().with_columns(pl.col("month").dt.strftime("%b %Y"))
+    return RecurringBook(
+        movement=movement,
+        recent=recent.drop("month_end"),
+        retention=retention,
+        revenue_concentration=recurring.concentration(facts, "revenue"),
+        mrr_concentration=recurring.concentration(facts, "mrr"),
+        history_chart=_chart_parts(charts_recurring.mrr_history(movement, currency)),
+        movement_chart=_chart_parts(charts_recurring.mrr_movement(movement, currency)),
+        pareto_chart=None if curve.is_empty() else _chart_parts(charts_recurring.pareto(curve)),
+    )
+
+
+def recurring_book(dataset: Dataset, view: View, currency: str) -> RecurringBook:
+    """The threshold-independent part of the Recurring revenue page for this view (cached)."""
+    return _recurring_book(dataset.path, dataset.version, view.require_as_of(), view.window_days, currency)
+
+
+_RECURRING_TIER_SCHEMA = {
+    "tier": pl.String,
+    "partners": pl.Int64,
+    "partners_with_mrr": pl.Int64,
+    "mrr": pl.Float64,
+    "mrr_pct": pl.Float64,
+}
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _recurring_tier_chart(rows: tuple[tuple, ...], currency: str) -> ChartParts:
+    from ui import charts_recurring
+
+    by_tier = pl.DataFrame(list(rows), schema=_RECURRING_TIER_SCHEMA, orient="row")
+    return _chart_parts(charts_recurring.mrr_by_tier(by_tier, currency))
+
+
+def recurring_tier_chart(by_tier: pl.DataFrame, currency: str) -> ChartParts:
+    """The MRR-by-tier chart, cached by its three rows (building it costs more than a slider move should)."""
+    return _recurring_tier_chart(tuple(by_tier.select(list(_RECURRING_TIER_SCHEMA)).iter_rows()), currency)
+
+
 # --- roi page ---
 # kpi.roi and ui.charts_roi are imported where used: this block only appends to the file.
 

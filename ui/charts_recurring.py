@@ -1,0 +1,206 @@
+"""Charts of the Recurring revenue page, built from aggregated frames (kpi.recurring)."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from kpi.metrics import TIERS
+from ui.charts import PARTNER_COLOR, TIER_SCALE
+
+# The movement components (not tiers: their own colours, none of them a tier colour).
+MOVEMENT_PARTS: tuple[tuple[str, str, int, str], ...] = (
+    # (column, legend label, sign, colour)
+    ("new_mrr", "New deals", 1, "#0072B2"),
+    ("joined_mrr", "Partners joined", 1, "#56B4E9"),
+    ("churned_mrr", "Churned deals", -1, "#CC79A7"),
+    ("left_mrr", "Partners left", -1, "#7F7F7F"),
+)
+NET_COLOR = "#000000"
+# The movement chart shows at most this many recent months (bars stay wide enough to read).
+MOVEMENT_MONTHS = 24
+
+_MONTH_AXIS = alt.Axis(format="%b %Y", labelAngle=0, tickCount=8)
+
+
+def _month_text(column: str = "month") -> pl.Expr:
+    return pl.col(column).dt.strftime("%Y-%m-%d")
+
+
+def mrr_history(over_time: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
+    """Program MRR at each month end (line, left axis) with ARR = 12 x MRR read on the right axis.
+
+    Both axes share one line: the right axis's range is exactly 12 times the left one's.
+    """
+    data = over_time.select(
+        _month_text(),
+        _month_text("month_end").alias("month_end"),
+        pl.col("mrr").round(2),
+        pl.col("arr").round(2),
+        "partners",
+    )
+    top = float(data["mrr"].max() or 0.0) * 1.05 or 1.0
+    base = alt.Chart(data).encode(x=alt.X("month:T", title="Month (value at the month end)", axis=_MONTH_AXIS))
+    mrr_line = base.mark_line(color=PARTNER_COLOR, strokeWidth=3, point=True).encode(
+        y=alt.Y(
+            "mrr:Q",
+            title=f"MRR ({currency} a month)",
+            scale=alt.Scale(domain=[0, top], nice=False),
+            axis=alt.Axis(format="~s"),
+        ),
+        tooltip=[
+            alt.Tooltip("month_end:T", title="Month end", format="%d %b %Y"),
+            alt.Tooltip("mrr:Q", title="MRR", format=",.0f"),
+            alt.Tooltip("arr:Q", title="ARR", format=",.0f"),
+            alt.Tooltip("partners:Q", title="Partners in the program", format=","),
+        ],
+    )
+    # The same values times 12, drawn invisibly, give the ARR axis on the right.
+    arr_axis = base.mark_line(opacity=0).encode(
+        y=alt.Y(
+            "arr:Q",
+            title=f"ARR ({currency} a year = 12 x MRR)",
+            scale=alt.Scale(domain=[0, 12 * top], nice=False),
+            axis=alt.Axis(format="~s", orient="right"),
+        )
+    )
+    return (
+        alt.layer(mrr_line, arr_axis)
+        .resolve_scale(y="independent")
+        .properties(title="Recurring revenue of the program at each month end", height=320)
+    )
+
+
+def movement_frame(movement: pl.DataFrame, months: int = MOVEMENT_MONTHS) -> pl.DataFrame:
+    """The last `months` months of `mrr_movement`, long: one row per month and component,
+    signed (churned and left negative), plus the month's net new MRR on every row."""
+    recent = movement.tail(months)
+    parts = [
+        recent.select(
+            _month_text(),
+            pl.lit(label).alias("component"),
+            pl.lit(order).alias("order"),
+            (sign * pl.col(column)).round(2).alias("value"),
+            pl.col("net_new_mrr").round(2).alias("net_new"),
+        )
+        for order, (column, label, sign, _) in enumerate(MOVEMENT_PARTS)
+    ]
+    return pl.concat(parts)
+
+
+def mrr_movement(movement: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
+    """Each month's MRR movement: new and joined above zero, churned and left below (stacked
+    bars), and the net new MRR as a line."""
+    data = movement_frame(movement)
+    labels = [label for _, label, _, _ in MOVEMENT_PARTS]
+    colours = [colour for *_, colour in MOVEMENT_PARTS]
+    # Months as bands (not a time axis): each month's bar is as wide as the chart allows.
+    base = alt.Chart(data).encode(
+        x=alt.X("yearmonth(month):O", title="Month", axis=alt.Axis(format="%b %Y", labelAngle=-40, labelFontSize=12))
+    )
+    bars = base.mark_bar(opacity=0.9).encode(
+        y=alt.Y("value:Q", title=f"MRR added or lost in the month ({currency} a month)", axis=alt.Axis(format="~s")),
+        color=alt.Color(
+            "component:N",
+            title="Movement",
+            scale=alt.Scale(domain=labels, range=colours),
+            legend=alt.Legend(orient="bottom", labelFontSize=13, titleFontSize=13),
+        ),
+        order=alt.Order("order:Q"),
+        tooltip=[
+            alt.Tooltip("month:T", title="Month", format="%B %Y"),
+            alt.Tooltip("component:N", title="Movement"),
+            alt.Tooltip("value:Q", title="MRR", format="+,.0f"),
+            alt.Tooltip("net_new:Q", title="Net new MRR", format="+,.0f"),
+        ],
+    )
+    # One net-new point per month (the rows of the first component carry it).
+    net = (
+        base.transform_filter(alt.datum.order == 0)
+        .mark_line(color=NET_COLOR, strokeWidth=2.5, point=alt.OverlayMarkDef(color=NET_COLOR, size=50))
+        .encode(y="net_new:Q", tooltip=[alt.Tooltip("net_new:Q", title="Net new MRR", format="+,.0f")])
+    )
+    # One zero line, from the same rows aggregated to one (every layer shares one dataset).
+    zero = (
+        alt.Chart(data)
+        .transform_aggregate(rows="count()")
+        .mark_rule(color="#333333", strokeWidth=1.5)
+        .encode(y=alt.datum(0))
+    )
+    return alt.layer(bars, zero, net).properties(
+        title="How the MRR book moved each month (black line: net new MRR)", height=340
+    )
+
+
+def mrr_by_tier(by_tier: pl.DataFrame, currency: str = "$") -> alt.Chart:
+    """Program MRR at the as-of date by tier, in the tier colours."""
+    data = by_tier.select(
+        "tier",
+        pl.col("mrr").round(2),
+        pl.col("mrr_pct").round(1),
+        "partners",
+        "partners_with_mrr",
+    )
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("tier:N", title="Tier", sort=list(TIERS), axis=alt.Axis(labelAngle=0, labelFontSize=14)),
+            y=alt.Y("mrr:Q", title=f"MRR ({currency} a month)", axis=alt.Axis(format="~s")),
+            color=alt.Color("tier:N", title="Tier", scale=TIER_SCALE, legend=None),
+            tooltip=[
+                alt.Tooltip("tier:N", title="Tier"),
+                alt.Tooltip("mrr:Q", title="MRR", format=",.0f"),
+                alt.Tooltip("mrr_pct:Q", title="Share of program MRR (%)", format=".1f"),
+                alt.Tooltip("partners:Q", title="Partners", format=","),
+                alt.Tooltip("partners_with_mrr:Q", title="Partners with MRR", format=","),
+            ],
+        )
+        .properties(title="MRR by tier (current thresholds)", height=320)
+    )
+
+
+def pareto(curve: pl.DataFrame, what: str = "revenue") -> alt.LayerChart:
+    """Cumulative share of `what` against cumulative share of partners (highest first), with
+    marks at the top 10% and 20% of partners and the equal-share diagonal for reference."""
+    data = curve.select(
+        "partners",
+        pl.col("partners_pct").round(2),
+        pl.col("share_pct").round(2),
+    )
+    x = alt.X(
+        "partners_pct:Q",
+        title="Share of partners, highest first (%)",
+        scale=alt.Scale(domain=[0, 100], nice=False),
+    )
+    y = alt.Y("share_pct:Q", title=f"Cumulative share of program {what} (%)", scale=alt.Scale(domain=[0, 100]))
+    line = (
+        alt.Chart(data)
+        .mark_line(color=PARTNER_COLOR, strokeWidth=3)
+        .encode(
+            x=x,
+            y=y,
+            tooltip=[
+                alt.Tooltip("partners:Q", title="Top partners", format=","),
+                alt.Tooltip("partners_pct:Q", title="Share of partners (%)", format=".1f"),
+                alt.Tooltip("share_pct:Q", title=f"Share of {what} (%)", format=".1f"),
+            ],
+        )
+    )
+    # The reference marks come from the same rows aggregated to one (every layer shares one dataset).
+    one_row = alt.Chart(data).transform_aggregate(rows="count()")
+    diagonal = one_row.mark_rule(color="#999999", strokeDash=[4, 4]).encode(
+        x=alt.datum(0), y=alt.datum(0), x2=alt.datum(100), y2=alt.datum(100)
+    )
+    marks = (
+        one_row.transform_calculate(top10="10", top20="20")
+        .transform_fold(["top10", "top20"], as_=["mark", "at"])
+        .transform_calculate(at="toNumber(datum.at)", label="'top ' + datum.at + '%'")
+    )
+    rules = marks.mark_rule(color="#555555", strokeDash=[6, 3]).encode(x="at:Q")
+    texts = marks.mark_text(align="left", dx=4, dy=14, fontSize=13, color="#333333").encode(
+        x="at:Q", y=alt.datum(100), text="label:N"
+    )
+    return alt.layer(diagonal, rules, texts, line).properties(
+        title=f"How concentrated is {what}? Pareto curve of partners", height=340
+    )
