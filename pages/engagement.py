@@ -1,9 +1,277 @@
-"""Engagement (issue #4): being built."""
+"""Engagement: which content, courses and staff behaviours go with revenue, and who only looks busy."""
 
+import polars as pl
 import streamlit as st
 
+from kpi import engagement
+from ui import charts_engagement, data
+from ui import format as fmt
 from ui.frame import current
 
 frame = current()
+view = frame.view
+as_of = view.require_as_of()
+facts = data.engagement_facts(frame.dataset, view)
+segmented = data.segmented(frame.dataset, view)
+
+TOP_ITEMS = 20
+TOP_STAFF = 50
+RANK_LABELS = {
+    "adopters": "Adopters (partners who shared or completed it)",
+    "partners": "Partners using it",
+    "staff": "Staff using it",
+    "win_rate_lift": "Win-rate lift",
+    "revenue_ratio": "Revenue per partner ratio",
+}
+NOTICES_KEY = "engagement_url_notices"
+
+
+def _check_link() -> None:
+    """Refuse bad values of this page's own link parameters before their widgets read them:
+    the widget then starts at its default and a notice says why (kept until dismissed)."""
+    problems: list[str] = []
+    if "engagement_min_logins" in st.query_params:
+        raw = st.query_params.get_all("engagement_min_logins")[-1]
+        _, problem = engagement.parse_min_logins(raw)
+        if problem and st.session_state.get("engagement_min_logins") is None:
+            problems.append(f"`engagement_min_logins={raw}`: {problem}; using {engagement.MIN_LOGINS_DEFAULT}.")
+            st.session_state["engagement_min_logins"] = engagement.MIN_LOGINS_DEFAULT
+    if "engagement_rank" in st.query_params:
+        raw = st.query_params.get_all("engagement_rank")[-1]
+        if raw not in RANK_LABELS and st.session_state.get("engagement_rank") is None:
+            problems.append(f"`engagement_rank={raw}`: not a known ranking; ranking by adopters.")
+            st.session_state["engagement_rank"] = "adopters"
+    if problems:
+        st.session_state[NOTICES_KEY] = problems
+    notices = st.session_state.get(NOTICES_KEY, [])
+    if notices:
+        st.warning(
+            "This link's Engagement settings could not all be used:\n- " + "\n- ".join(notices),
+            icon=":material/link_off:",
+        )
+        if st.button("Dismiss", key="engagement_dismiss_notices"):
+            st.session_state[NOTICES_KEY] = []
+            st.rerun()
+
+
 st.title("Engagement")
-st.info("This page is being built.")
+st.caption(
+    f"As of **{as_of.isoformat()}**, counting the **{view.window_days} days** up to it, over the "
+    f"{segmented.height:,} partners in the program. Which behaviours go with revenue, who does the work, "
+    "and who only looks busy."
+)
+_check_link()
+
+used_items = facts.items.height - facts.unused.height
+cols = st.columns(4)
+cols[0].metric(
+    "Content and courses used",
+    f"{used_items:,} of {facts.items.height:,}",
+    help="Items with any activity by a partner in the program in the window, of every item ever seen in the data.",
+    border=True,
+)
+cols[1].metric(
+    "Active staff",
+    f"{facts.active_staff:,} of {facts.staff.height:,}",
+    help="Staff of partners in the program with any activity in the window, logins included.",
+    border=True,
+)
+cols[2].metric(
+    "Partners with no staff on record",
+    fmt.count(facts.without_staff.height),
+    help="Partners in the program with nobody listed in partner_users.",
+    border=True,
+)
+cols[3].metric(
+    "Staff who did none of the work",
+    fmt.count(facts.least_engaged.height),
+    help="Staff of partners in the program with no training, share or view in the window (logins do not count).",
+    border=True,
+)
+
+# --- content and courses ---------------------------------------------------------------------
+st.subheader("Content and courses: do the partners who use them win more?")
+rank_by = st.selectbox(
+    "Rank items by",
+    list(RANK_LABELS),
+    format_func=RANK_LABELS.__getitem__,
+    key="engagement_rank",
+    bind="query-params",
+)
+ranked = data.ranked_items(frame.dataset, view, rank_by, TOP_ITEMS)
+small = ranked.ranked.filter(pl.col("small_sample")).height
+st.dataframe(
+    ranked.table.to_arrow(),
+    hide_index=True,
+    placeholder=fmt.EMPTY,
+    column_config={
+        "item": st.column_config.TextColumn("Item"),
+        "kind": "Kind",
+        "adopters": st.column_config.NumberColumn("Adopters", help="Partners who shared or completed it."),
+        "partners": st.column_config.NumberColumn("Partners using", help="Partners with any activity on it."),
+        "staff": st.column_config.NumberColumn("Staff using", help="Different named people with any activity on it."),
+        "shares": "Shares",
+        "completions": "Completions",
+        "views": "Views",
+        "adopters_win_rate": st.column_config.TextColumn(
+            "Adopters' win rate", help="Deals won ÷ deals closed (won + lost) by the adopters in the window."
+        ),
+        "others_win_rate": st.column_config.TextColumn("Others' win rate", help="The same for all other partners."),
+        "win_rate_lift": st.column_config.TextColumn("Win-rate lift", help="Adopters' win rate minus others'."),
+        "adopters_revenue_per_partner": st.column_config.TextColumn(
+            "Adopters' revenue per partner", help="Revenue won in the window ÷ adopters."
+        ),
+        "others_revenue_per_partner": st.column_config.TextColumn("Others' revenue per partner"),
+        "revenue_ratio": st.column_config.TextColumn("Revenue ratio", help="Adopters' revenue per partner ÷ others'."),
+        "sample": st.column_config.TextColumn(
+            "Sample", help=f"Small sample: adopters or others closed fewer than {engagement.MIN_CLOSED_DEALS} deals."
+        ),
+    },
+)
+st.caption(
+    f"Top {ranked.table.height:,} of {facts.items.height:,} items, ranked by {RANK_LABELS[rank_by].lower()}. "
+    "Every rate shows how many deals or partners it comes from; "
+    + (f"{small:,} item is" if small == 1 else f"{small:,} items are")
+    + " flagged **small sample** "
+    f"(adopters or others closed fewer than {engagement.MIN_CLOSED_DEALS} deals): read those as a hint, not a finding. "
+    "A lift says the two go together, not that the content caused the wins."
+)
+if facts.unused.height:
+    names = facts.unused["item_name"].to_list()
+    shown = ", ".join(names[:15]) + (f" and {len(names) - 15:,} more" if len(names) > 15 else "")
+    st.warning(f"**Used by nobody in the program in the window ({len(names):,}):** {shown}.", icon=":material/block:")
+else:
+    st.caption("Every item was used by at least one partner in the window.")
+
+st.vega_lite_chart(ranked.lift_chart[1], ranked.lift_chart[0], width="stretch")
+st.caption(
+    f"For the first {min(charts_engagement.LIFT_CHART_ITEMS, facts.items.height)} items of the table: the share of "
+    "closed deals won by partners who shared or completed the item (blue) against all other partners (grey). "
+    "Hover a bar for the deals behind it; faded bars are small samples."
+)
+
+# --- staff -------------------------------------------------------------------------------
+st.subheader("Staff: who does the work")
+st.vega_lite_chart(facts.active_users_chart[1], facts.active_users_chart[0], width="stretch")
+distribution = dict(facts.distribution.select("bucket", "partners").iter_rows())
+st.caption(
+    "How many partners have 0, 1, 2, 3 or 4 and more people active in the window (any activity, logins included). "
+    f"{distribution['0']:,} partners have staff on record but nobody active; "
+    f"{distribution[engagement.NO_STAFF]:,} have no staff on record at all (pink)."
+)
+if facts.without_staff.height:
+    st.markdown(f"**Partners with no staff on record**: {facts.without_staff.height:,} (top 20 by revenue)")
+    st.dataframe(
+        facts.without_staff.head(20).select("partner_name", "region", "partner_type", "channel_manager", "revenue"),
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        column_config={
+            "partner_name": "Partner",
+            "region": "Region",
+            "partner_type": "Type",
+            "channel_manager": "Channel manager",
+            "revenue": st.column_config.NumberColumn("Revenue", format=fmt.currency_symbol() + "%,.0f"),
+        },
+    )
+
+STAFF_COLUMNS = {
+    "partner_name": "Partner",
+    "user_name": "Name",
+    "role": "Role",
+    "actions": st.column_config.NumberColumn("Actions", help="Trainings + shares + views in the window."),
+    "trainings": "Trainings",
+    "content_shares": "Shares",
+    "content_views": "Views",
+    "logins": st.column_config.NumberColumn("Logins", help="Shown, but not counted as work."),
+    "last_activity": st.column_config.DateColumn("Last activity", help="Latest activity on or before the as-of date."),
+}
+cols = st.columns(2)
+with cols[0]:
+    st.markdown("**Most engaged staff** (top 10 by actions)")
+    st.dataframe(
+        facts.most_engaged.select(list(STAFF_COLUMNS)).to_arrow(),
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        column_config=STAFF_COLUMNS,
+    )
+with cols[1]:
+    st.markdown(
+        f"**Least engaged staff**: {facts.least_engaged.height:,} did none of the work in the window, "
+        f"{facts.silent_staff:,} of them not even a login (top 10 by logins)"
+    )
+    st.dataframe(
+        facts.least_engaged.head(10).select(list(STAFF_COLUMNS)).to_arrow(),
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        column_config=STAFF_COLUMNS,
+    )
+
+search = st.text_input(
+    "Find staff by partner or person", key="engagement_staff_search", bind="query-params", placeholder="e.g. Apex"
+)
+found = engagement.find_staff(facts.staff, search)
+st.dataframe(
+    found.head(TOP_STAFF).select(list(STAFF_COLUMNS)).to_arrow(),
+    hide_index=True,
+    placeholder=fmt.EMPTY,
+    column_config=STAFF_COLUMNS,
+)
+st.caption(
+    f"{min(found.height, TOP_STAFF):,} of {found.height:,} staff shown, by partner name"
+    + (f" (of {facts.staff.height:,} in the program)" if search.strip() else "")
+    + ". Download the full list for everyone."
+)
+st.download_button(
+    "Download all staff (CSV)",
+    lambda: facts.staff.write_csv(),  # built only when clicked
+    file_name=f"staff-activity-{as_of.isoformat()}.csv",
+    mime="text/csv",
+    key="engagement_staff_download",
+    icon=":material/download:",
+)
+
+# --- look busy ---------------------------------------------------------------------------
+st.subheader("Look busy: many logins, not activated")
+min_logins = st.number_input(
+    "Logins in the window at least",
+    min_value=engagement.MIN_LOGINS_RANGE[0],
+    max_value=engagement.MIN_LOGINS_RANGE[1],
+    value=engagement.MIN_LOGINS_DEFAULT,
+    step=1,
+    key="engagement_min_logins",
+    bind="query-params",
+    help="A partner that is not activated under the sidebar criteria and logged in at least this often.",
+)
+busy = engagement.look_busy(segmented, int(min_logins))
+cols = st.columns(2)
+cols[0].metric("Look-busy partners", fmt.count(busy.height), border=True)
+cols[1].metric(
+    "Share of the program",
+    fmt.pct(engagement.share_pct(busy.height, segmented.height)),
+    help="Look-busy partners ÷ partners in the program.",
+    border=True,
+)
+if busy.height:
+    st.dataframe(
+        busy.head(TOP_ITEMS).select("partner_name", "tier", "logins", "actions", "criteria_met").to_arrow(),
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        column_config={
+            "partner_name": "Partner",
+            "tier": "Tier",
+            "logins": "Logins",
+            "actions": st.column_config.NumberColumn(
+                "Actions", help="Trainings + shares + views + deal registrations."
+            ),
+            "criteria_met": st.column_config.NumberColumn("Criteria met"),
+        },
+    )
+    st.caption(f"Top {min(busy.height, TOP_ITEMS):,} of {busy.height:,} look-busy partners, most logins first.")
+    st.vega_lite_chart(engagement.logins_actions_groups(busy), charts_engagement.look_busy_template(), width="stretch")
+    st.caption(
+        "Each dot is a group of look-busy partners with the same logins, actions and tier (bigger dot, more partners). "
+        "They come to the portal but do not train, share or register enough deals to count as activated: "
+        "worth a call before they are written off."
+    )
+else:
+    st.info(f"No partner outside activation logged in {int(min_logins):,} times or more in the window.")

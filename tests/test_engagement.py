@@ -348,3 +348,15 @@ def test_look_busy_groups_band_large_values_when_there_are_too_many():
 )
 def test_min_logins_from_a_link(text, expected):
     assert engagement.parse_min_logins(text) == expected
+
+
+def test_the_metrics_docs_state_the_engagement_constants():
+    from tests.conftest import ROOT
+
+    docs = (ROOT / "docs" / "metrics.md").read_text()
+    section = docs.split("## Engagement page", 1)[1].split("\n## ", 1)[0]
+    assert f"fewer than **{engagement.MIN_CLOSED_DEALS}** deals" in section
+    low, high = engagement.MIN_LOGINS_RANGE
+    assert f"default {engagement.MIN_LOGINS_DEFAULT},\nfrom {low} to {high:,}" in section
+    for ranking in engagement.ITEM_RANKINGS:
+        assert ranking.replace("_", " ").replace("win rate lift", "win-rate lift") in section

@@ -151,6 +151,76 @@ def partner_list(dataset: Dataset, view: View) -> PartnerList:
     return _partner_list(dataset.path, dataset.version, view.require_as_of(), view.window_days)
 
 
+# --- engagement page ---
+from kpi import engagement  # noqa: E402  (kept inside this page's block of the shared file)
+from ui import charts_engagement  # noqa: E402
+
+
+@dataclass(frozen=True)
+class EngagementFacts:
+    """What the Engagement page shows that depends only on (data, as-of, window)."""
+
+    items: pl.DataFrame  # every content piece and course with its lift (kpi.engagement.item_lift)
+    unused: pl.DataFrame  # items nobody in the program used in the window
+    staff: pl.DataFrame  # one row per staff member of a partner in the program
+    distribution: pl.DataFrame  # partners by active staff
+    without_staff: pl.DataFrame  # partners with no staff on record
+    most_engaged: pl.DataFrame  # top 10 staff by actions
+    least_engaged: pl.DataFrame  # all staff with no action, most logins first
+    active_staff: int  # staff with any activity in the window
+    silent_staff: int  # staff with no activity at all in the window, not even a login
+    active_users_chart: tuple[dict, pl.DataFrame]  # the distribution chart (spec, data)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Counting content, course and staff activity...")
+def _engagement(path: str, version: str, as_of: date, window_days: int) -> EngagementFacts:
+    with _connection(path, version).cursor() as cur:
+        items = engagement.item_lift(engagement.item_facts(cur, as_of, window_days))
+        staff = engagement.staff_facts(cur, as_of, window_days)
+    facts = _facts(path, version, as_of, window_days)
+    distribution = engagement.active_users_distribution(facts, staff)
+    least_engaged = engagement.least_engaged_staff(staff)
+    return EngagementFacts(
+        items=items,
+        unused=engagement.unused_items(items),
+        staff=staff,
+        distribution=distribution,
+        without_staff=engagement.partners_without_staff(facts, staff),
+        most_engaged=engagement.most_engaged_staff(staff),
+        least_engaged=least_engaged,
+        active_staff=engagement.active_staff(staff),
+        silent_staff=least_engaged.filter(pl.col("logins") == 0).height,
+        active_users_chart=charts_engagement.split_spec(charts_engagement.active_users_chart(distribution)),
+    )
+
+
+def engagement_facts(dataset: Dataset, view: View) -> EngagementFacts:
+    """The Engagement page's items, staff and distribution for the view's as-of date and window."""
+    return _engagement(dataset.path, dataset.version, view.require_as_of(), view.window_days)
+
+
+@dataclass(frozen=True)
+class RankedItems:
+    ranked: pl.DataFrame  # every item in the chosen order
+    table: pl.DataFrame  # the first `top` items as displayed
+    lift_chart: tuple[dict, pl.DataFrame]  # the lift chart of the first items (spec, data)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _ranked_items(path: str, version: str, as_of: date, window_days: int, rank_by: str, top: int) -> RankedItems:
+    ranked = engagement.rank_items(_engagement(path, version, as_of, window_days).items, rank_by)
+    return RankedItems(
+        ranked=ranked,
+        table=charts_engagement.items_table(ranked.head(top)),
+        lift_chart=charts_engagement.split_spec(charts_engagement.lift_chart(ranked)),
+    )
+
+
+def ranked_items(dataset: Dataset, view: View, rank_by: str, top: int) -> RankedItems:
+    """Items ranked by `rank_by` (kpi.engagement.ITEM_RANKINGS), the table of the first `top`, the lift chart."""
+    return _ranked_items(dataset.path, dataset.version, view.require_as_of(), view.window_days, rank_by, top)
+
+
 # --- recurring page ---
 # kpi.recurring and ui.charts_recurring are imported where used: this block only appends to the file.
 
