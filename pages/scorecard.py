@@ -1,9 +1,302 @@
-"""Partner scorecard (issue #4): being built."""
+"""Partner scorecard: one partner's tier and why, its months, its staff and its past weeks."""
 
+import polars as pl
 import streamlit as st
 
+from kpi import metrics, scorecard
+from ui import charts_scorecard, data
+from ui import format as fmt
 from ui.frame import current
 
 frame = current()
+view = frame.view
+as_of = view.require_as_of()
+partners = data.scorecard_partners(frame.dataset)
+currency = fmt.currency_symbol()
+
+# The URL carries the partner's id in `scorecard_partner` (a bound text input). The name picker
+# is not bound itself: Streamlit 1.67 would put its label, "name (id)", in the URL.
+PARTNER_KEY = "scorecard_partner"
+PICK_KEY = "scorecard_pick"
+PICKER_MAX = 1_000
+CRITERION_LABELS = {
+    "trainings": "Trainings",
+    "content_shares": "Content shares",
+    "deals_registered": "Deal registrations",
+}
+
 st.title("Partner scorecard")
-st.info("This page is being built.")
+st.caption(
+    f"One partner as of **{as_of.isoformat()}**, counting the **{view.window_days} days** up to it, "
+    "under the thresholds in the sidebar. The link holds the partner: copy it to share this scorecard."
+)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def _follow_pick() -> None:
+    st.session_state[PARTNER_KEY] = st.session_state[PICK_KEY]
+
+
+search_col, pick_col, id_col = st.columns([2, 3, 1.2])
+typed = id_col.text_input(
+    "Partner ID",
+    key=PARTNER_KEY,
+    bind="query-params",
+    placeholder="e.g. P00042",
+    help="The partner's id as in your data. It is in the page link, so a link opens this partner.",
+).strip()
+partner_id = partners.ids[0]
+if typed in partners.rows:
+    partner_id = typed
+elif typed:
+    shown_id = typed.replace("`", "'")
+    st.warning(
+        f"No partner with id `{shown_id}`: showing {partners.labels[partner_id]} instead. "
+        "Pick a partner by name, or check the id.",
+        icon=":material/person_off:",
+    )
+search = search_col.text_input(
+    "Find a partner", key="scorecard_search", placeholder="part of a name or id", help="Narrows the list on the right."
+)
+# The picker lists at most PICKER_MAX partners (a list of 20,000 would cost every rerun ~15 ms).
+options, matched = data.scorecard_matches(frame.dataset, search, PICKER_MAX)
+if partner_id not in options:
+    options = (partner_id, *options)
+if st.session_state.get(PICK_KEY) != partner_id:
+    st.session_state[PICK_KEY] = partner_id
+pick_col.selectbox(
+    f"Partner ({matched:,} found)" if search.strip() else f"Partner ({len(partners.ids):,} in the data)",
+    options,
+    format_func=partners.labels.__getitem__,
+    key=PICK_KEY,
+    on_change=_follow_pick,
+    help="Type to filter the list by name or id.",
+)
+if matched > PICKER_MAX:
+    pick_col.caption(f"The list shows the first {PICKER_MAX:,} of {matched:,} by name: search to narrow it.")
+
+partner = partners.rows[partner_id]
+st.header(partner["partner_name"])
+details = [f"ID `{partner_id}`"]
+details += [str(partner[c]) for c in ("region", "partner_type") if partner[c]]
+if partner["channel_manager"]:
+    details.append(f"channel manager {partner['channel_manager']}")
+details.append(f"joined {partner['joined_on'].isoformat()}")
+if partner["left_on"] is not None:
+    details.append(f"left {partner['left_on'].isoformat()}")
+st.caption(" · ".join(details))
+
+weeks = data.scorecard_weeks(frame.dataset, view, partner_id)
+today = weeks.filter(pl.col("as_of") == as_of)
+status = scorecard.membership(partner["joined_on"], partner["left_on"], as_of)
+
+# --- tier and why -------------------------------------------------------------------------
+if status != "in program":
+    when = (
+        f"it joins on {partner['joined_on'].isoformat()}, after the as-of date"
+        if status == "not yet joined"
+        else f"it left on {partner['left_on'].isoformat()}"
+    )
+    st.info(
+        f"**{partner['partner_name']}** is not in the program on {as_of.isoformat()}: {when}. "
+        "It has no tier on that date. Its months, staff and past weeks are below.",
+        icon=":material/event_busy:",
+    )
+else:
+    facts = today.row(0, named=True)
+    reasons = scorecard.explain_tier(facts, view)
+    enabled = [c for c in reasons.criteria if c.enabled]
+    cols = st.columns(6)
+    cols[0].metric("Tier", reasons.tier.capitalize(), border=True)
+    cols[1].metric(
+        "Criteria met",
+        f"{reasons.criteria_met} of {len(enabled)}",
+        help=f"Switched-on criteria met; activation needs {reasons.needed}.",
+        border=True,
+    )
+    cols[2].metric(
+        "Revenue", fmt.money(facts["revenue"]), help="Deals won in the window: amount + 12 x MRR.", border=True
+    )
+    cols[3].metric("Cost", fmt.money(facts["cost"]), help="Invested in the partner in the window.", border=True)
+    cols[4].metric(
+        "ROI",
+        fmt.roi(metrics.roi(facts["revenue"], facts["cost"])),
+        help="(revenue - cost) / cost; n/a without cost.",
+        border=True,
+    )
+    cols[5].metric("MRR", fmt.money(facts["mrr"]), help="Recurring revenue live on the as-of date.", border=True)
+    behaviour = (
+        ("Trainings", "trainings"),
+        ("Content shares", "content_shares"),
+        ("Deals registered", "deals_registered"),
+        ("Content views", "content_views"),
+        ("Logins", "logins"),
+        ("Deals won", "deals_won"),
+        ("Active staff", "active_users"),
+    )
+    for column, (label, key) in zip(st.columns(len(behaviour)), behaviour, strict=True):
+        column.metric(label, fmt.count(facts[key]))
+
+    st.subheader(f"Why {reasons.tier}")
+    lines = []
+    for check in reasons.criteria:
+        label = CRITERION_LABELS[check.column]
+        if not check.enabled:
+            lines.append(f"- :material/remove: **{label}**: switched off (threshold 0)")
+        elif check.met:
+            lines.append(f"- :material/check_circle: **{label}**: {check.value} (needs {check.threshold}): met")
+        else:
+            lines.append(
+                f"- :material/cancel: **{label}**: {check.value} of {check.threshold} needed: **{check.short} short**"
+            )
+    if not enabled:
+        lines.append("- No criterion is switched on, so every partner counts as activated.")
+    else:
+        verdict = (
+            "**activated**"
+            if reasons.activated
+            else f"**not activated** ({reasons.needed - reasons.criteria_met} more needed)"
+        )
+        lines.append(
+            f"- Meets **{reasons.criteria_met} of {len(enabled)}** switched-on criteria; "
+            f"activation needs {reasons.needed}: {verdict}."
+        )
+    st.markdown("\n".join(lines))
+
+    def _missed(condition: scorecard.Condition) -> str:
+        """Why a condition of a tier rule fails, in words."""
+        if condition.name == "activated":
+            return f"it is not activated ({condition.gap} {'criterion' if condition.gap == 1 else 'criteria'} short)"
+        if condition.name == "reward_revenue":
+            return (
+                f"revenue {fmt.money(condition.value)} is {fmt.money(condition.gap)} below "
+                f"the reward threshold of {fmt.money(condition.limit)}"
+            )
+        if condition.name == "not_activated":
+            return "it is activated"
+        if condition.name == "no_revenue":
+            return f"it has revenue in the window ({fmt.money(condition.value)})"
+        if condition.name == "few_actions":
+            return (
+                f"it did {_plural(condition.value, 'action')}, {condition.gap} over the drop limit of {condition.limit}"
+            )
+        return (
+            f"it joined on {reasons.joined_on.isoformat()}, inside the {view.grace_days}-day grace period "
+            f"(it can be dropped from {reasons.droppable_from.isoformat()})"
+        )
+
+    missed_reward = "; ".join(_missed(c) for c in reasons.reward if not c.holds)
+    if reasons.tier == "reward":
+        rule = [
+            f"**Reward**: activated, and revenue {fmt.money(reasons.revenue)} is at least the reward threshold "
+            f"of {fmt.money(view.reward_min_revenue)}."
+        ]
+    elif reasons.tier == "drop":
+        rule = [
+            f"**Drop**: not reward, because {missed_reward}.",
+            "Dropped because it is not activated, has no revenue in the window, "
+            f"did {_plural(reasons.actions, 'action')} (at most {view.drop_max_actions} allowed) "
+            f"and joined on {reasons.joined_on.isoformat()}, "
+            f"past the {view.grace_days}-day grace period (joined on or before {reasons.grace_cutoff.isoformat()}).",
+        ]
+    else:
+        missed_drop = "; ".join(_missed(c) for c in reasons.drop if not c.holds)
+        rule = [f"**Nurture**: not reward, because {missed_reward}.", f"Not drop, because {missed_drop}."]
+    st.markdown("\n\n".join(rule))
+
+# --- month by month -----------------------------------------------------------------------
+st.subheader("Month by month")
+monthly = data.scorecard_months(frame.dataset, as_of, partner_id, currency)
+if monthly.months.is_empty():
+    st.info("Nothing to show month by month: no activity, deals or spend up to the as-of date.")
+else:
+    st.vega_lite_chart(monthly.spec, width="stretch")
+    shown = min(monthly.months.height, charts_scorecard.MONTHS_SHOWN)
+    st.caption(
+        f"Grey bars: revenue won in each calendar month (one-time amount plus first-year recurring); purple bars: "
+        f"what was invested in the partner that month; blue line: recurring revenue (MRR) live at each month end. "
+        f"The last {shown} of {monthly.months.height} months, up to {as_of.isoformat()}."
+    )
+    money = currency + "%,.0f"
+    st.dataframe(
+        monthly.table,
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        column_config={
+            "month": "Month",
+            "in_program": st.column_config.CheckboxColumn("In program", help="In the program at the month end"),
+            "trainings": "Trainings",
+            "content_shares": "Shares",
+            "content_views": "Views",
+            "logins": "Logins",
+            "deals_registered": "Deals registered",
+            "deals_won": "Won",
+            "deals_lost": "Lost",
+            "revenue": st.column_config.NumberColumn("Revenue", format=money),
+            "mrr": st.column_config.NumberColumn("MRR at month end", format=money),
+            "cost": st.column_config.NumberColumn("Cost", format=money),
+            "roi": st.column_config.NumberColumn("ROI", format="%+.1f%%", help="n/a in a month with no cost"),
+        },
+    )
+
+# --- staff --------------------------------------------------------------------------------
+st.subheader("Staff")
+people = data.scorecard_staff(frame.dataset, view, partner_id)
+named = people.staff.filter(~pl.col("no_user"))
+if named.is_empty():
+    st.info("This partner has no staff on record (no partner_users rows).", icon=":material/person_off:")
+if not people.staff.is_empty():
+    active = named.filter(pl.col("activities") > 0).height
+    more = (
+        f" The {charts_scorecard.STAFF_SHOWN} most active are listed."
+        if people.staff.height > charts_scorecard.STAFF_SHOWN
+        else ""
+    )
+    st.caption(
+        f"{named.height:,} staff on record, {active:,} active in the window. Activities in the {view.window_days} "
+        f"days up to {as_of.isoformat()}, logins included; last active is the latest day with any activity, "
+        f"also before the window. Activities recorded without a person show as {charts_scorecard.NO_USER}.{more}"
+    )
+    st.dataframe(
+        people.table,
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        column_config={
+            "user_name": "Name",
+            "role": "Role",
+            "trainings": "Trainings",
+            "content_shares": "Shares",
+            "content_views": "Views",
+            "logins": "Logins",
+            "activities": st.column_config.NumberColumn("All activities", help="Trainings + shares + views + logins"),
+            "last_active_on": st.column_config.DateColumn("Last active", format="YYYY-MM-DD"),
+        },
+    )
+
+# --- tier history -------------------------------------------------------------------------
+st.subheader(f"Tier over the past {scorecard.HISTORY_WEEKS} weeks")
+weekly = data.scorecard_history(frame.dataset, view, partner_id)
+st.vega_lite_chart(weekly.points, charts_scorecard.tier_history_template(currency), width="stretch")
+weeks_in = weekly.history.group_by("tier").len()
+counts = dict(zip(weeks_in["tier"], weeks_in["len"], strict=True))
+st.caption(
+    f"Each square is one week: the tier this partner would have had on that day, with a {view.window_days}-day "
+    "window ending there and today's thresholds. Weeks in each tier: "
+    + " · ".join(f"{tier} {counts[tier]}" for tier in charts_scorecard.HISTORY_DOMAIN if tier in counts)
+    + "."
+)
+st.dataframe(
+    weekly.table,
+    hide_index=True,
+    placeholder=fmt.EMPTY,
+    column_config={
+        "as_of": "Week ending",
+        "tier": "Tier",
+        "criteria_met": "Criteria met",
+        "revenue": st.column_config.NumberColumn("Revenue in the window", format=currency + "%,.0f"),
+        "actions": "Actions",
+    },
+)

@@ -391,3 +391,138 @@ def _roi_category_spec(path: str, version: str, as_of: date, window_days: int, c
 def roi_category_spec(dataset: Dataset, view: View, currency: str) -> dict:
     """The category chart, built once per (data, as-of, window)."""
     return _roi_category_spec(dataset.path, dataset.version, view.require_as_of(), view.window_days, currency)
+
+
+# --- scorecard page ---
+# kpi.scorecard and ui.charts_scorecard are imported where used: this block only appends to the file.
+
+
+@dataclass(frozen=True)
+class ScorecardPartners:
+    """Every partner of the dataset for the scorecard's picker (in or out of the program)."""
+
+    ids: tuple[str, ...]  # by partner name, then id
+    labels: dict[str, str]  # id -> "name (id)", what the picker shows
+    rows: dict[str, dict]  # id -> partner_name, joined_on, left_on, region, partner_type, channel_manager
+    search: pl.DataFrame  # partner_id and its label in lower case, in `ids` order: what a search matches
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _scorecard_partners(path: str, version: str) -> ScorecardPartners:
+    from kpi import scorecard
+
+    with _connection(path, version).cursor() as cur:
+        partners = scorecard.partner_list(cur)
+    rows = {row["partner_id"]: row for row in partners.iter_rows(named=True)}
+    labels = {pid: f"{row['partner_name']} ({pid})" for pid, row in rows.items()}
+    search = pl.DataFrame({"partner_id": list(labels), "text": [label.lower() for label in labels.values()]})
+    return ScorecardPartners(tuple(rows), labels, rows, search)
+
+
+def scorecard_partners(dataset: Dataset) -> ScorecardPartners:
+    """The picker's partners and labels, built once per dataset (20,000 partners: ~50 ms once)."""
+    return _scorecard_partners(dataset.path, dataset.version)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _scorecard_matches(path: str, version: str, text: str, limit: int) -> tuple[tuple[str, ...], int]:
+    search = _scorecard_partners(path, version).search
+    found = search.filter(pl.col("text").str.contains(text, literal=True)) if text else search
+    return tuple(found["partner_id"].head(limit)), found.height
+
+
+def scorecard_matches(dataset: Dataset, text: str, limit: int) -> tuple[tuple[str, ...], int]:
+    """The first `limit` partners (by name) whose "name (id)" contains `text` (any case), and how
+    many match in all; every partner when `text` is blank. Cached per search text."""
+    return _scorecard_matches(dataset.path, dataset.version, text.strip().lower(), limit)
+
+
+@dataclass(frozen=True)
+class ScorecardMonths:
+    """One partner month by month up to the as-of date: what the scorecard draws of it."""
+
+    months: pl.DataFrame  # kpi.scorecard.monthly: every month from the partner's first
+    table: object  # the last MONTHS_SHOWN months, newest first, as an Arrow table for st.dataframe
+    spec: dict  # the revenue, cost and MRR chart of those months
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _scorecard_months(path: str, version: str, until: date, partner_id: str, currency: str) -> ScorecardMonths:
+    from kpi import scorecard
+    from ui import charts_scorecard
+
+    with _connection(path, version).cursor() as cur:
+        months = scorecard.monthly(metrics.partner_months(cur, until, partner_id))
+    recent = months.tail(charts_scorecard.MONTHS_SHOWN)
+    return ScorecardMonths(
+        months=months,
+        table=charts_scorecard.months_table(recent).to_arrow(),
+        spec=charts.vega_spec(charts_scorecard.monthly_money(recent, currency)),
+    )
+
+
+def scorecard_months(dataset: Dataset, as_of: date, partner_id: str, currency: str) -> ScorecardMonths:
+    """The partner's months up to the as-of date with ROI per month, their table and chart
+    (one partner: ~70 ms once; cached per partner and as-of date)."""
+    return _scorecard_months(dataset.path, dataset.version, as_of, partner_id, currency)
+
+
+@dataclass(frozen=True)
+class ScorecardStaff:
+    staff: pl.DataFrame  # kpi.scorecard.staff_activity
+    table: object  # its first 50 rows as displayed, an Arrow table
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _scorecard_staff(path: str, version: str, as_of: date, window_days: int, partner_id: str) -> ScorecardStaff:
+    from kpi import scorecard
+    from ui import charts_scorecard
+
+    with _connection(path, version).cursor() as cur:
+        staff = scorecard.staff_activity(cur, partner_id, as_of, window_days)
+    return ScorecardStaff(staff, charts_scorecard.staff_table(staff.head(charts_scorecard.STAFF_SHOWN)).to_arrow())
+
+
+def scorecard_staff(dataset: Dataset, view: View, partner_id: str) -> ScorecardStaff:
+    """The partner's staff and what each did in the window (cached per partner, as-of and window)."""
+    return _scorecard_staff(dataset.path, dataset.version, view.require_as_of(), view.window_days, partner_id)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _scorecard_weeks(path: str, version: str, as_of: date, window_days: int, partner_id: str) -> pl.DataFrame:
+    from kpi import scorecard
+
+    with _connection(path, version).cursor() as cur:
+        return metrics.facts_at(cur, scorecard.history_dates(as_of), window_days, partner_id)
+
+
+def scorecard_weeks(dataset: Dataset, view: View, partner_id: str) -> pl.DataFrame:
+    """The partner's facts at A, A - 7, ..., A - 77 (kpi.scorecard.history_dates), each with the
+    view's window; cached per partner, as-of and window (one partner: ~60 ms once)."""
+    return _scorecard_weeks(dataset.path, dataset.version, view.require_as_of(), view.window_days, partner_id)
+
+
+@dataclass(frozen=True)
+class ScorecardHistory:
+    history: pl.DataFrame  # kpi.scorecard.tier_history
+    points: pl.DataFrame  # the rows the tier-history chart draws
+    table: object  # the weeks as displayed, newest first, an Arrow table
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _scorecard_history(path: str, version: str, view: View, partner_id: str) -> ScorecardHistory:
+    from kpi import scorecard
+    from ui import charts_scorecard
+
+    as_of = view.require_as_of()
+    facts = _scorecard_weeks(path, version, as_of, view.window_days, partner_id)
+    history = scorecard.tier_history(facts, view, scorecard.history_dates(as_of))
+    return ScorecardHistory(
+        history, charts_scorecard.history_points(history), charts_scorecard.history_table(history).to_arrow()
+    )
+
+
+def scorecard_history(dataset: Dataset, view: View, partner_id: str) -> ScorecardHistory:
+    """The partner's tier each week under the view's thresholds (in memory from the cached
+    weekly facts; kept per view, so going back to earlier thresholds costs nothing)."""
+    return _scorecard_history(dataset.path, dataset.version, view, partner_id)

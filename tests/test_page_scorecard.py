@@ -1,0 +1,291 @@
+"""The Partner scorecard page under AppTest, and its chart and table builders.
+
+The numbers shown are checked against the engine for the same view and partner; the small
+datasets are written in the tests with the answers worked out by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kpi import metrics, scorecard
+from kpi.params import View
+from kpi.store import connect, data_span
+from tests.conftest import ROOT, d, load_tables, partner
+from tests.test_app import metric
+from tests.test_metrics import activity
+from ui import charts, charts_scorecard
+from ui import format as fmt
+
+pytestmark = pytest.mark.usefixtures("v2_pages")
+APP = str(ROOT / "app.py")
+
+
+def open_scorecard(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
+    """The app opened on a link to the scorecard page with these query parameters."""
+    monkeypatch.setenv("KPI_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.switch_page("pages/scorecard.py")
+    return at.run()
+
+
+def engine_segment(db: Path, view: View) -> tuple[View, pl.DataFrame]:
+    """The engine's segment rows for this view (as-of defaulting to the data's latest date)."""
+    con = connect(db)
+    try:
+        view = view.resolved(data_span(con)[1])
+        return view, metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
+    finally:
+        con.close()
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+# --- on the demo data ---------------------------------------------------------------------
+
+
+def test_a_link_opens_that_partner_with_the_engines_numbers(demo_db, monkeypatch):
+    _, segmented = engine_segment(demo_db, View())
+    # A reward partner that was spent on, so its ROI is a number.
+    row = segmented.filter((pl.col("tier") == "reward") & (pl.col("cost") > 0)).sort("partner_id").row(0, named=True)
+    at = open_scorecard(demo_db, monkeypatch, scorecard_partner=row["partner_id"])
+    assert not at.exception and not at.warning
+    assert at.header[0].value == row["partner_name"]
+    assert at.selectbox(key="scorecard_pick").value == row["partner_id"]
+    assert metric(at, "Tier") == "Reward"
+    assert metric(at, "Criteria met") == f"{row['criteria_met']} of 3"
+    assert metric(at, "Revenue") == fmt.money(row["revenue"])
+    assert metric(at, "Cost") == fmt.money(row["cost"])
+    assert metric(at, "ROI") == fmt.roi(row["roi"])
+    assert metric(at, "MRR") == fmt.money(row["mrr"])
+    for label, column in [
+        ("Trainings", "trainings"),
+        ("Content shares", "content_shares"),
+        ("Deals registered", "deals_registered"),
+        ("Content views", "content_views"),
+        ("Logins", "logins"),
+        ("Deals won", "deals_won"),
+        ("Active staff", "active_users"),
+    ]:
+        assert metric(at, label) == fmt.count(row[column]), label
+    assert "**Reward**: activated" in markdown(at)
+    months, staff, weeks = (frame.value for frame in at.dataframe)
+    assert months["mrr"].iloc[0] == row["mrr"]  # the as-of month ends on the as-of date
+    assert weeks["tier"].iloc[0] == "reward"  # the newest week is the as-of date
+    assert (staff["user_name"] != "(no user)").sum() >= row["active_users"]
+
+
+def test_moving_min_trainings_changes_the_reasons_shown(demo_db, monkeypatch):
+    view, segmented = engine_segment(demo_db, View())
+    row = segmented.filter(pl.col("trainings") == 2).sort("partner_id").row(0, named=True)
+    at = open_scorecard(demo_db, monkeypatch, scorecard_partner=row["partner_id"])
+    assert "**Trainings**: 2 (needs 1): met" in markdown(at)
+    at.sidebar.slider(key="min_trainings").set_value(3).run()
+    assert not at.exception
+    assert "**Trainings**: 2 of 3 needed: **1 short**" in markdown(at)
+    _, after = engine_segment(demo_db, dataclasses.replace(view, min_trainings=3))
+    expected = after.filter(pl.col("partner_id") == row["partner_id"]).row(0, named=True)
+    assert expected["criteria_met"] == row["criteria_met"] - 1
+    assert metric(at, "Criteria met") == f"{expected['criteria_met']} of 3"
+    assert metric(at, "Tier") == expected["tier"].capitalize()
+    assert "**not activated**" in markdown(at)
+
+
+def test_a_bad_id_in_the_link_gives_a_notice_and_the_first_partner(demo_db, monkeypatch):
+    at = open_scorecard(demo_db, monkeypatch, scorecard_partner="NO-SUCH-ID")
+    assert not at.exception
+    assert "No partner with id `NO-SUCH-ID`" in at.warning[0].value
+    con = connect(demo_db)
+    first = scorecard.partner_list(con).row(0, named=True)
+    con.close()
+    assert at.header[0].value == first["partner_name"]
+    assert at.selectbox(key="scorecard_pick").value == first["partner_id"]
+
+
+# --- on small data made here --------------------------------------------------------------
+
+# A = 2026-03-31 (the latest activity), W = 90: the window is 2026-01-01 .. 2026-03-31.
+SMALL = {
+    "partners": [
+        partner("P1", joined="2025-01-01"),  # in the program, no staff on record
+        partner("P2", joined="2025-01-01", left="2026-02-01"),  # left before A
+        partner("P3", joined="2026-06-01"),  # joins after A
+    ],
+    "partner_users": [{"user_id": "U2", "partner_id": "P2", "user_name": "Una", "role": "sales"}],
+    "activities": [
+        activity("P1", "2026-01-15", "training_completed"),  # no user
+        activity("P1", "2026-03-31", "login"),  # no user; sets A
+        activity("P2", "2026-01-20", "login", "U2"),
+        activity("P2", "2025-11-20", "login", "U2"),  # the data's first month: November 2025
+    ],
+    "investments": [{"partner_id": "P1", "spent_on": "2026-02-10", "amount": 500, "category": "mdf"}],
+}
+
+
+@pytest.fixture
+def small_db(tmp_path: Path) -> Path:
+    return load_tables(tmp_path / "small.duckdb", SMALL)
+
+
+def test_a_partner_with_no_staff_and_a_quiet_month(small_db, monkeypatch):
+    at = open_scorecard(small_db, monkeypatch, scorecard_partner="P1")
+    assert not at.exception
+    # 1 training of 1, no share, no deal: 1 of 3 criteria; no revenue, 1 action, joined long ago: drop.
+    assert metric(at, "Tier") == "Drop"
+    assert metric(at, "Criteria met") == "1 of 3"
+    assert metric(at, "ROI") == "-100.0%"  # (0 - 500) / 500
+    text = markdown(at)
+    assert "**Content shares**: 0 of 1 needed: **1 short**" in text
+    assert "did 1 action (at most 2 allowed)" in text
+    assert "no staff on record" in at.info[0].value
+    months, staff, weeks = (frame.value for frame in at.dataframe)
+    # Newest month first: March (a login), February (500 spent, nothing won), January (a training).
+    assert months["month"].tolist()[:3] == ["2026-03", "2026-02", "2026-01"]
+    assert (months["logins"].iloc[0], months["cost"].iloc[0]) == (1, 0)
+    assert math.isnan(months["roi"].iloc[0])  # no cost in March: no ROI
+    assert (months["cost"].iloc[1], months["roi"].iloc[1]) == (500, -100.0)
+    # Months run from the data's first month (November 2025) to March 2026; December was quiet.
+    assert months["month"].tolist() == ["2026-03", "2026-02", "2026-01", "2025-12", "2025-11"]
+    assert months["trainings"].tolist() == [0, 0, 1, 0, 0]
+    december = months.iloc[3]
+    assert december[["trainings", "content_shares", "content_views", "logins", "deals_registered"]].sum() == 0
+    assert (december["revenue"], december["cost"], december["mrr"]) == (0, 0, 0)
+    assert math.isnan(december["roi"])
+    # The two activities without a person: one row.
+    assert staff["user_name"].tolist() == ["(no user)"]
+    assert (staff["trainings"].iloc[0], staff["logins"].iloc[0]) == (1, 1)
+    assert set(weeks["tier"]) == {"drop"}
+
+
+def test_a_partner_that_left_is_shown_without_a_tier(small_db, monkeypatch):
+    at = open_scorecard(small_db, monkeypatch, scorecard_partner="P2")
+    assert not at.exception
+    assert "not in the program on 2026-03-31: it left on 2026-02-01" in at.info[0].value
+    assert "Tier" not in [m.label for m in at.metric]
+    _, staff, weeks = (frame.value for frame in at.dataframe)
+    assert staff["user_name"].tolist() == ["Una"]
+    # In the program at 01-13, 01-20 and 01-27 (left 02-01): dropped, then out of the program.
+    assert weeks["tier"].tolist() == ["not in program"] * 9 + ["drop"] * 3
+
+
+def test_a_partner_that_has_not_joined_yet(small_db, monkeypatch):
+    at = open_scorecard(small_db, monkeypatch, scorecard_partner="P3")
+    assert not at.exception
+    assert "it joins on 2026-06-01, after the as-of date" in at.info[0].value
+    # Nothing happened up to the as-of date: no months, no staff, no week in the program.
+    assert "Nothing to show month by month" in at.info[1].value
+    assert "no staff on record" in at.info[2].value
+    (weeks,) = (frame.value for frame in at.dataframe)
+    assert weeks["tier"].tolist() == ["not in program"] * 12
+
+
+def test_picking_a_partner_by_name_puts_its_id_in_the_link(small_db, monkeypatch):
+    at = open_scorecard(small_db, monkeypatch)
+    assert at.header[0].value == "Partner P1"  # no partner in the link: the first by name
+    at.selectbox(key="scorecard_pick").set_value("P2").run()
+    assert at.text_input(key="scorecard_partner").value == "P2"  # the bound URL parameter
+    assert at.header[0].value == "Partner P2"
+    at.text_input(key="scorecard_search").input("p3").run()
+    # The list narrows to the matches, and keeps the partner shown.
+    assert at.selectbox(key="scorecard_pick").options == ["Partner P2 (P2)", "Partner P3 (P3)"]
+    at.text_input(key="scorecard_partner").input("P1").run()  # typing an id opens that partner
+    assert at.header[0].value == "Partner P1"
+    assert at.selectbox(key="scorecard_pick").value == "P1"
+
+
+# --- chart and table builders -------------------------------------------------------------
+
+
+def test_monthly_chart_shows_revenue_and_cost_bars_and_the_mrr_line():
+    months = pl.DataFrame(
+        {
+            "month": [d("2026-01-01"), d("2026-02-01")],
+            "revenue": [1200.0, 0.0],
+            "cost": [300.0, 50.0],
+            "mrr": [100.0, 100.0],
+        }
+    )
+    chart = charts_scorecard.monthly_money(months, "€")
+    spec = chart.to_dict()  # validates against the Vega-Lite schema
+    (values,) = spec["datasets"].values()
+    assert values == [
+        {"month": "2026-01", "Revenue won": 1200.0, "Cost": 300.0, "mrr": 100.0},
+        {"month": "2026-02", "Revenue won": 0.0, "Cost": 50.0, "mrr": 100.0},
+    ]
+    bars, line = spec["layer"]
+    assert bars["encoding"]["y"]["title"] == "Revenue won and cost in the month (€)"
+    assert line["encoding"]["y"]["title"] == "MRR at month end (€)"
+    assert bars["encoding"]["color"]["scale"]["range"] == [charts.REVENUE_COLOR, charts_scorecard.COST_COLOR]
+    assert spec["title"] and spec["layer"][0]["encoding"]["x"]["title"] == "Month"
+
+
+def test_tier_history_chart_uses_the_one_tier_palette():
+    history = pl.DataFrame(
+        {
+            "as_of": [d("2026-03-24"), d("2026-03-31")],
+            "in_program": [False, True],
+            "tier": ["not in program", "reward"],
+            "activated": [None, True],
+            "criteria_met": [None, 3],
+            "revenue": [None, 60_000.0],
+            "actions": [None, 9],
+        }
+    )
+    spec = charts_scorecard.tier_history_chart(history, "$").to_dict()
+    (values,) = spec["datasets"].values()
+    assert [(v["week"], v["tier"], v["criteria_met"]) for v in values] == [
+        ("2026-03-24", "not in program", None),
+        ("2026-03-31", "reward", 3),
+    ]
+    color = spec["layer"][1]["encoding"]["color"]
+    assert color["scale"]["domain"] == ["reward", "nurture", "drop", "not in program"]
+    assert color["scale"]["range"] == [
+        charts.TIER_COLORS["reward"],
+        charts.TIER_COLORS["nurture"],
+        charts.TIER_COLORS["drop"],
+        charts_scorecard.NOT_IN_PROGRAM_COLOR,
+    ]
+    assert spec["layer"][1]["encoding"]["x"]["title"] == "Week (as-of date)"
+    # The page's template is the same chart without data: the page sends the week rows.
+    template = charts_scorecard.tier_history_template("$")
+    assert "data" not in template and "datasets" not in template
+    assert template["layer"][1]["encoding"] == spec["layer"][1]["encoding"]
+
+
+def test_tables_put_the_newest_first_and_name_unattributed_activity():
+    months = scorecard.monthly(
+        pl.DataFrame(
+            {
+                "month": [d("2026-01-01"), d("2026-02-01")],
+                "in_program": [True, True],
+                **{c: [0, 0] for c in ("trainings", "content_shares", "content_views", "logins")},
+                **{c: [0, 0] for c in ("deals_registered", "deals_won", "deals_lost")},
+                "revenue": [500.0, 0.0],
+                "mrr": [0.0, 0.0],
+                "cost": [200.0, 0.0],
+            }
+        )
+    )
+    table = charts_scorecard.months_table(months)
+    assert table["month"].to_list() == ["2026-02", "2026-01"]
+    assert table["roi"].to_list() == [None, 150.0]  # (500 - 200) / 200 in percent; none without cost
+    staff = pl.DataFrame(
+        {
+            "user_name": ["Ana", None],
+            "role": ["sales", None],
+            "no_user": [False, True],
+            **{c: [1, 2] for c in ("trainings", "content_shares", "content_views", "logins", "activities")},
+            "last_active_on": [d("2026-03-01"), d("2026-03-02")],
+        }
+    )
+    assert charts_scorecard.staff_table(staff)["user_name"].to_list() == ["Ana", "(no user)"]
