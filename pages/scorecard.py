@@ -109,7 +109,8 @@ else:
     facts = today.row(0, named=True)
     reasons = scorecard.explain_tier(facts, view)
     enabled = [c for c in reasons.criteria if c.enabled]
-    cols = st.columns(6)
+    # Two rows of three: six cards in one row cut off a value like "$1,234,567" on a projector.
+    cols = [*st.columns(3), *st.columns(3)]
     cols[0].metric("Tier", reasons.tier.capitalize(), border=True)
     cols[1].metric(
         "Criteria met",

@@ -227,6 +227,11 @@ def test_monthly_chart_shows_revenue_and_cost_bars_and_the_mrr_line():
     assert line["encoding"]["y"]["title"] == "MRR at month end (€)"
     assert bars["encoding"]["color"]["scale"]["range"] == [charts.REVENUE_COLOR, charts_scorecard.COST_COLOR]
     assert spec["title"] and spec["layer"][0]["encoding"]["x"]["title"] == "Month"
+    # Each axis starts at 0 and reaches the largest value (at least 1: all zeros must not make "NaN" ticks).
+    assert bars["encoding"]["y"]["scale"]["domain"] == [0, 1200.0]
+    assert line["encoding"]["y"]["scale"]["domain"] == [0, 100.0]
+    quiet = charts_scorecard.monthly_money(months.with_columns(pl.lit(0.0).alias("mrr")), "€").to_dict()
+    assert quiet["layer"][1]["encoding"]["y"]["scale"]["domain"] == [0, 1.0]
 
 
 def test_tier_history_chart_uses_the_one_tier_palette():
@@ -259,6 +264,7 @@ def test_tier_history_chart_uses_the_one_tier_palette():
     # The page's template is the same chart without data: the page sends the week rows.
     template = charts_scorecard.tier_history_template("$")
     assert "data" not in template and "datasets" not in template
+    assert all("data" not in layer for layer in template["layer"])
     assert template["layer"][1]["encoding"] == spec["layer"][1]["encoding"]
 
 

@@ -44,6 +44,11 @@ def monthly_money(months: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
     """Revenue won and cost in each month (bars side by side, left axis) and MRR live at each
     month end (line, right axis) for one partner: `kpi.scorecard.monthly` rows, oldest first."""
     data = month_points(months)
+
+    def top(*columns: str) -> float:
+        # An explicit top: with nothing but zeros Vega-Lite would draw an axis of "NaN".
+        return max([float(data[c].max() or 0.0) for c in columns] + [1.0])
+
     base = alt.Chart(data).encode(
         x=alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=-45, labelFontSize=12, titleFontSize=13))
     )
@@ -52,7 +57,12 @@ def monthly_money(months: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
         .mark_bar()
         .encode(
             xOffset=alt.XOffset("measure:N", sort=[REVENUE_LABEL, COST_LABEL]),
-            y=alt.Y("amount:Q", title=f"Revenue won and cost in the month ({currency})", axis=alt.Axis(format="~s")),
+            y=alt.Y(
+                "amount:Q",
+                title=f"Revenue won and cost in the month ({currency})",
+                axis=alt.Axis(format="~s", tickMinStep=1),
+                scale=alt.Scale(domain=[0, top(REVENUE_LABEL, COST_LABEL)], nice=True),
+            ),
             color=alt.Color(
                 "measure:N",
                 title=None,
@@ -70,7 +80,8 @@ def monthly_money(months: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
         y=alt.Y(
             "mrr:Q",
             title=f"MRR at month end ({currency})",
-            axis=alt.Axis(titleColor=MRR_COLOR, orient="right", format="~s"),
+            axis=alt.Axis(titleColor=MRR_COLOR, orient="right", format="~s", tickMinStep=1),
+            scale=alt.Scale(domain=[0, top("mrr")], nice=True),
         ),
         tooltip=[alt.Tooltip("month:O", title="Month"), alt.Tooltip("mrr:Q", title="MRR at month end", format=",.0f")],
     )
@@ -95,7 +106,13 @@ def history_points(history: pl.DataFrame) -> pl.DataFrame:
 
 def _tier_history_chart(data: pl.DataFrame | UndefinedType, currency: str) -> alt.LayerChart:
     base = alt.Chart(data).encode(
-        x=alt.X("week:T", title="Week (as-of date)", axis=alt.Axis(format="%d %b", labelAngle=0, labelFontSize=12)),
+        # Ordinal, one band a week: every square gets its own date label.
+        x=alt.X(
+            "week:O",
+            timeUnit="yearmonthdate",
+            title="Week (as-of date)",
+            axis=alt.Axis(format="%d %b", labelAngle=0, labelFontSize=12),
+        ),
         y=alt.Y(
             "tier:N",
             title="Tier",
@@ -131,6 +148,8 @@ def tier_history_template(currency: str = "$") -> dict:
     spec = vega_spec(_tier_history_chart(alt.Undefined, currency))
     spec.pop("data", None)
     spec.pop("datasets", None)
+    for layer in spec["layer"]:
+        layer.pop("data", None)  # Altair names an empty dataset in each layer; the page's rows take its place
     return spec
 
 

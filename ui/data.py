@@ -454,10 +454,13 @@ def _scorecard_months(path: str, version: str, until: date, partner_id: str, cur
     with _connection(path, version).cursor() as cur:
         months = scorecard.monthly(metrics.partner_months(cur, until, partner_id))
     recent = months.tail(charts_scorecard.MONTHS_SHOWN)
+    spec = charts.vega_spec(charts_scorecard.monthly_money(recent, currency))
+    # Rows as a frame: Streamlit sends a Polars frame as Arrow, a list of dicts through pandas on every rerun.
+    spec["datasets"] = {name: pl.DataFrame(rows) for name, rows in spec["datasets"].items()}
     return ScorecardMonths(
         months=months,
         table=charts_scorecard.months_table(recent).to_arrow(),
-        spec=charts.vega_spec(charts_scorecard.monthly_money(recent, currency)),
+        spec=spec,
     )
 
 
