@@ -104,3 +104,46 @@ def test_the_specs_the_app_draws_are_the_validated_specs():
         charts.engagement_scatter(synthetic_segment(3_000)),
     ):
         assert charts.vega_spec(chart) == chart.to_dict()  # to_dict() validates against the schema
+
+
+def test_the_overview_history_chart_ships_its_rows_as_a_frame(tmp_path):
+    """The cached history spec holds its rows as a Polars frame (sent as Arrow), the same rows
+    and encodings as the validated chart."""
+    from tests.conftest import load_tables
+    from ui import data
+
+    db = load_tables(
+        tmp_path / "history.duckdb",
+        {
+            "partners": [
+                {"partner_id": "P1", "partner_name": "One", "joined_on": "2026-01-15"},
+                {"partner_id": "P2", "partner_name": "Two", "joined_on": "2026-02-10"},
+            ],
+            "activities": [{"partner_id": "P1", "occurred_at": "2026-01-20", "activity": "login"}],
+            "deals": [
+                {
+                    "deal_id": "D1",
+                    "partner_id": "P1",
+                    "registered_on": "2026-02-01",
+                    "status": "won",
+                    "closed_on": "2026-02-20",
+                    "amount": 1000,
+                    "mrr": 10,
+                }
+            ],
+        },
+    )
+    dataset = data.Dataset(str(db), "v1", (d("2026-01-15"), d("2026-02-20")))
+    spec = data.program_history_spec(dataset, "$")
+    (frame,) = spec["datasets"].values()
+    assert isinstance(frame, pl.DataFrame)
+    # From the first event (January): P1 in the program, nothing won; February (to the 20th, the
+    # data's last date): both, 1,000 + 12 x 10 won
+    assert frame.to_dicts() == [
+        {"month": "2026-01-01", "partners": 1, "revenue": 0.0},
+        {"month": "2026-02-01", "partners": 2, "revenue": 1120.0},
+    ]
+    chart = charts.program_history(data.monthly_program(dataset), "$")
+    expected = chart.to_dict()
+    assert {k: v for k, v in spec.items() if k != "datasets"} == {k: v for k, v in expected.items() if k != "datasets"}
+    assert list(expected["datasets"].values()) == [frame.to_dicts()]
