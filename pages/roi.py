@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 from kpi import roi
-from ui import charts, charts_roi, data
+from ui import charts_roi, data
 from ui import format as fmt
 from ui.frame import current
 
@@ -58,7 +58,8 @@ cols[3].metric(
 st.subheader("Month by month")
 monthly = data.roi_monthly(frame.dataset, view)
 left, right = st.columns(2)
-left.vega_lite_chart(data.roi_monthly_spec(frame.dataset, view), width="stretch")
+roi_spec, roi_rows = data.roi_monthly_chart(frame.dataset, view)
+left.vega_lite_chart(roi_rows, roi_spec, width="stretch")
 left.caption(
     f"Program ROI in each calendar month of the last {roi.MONTHS_SHOWN} months up to the as-of date "
     + (
@@ -69,7 +70,9 @@ left.caption(
     + "revenue won in the month against money spent in it, for the partners in the program at the month end. "
     "Above the dashed line the month brought back more than it cost; a month with no spend has no point."
 )
-right.vega_lite_chart(charts.vega_spec(charts_roi.cost_per_activated_chart(monthly, currency)), width="stretch")
+right.vega_lite_chart(
+    charts_roi.cost_per_activated_data(monthly), data.roi_cost_per_activated_template(currency), width="stretch"
+)
 right.caption(
     f"Money spent in each month divided by the partners activated at its end (their last {view.window_days} days "
     "judged by the criteria in the sidebar). A rising bar means each activated partner costs more; a month with "
@@ -115,7 +118,8 @@ if (bad := st.session_state.get(GROUP_NOTICE_KEY)) is not None:
     )
 group_column = GROUP_OPTIONS[chosen]
 groups = roi.roi_by_group(segmented, group_column)
-st.vega_lite_chart(charts.vega_spec(charts_roi.roi_by_group_chart(groups, group_column)), width="stretch")
+group_rows = charts_roi.roi_by_group_data(groups)
+st.vega_lite_chart(group_rows, data.roi_group_template(group_column, group_rows.height), width="stretch")
 many = (
     f" The chart shows the {charts_roi.MAX_GROUP_BARS} groups with the largest cost; the table lists all."
     if groups.height > charts_roi.MAX_GROUP_BARS
@@ -146,7 +150,8 @@ st.dataframe(
 # --- by investment category ----------------------------------------------------------------------------
 st.subheader("Investment by category")
 categories = data.roi_categories(frame.dataset, view)
-st.vega_lite_chart(data.roi_category_spec(frame.dataset, view, currency), width="stretch")
+category_spec, category_rows = data.roi_category_chart(frame.dataset, view, currency)
+st.vega_lite_chart(category_rows, category_spec, width="stretch")
 st.caption(
     "For each kind of investment: what the program spent on it in the window (blue) and what the partners who "
     "received it brought in over the same window (grey). A partner funded from two categories counts in both, "

@@ -215,7 +215,7 @@ def test_monthly_roi_chart_plots_roi_as_a_percent_of_cost_with_a_break_even_line
         {"month": "2026-03-01", "roi": -1.0},
     ]
     rule, line = spec["layer"]
-    assert rule["mark"]["type"] == "rule"
+    assert rule["mark"]["type"] == "rule" and rule["encoding"]["y"] == {"datum": 0}
     assert line["encoding"]["y"]["title"] == "Program ROI in the month (% of cost)"
     assert line["encoding"]["y"]["axis"]["format"] == "+.0%"
     assert spec["title"] == "Program ROI, month by month"
@@ -253,9 +253,10 @@ def test_roi_by_tier_chart_uses_the_one_tier_palette_and_labels_n_a():
     color = spec["encoding"]["color"]
     assert color["scale"] == charts.TIER_SCALE.to_dict()
     assert color["scale"]["range"] == [charts.TIER_COLORS[t] for t in metrics.TIERS]
-    labels = [row["label"] for row in chart_rows(chart)]
-    assert labels == ["reward: +200.0%", "nurture: n/a", "drop: -100.0%"]
-    assert spec["encoding"]["y"]["sort"] == labels  # tier order, not alphabetical
+    rows = chart_rows(chart)
+    assert [row["label"] for row in rows] == ["reward: +200.0%", "nurture: n/a", "drop: -100.0%"]
+    assert [row["order"] for row in rows] == [0, 1, 2]
+    assert spec["encoding"]["y"]["sort"] == {"field": "order", "op": "min"}  # tier order, not alphabetical
     assert spec["encoding"]["x"]["title"] == "ROI over the window (% of cost)"
 
 
@@ -292,3 +293,22 @@ def test_category_chart_puts_spend_next_to_the_recipients_revenue():
     assert spec["encoding"]["x"]["sort"] == ["MDF", "Enablement", "Co-marketing"]
     assert spec["encoding"]["y"]["title"] == "Amount in the window ($)"
     assert spec["encoding"]["color"]["scale"]["range"] == [charts.PARTNER_COLOR, charts.REVENUE_COLOR]
+
+
+def test_the_page_sends_the_same_chart_as_a_template_and_its_rows():
+    """The page draws `st.vega_lite_chart(rows, template)`: together they are the chart the builders make."""
+    import altair as alt
+
+    months = months_frame()
+    spec, rows = charts_roi.spec_and_data(charts_roi.cost_per_activated_chart(months, "€"))
+    assert charts_roi.cost_per_activated_template("€") == spec
+    assert rows.equals(charts_roi.cost_per_activated_data(months))
+    groups = groups_frame(["reward", "nurture", "drop"], [2.0, None, -1.0], [1, 0, 2])
+    spec, rows = charts_roi.spec_and_data(charts_roi.roi_by_group_chart(groups, "tier"))
+    assert charts_roi.roi_by_group_template("tier", 3) == spec
+    assert rows.equals(charts_roi.roi_by_group_data(groups))
+    # A template with its rows is a valid Vega-Lite chart (from_dict validates against the schema).
+    alt.Chart.from_dict({**spec, "data": {"values": rows.to_dicts()}})
+    spec, rows = charts_roi.spec_and_data(charts_roi.monthly_roi_chart(months))
+    assert "datasets" not in spec and rows["roi"].to_list() == [1.0, None, -1.0]
+    alt.LayerChart.from_dict({**spec, "data": {"values": rows.to_dicts()}})

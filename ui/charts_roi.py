@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import altair as alt
 import polars as pl
+from altair.utils.schemapi import UndefinedType
 
 from kpi.roi import KNOWN_CATEGORIES
 from ui import format as fmt
-from ui.charts import PARTNER_COLOR, REVENUE_COLOR, TIER_SCALE
+from ui.charts import PARTNER_COLOR, REVENUE_COLOR, TIER_SCALE, vega_spec
 
 ROI_COLOR = PARTNER_COLOR
 COST_COLOR = "#CC79A7"
@@ -43,6 +44,17 @@ def category_name(category: str) -> str:
     return CATEGORY_NAMES.get(category, category)
 
 
+def spec_and_data(chart: alt.TopLevelMixin) -> tuple[dict, pl.DataFrame]:
+    """A chart with one data frame (at its top level) as (Vega-Lite spec without the data,
+    the frame). The page draws `st.vega_lite_chart(frame, spec)`: the rows travel as Arrow
+    instead of inline records Streamlit converts through pandas on every rerun. Never
+    modify the returned dict (it may be cached)."""
+    spec = vega_spec(chart)
+    spec.pop("data", None)
+    spec.pop("datasets", None)
+    return spec, chart.data
+
+
 def _month_axis() -> alt.X:
     return alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8))
 
@@ -50,32 +62,41 @@ def _month_axis() -> alt.X:
 def monthly_roi_chart(months: pl.DataFrame) -> alt.LayerChart:
     """Program ROI per calendar month (line with points) and a rule at break-even (0%)."""
     data = months.select(pl.col("month").dt.strftime("%Y-%m-%d").alias("month"), pl.col("roi").round(4))
-    line = (
-        alt.Chart(data)
-        .mark_line(color=ROI_COLOR, strokeWidth=3, point=alt.OverlayMarkDef(color=ROI_COLOR, size=60))
-        .encode(
-            x=_month_axis(),
-            y=alt.Y("roi:Q", title="Program ROI in the month (% of cost)", axis=alt.Axis(format="+.0%")),
-            tooltip=[
-                alt.Tooltip("month:T", title="Month", format="%B %Y"),
-                alt.Tooltip("roi:Q", title="ROI", format="+.1%"),
-            ],
-        )
+    line = alt.Chart().mark_line(color=ROI_COLOR, strokeWidth=3, point=alt.OverlayMarkDef(color=ROI_COLOR, size=60))
+    line = line.encode(
+        x=_month_axis(),
+        y=alt.Y("roi:Q", title="Program ROI in the month (% of cost)", axis=alt.Axis(format="+.0%")),
+        tooltip=[
+            alt.Tooltip("month:T", title="Month", format="%B %Y"),
+            alt.Tooltip("roi:Q", title="ROI", format="+.1%"),
+        ],
     )
-    break_even = (
-        alt.Chart(pl.DataFrame({"roi": [0.0]})).mark_rule(color="#555555", strokeDash=[4, 4]).encode(y=alt.Y("roi:Q"))
-    )
-    return alt.layer(break_even, line).properties(title="Program ROI, month by month", height=CHART_HEIGHT)
+    break_even = alt.Chart().mark_rule(color="#555555", strokeDash=[4, 4]).encode(y=alt.YDatum(0))
+    return alt.layer(break_even, line, data=data).properties(title="Program ROI, month by month", height=CHART_HEIGHT)
 
 
-def cost_per_activated_chart(months: pl.DataFrame, currency: str = "$") -> alt.Chart:
-    """Money spent in the month per partner activated at the month end (bars)."""
-    data = months.select(
+def cost_per_activated_data(months: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `cost_per_activated_chart`: one per month."""
+    return months.select(
         pl.col("month").dt.strftime("%Y-%m-%d").alias("month"),
         pl.col("cost_per_activated").round(2),
         pl.col("activated"),
         pl.col("cost").round(2),
     )
+
+
+def cost_per_activated_chart(months: pl.DataFrame, currency: str = "$") -> alt.Chart:
+    """Money spent in the month per partner activated at the month end (bars)."""
+    return _cost_per_activated(cost_per_activated_data(months), currency)
+
+
+def cost_per_activated_template(currency: str = "$") -> dict:
+    """`cost_per_activated_chart`'s spec without data: it depends on the thresholds only through
+    its rows, so the page builds it once and sends `cost_per_activated_data` on each rerun."""
+    return spec_and_data(_cost_per_activated(alt.Undefined, currency))[0]
+
+
+def _cost_per_activated(data: pl.DataFrame | UndefinedType, currency: str) -> alt.Chart:
     return (
         # Title and height in the constructor: .properties() re-validates the chart (~0.6 ms).
         alt.Chart(data, title="Cost per activated partner, month by month", height=CHART_HEIGHT)
@@ -95,17 +116,18 @@ def cost_per_activated_chart(months: pl.DataFrame, currency: str = "$") -> alt.C
     )
 
 
-def roi_by_group_chart(groups: pl.DataFrame, column: str) -> alt.Chart:
-    """ROI per group as horizontal bars, each axis label carrying the group's ROI ("n/a" for
-    a group without cost, which has no bar); tiers in the tier colours. At most
-    MAX_GROUP_BARS groups (those with the largest cost), in the table's order."""
+def roi_by_group_data(groups: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `roi_by_group_chart`: at most MAX_GROUP_BARS groups (those with the largest
+    cost), in the table's order (`order`), each `label` carrying the group's ROI ("n/a" for a
+    group without cost, which has no bar)."""
     shown = groups
     if groups.height > MAX_GROUP_BARS:
         largest = groups.sort("cost", descending=True, maintain_order=True).head(MAX_GROUP_BARS)
         shown = groups.filter(pl.col("group").is_in(largest["group"].implode()))
     # The ROI in the axis label, not in a text layer: a layered chart costs ~20 ms more per rerun.
     labels = [f"{group}: {fmt.roi(value)}" for group, value in zip(shown["group"], shown["roi"], strict=True)]
-    data = shown.select(
+    return shown.select(
+        pl.int_range(pl.len(), dtype=pl.Int32).alias("order"),
         "group",
         pl.Series("label", labels, dtype=pl.String),
         pl.col("roi").round(4),
@@ -113,11 +135,31 @@ def roi_by_group_chart(groups: pl.DataFrame, column: str) -> alt.Chart:
         pl.col("revenue").round(2),
         pl.col("cost").round(2),
     )
+
+
+def roi_by_group_chart(groups: pl.DataFrame, column: str) -> alt.Chart:
+    """ROI per group as horizontal bars, labelled with the group's ROI; tiers in the tier
+    colours, other groups in one colour (see `roi_by_group_data` for the rows)."""
+    data = roi_by_group_data(groups)
+    return _roi_by_group(data, column, data.height)
+
+
+def roi_by_group_template(column: str, bars: int) -> dict:
+    """`roi_by_group_chart`'s spec without data, for `bars` groups grouped by `column`."""
+    return spec_and_data(_roi_by_group(alt.Undefined, column, bars))[0]
+
+
+def _roi_by_group(data: pl.DataFrame | UndefinedType, column: str, bars: int) -> alt.Chart:
     title = GROUP_TITLES[column]
     # Channel objects, not shorthand strings or alt.value: Altair parses those slowly (~12 ms each).
     encoding = {
         "x": alt.X("roi:Q", title="ROI over the window (% of cost)", axis=alt.Axis(format="+.0%")),
-        "y": alt.Y("label:N", title=f"{title}: ROI", sort=labels, axis=alt.Axis(labelLimit=320)),
+        "y": alt.Y(
+            "label:N",
+            title=f"{title}: ROI",
+            sort=alt.EncodingSortField(field="order", op="min"),
+            axis=alt.Axis(labelLimit=320),
+        ),
         "tooltip": [
             alt.Tooltip("group:N", title=title),
             alt.Tooltip("roi:Q", title="ROI", format="+.1%"),
@@ -128,13 +170,8 @@ def roi_by_group_chart(groups: pl.DataFrame, column: str) -> alt.Chart:
     }
     if column == "tier":
         encoding["color"] = alt.Color("group:N", title="Tier", scale=TIER_SCALE, legend=None)
-    return (
-        alt.Chart(
-            data, title=f"ROI by {title.lower()}", height=140 + (50 if data.height <= 6 else 30) * max(data.height, 2)
-        )
-        .mark_bar(color=ROI_COLOR)
-        .encode(**encoding)
-    )
+    height = 140 + (50 if bars <= 6 else 30) * max(bars, 2)
+    return alt.Chart(data, title=f"ROI by {title.lower()}", height=height).mark_bar(color=ROI_COLOR).encode(**encoding)
 
 
 def category_chart(categories: pl.DataFrame, currency: str = "$") -> alt.Chart:

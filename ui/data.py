@@ -117,11 +117,7 @@ def monthly_program(dataset: Dataset) -> pl.DataFrame:
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _history_chart(path: str, version: str, until: date, currency: str) -> dict:
-    spec = charts.vega_spec(charts.program_history(_monthly(path, version, until), currency))
-    # Rows as a frame: Streamlit sends a Polars frame as Arrow in ~0.2 ms, but takes a list of
-    # dicts through pandas on every rerun (2-5 ms).
-    spec["datasets"] = {name: pl.DataFrame(rows) for name, rows in spec["datasets"].items()}
-    return spec
+    return charts.vega_spec(charts.program_history(_monthly(path, version, until), currency))
 
 
 def program_history_spec(dataset: Dataset, currency: str) -> dict:
@@ -153,6 +149,7 @@ def _partner_list(path: str, version: str, as_of: date, window_days: int) -> Par
 def partner_list(dataset: Dataset, view: View) -> PartnerList:
     """The view's facts in partner-name order and the filter options (cached per facts)."""
     return _partner_list(dataset.path, dataset.version, view.require_as_of(), view.window_days)
+
 
 # --- engagement page ---
 from kpi import engagement  # noqa: E402  (kept inside this page's block of the shared file)
@@ -338,36 +335,55 @@ def _roi_months(path: str, version: str, as_of: date) -> pl.DataFrame:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Counting activated partners at each month end...")
-def _roi_activation_counts(path: str, version: str, month_ends: tuple[date, ...], window_days: int) -> pl.DataFrame:
+def _roi_history(path: str, version: str, as_of: date, window_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The months and the partners' activation counts at each month end (one cache lookup a rerun)."""
     from kpi import roi
 
+    months = _roi_months(path, version, as_of)
     with _connection(path, version).cursor() as cur:
-        return roi.activation_counts(metrics.facts_at(cur, list(month_ends), window_days))
+        facts = metrics.facts_at(cur, months["month_end"].to_list(), window_days)
+    return months, roi.activation_counts(facts)
 
 
 def roi_monthly(dataset: Dataset, view: View) -> pl.DataFrame:
     """Program ROI and cost per activated partner for the last 24 months up to the as-of date.
 
-    The months are cached per as-of date and the activation counts per (as-of, window); the
-    view's thresholds are applied in memory (kpi.roi.activated_at).
+    The months and the activation counts at each month end are cached per (as-of, window);
+    the view's thresholds are applied in memory (kpi.roi.activated_at).
     """
     from kpi import roi
 
-    months = _roi_months(dataset.path, dataset.version, view.require_as_of())
-    counts = _roi_activation_counts(dataset.path, dataset.version, tuple(months["month_end"]), view.window_days)
+    months, counts = _roi_history(dataset.path, dataset.version, view.require_as_of(), view.window_days)
     return roi.monthly_roi(months, roi.activated_at(counts, view))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _roi_monthly_spec(path: str, version: str, as_of: date) -> dict:
+def _roi_monthly_chart(path: str, version: str, as_of: date) -> tuple[dict, pl.DataFrame]:
     from ui import charts_roi
 
-    return charts.vega_spec(charts_roi.monthly_roi_chart(_roi_months(path, version, as_of)))
+    return charts_roi.spec_and_data(charts_roi.monthly_roi_chart(_roi_months(path, version, as_of)))
 
 
-def roi_monthly_spec(dataset: Dataset, view: View) -> dict:
-    """The monthly program ROI chart: thresholds do not change it, so it is built once per as-of date."""
-    return _roi_monthly_spec(dataset.path, dataset.version, view.require_as_of())
+def roi_monthly_chart(dataset: Dataset, view: View) -> tuple[dict, pl.DataFrame]:
+    """The monthly program ROI chart as (spec, rows): thresholds do not change it, so it is built
+    once per as-of date."""
+    return _roi_monthly_chart(dataset.path, dataset.version, view.require_as_of())
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def roi_cost_per_activated_template(currency: str) -> dict:
+    """The cost-per-activated chart without its rows (kpi thresholds only change the rows)."""
+    from ui import charts_roi
+
+    return charts_roi.cost_per_activated_template(currency)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def roi_group_template(column: str, bars: int) -> dict:
+    """The ROI-by-group chart without its rows, per grouping and number of bars."""
+    from ui import charts_roi
+
+    return charts_roi.roi_by_group_template(column, bars)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -385,15 +401,18 @@ def roi_categories(dataset: Dataset, view: View) -> pl.DataFrame:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _roi_category_spec(path: str, version: str, as_of: date, window_days: int, currency: str) -> dict:
+def _roi_category_chart(
+    path: str, version: str, as_of: date, window_days: int, currency: str
+) -> tuple[dict, pl.DataFrame]:
     from ui import charts_roi
 
-    return charts.vega_spec(charts_roi.category_chart(_roi_categories(path, version, as_of, window_days), currency))
+    categories = _roi_categories(path, version, as_of, window_days)
+    return charts_roi.spec_and_data(charts_roi.category_chart(categories, currency))
 
 
-def roi_category_spec(dataset: Dataset, view: View, currency: str) -> dict:
-    """The category chart, built once per (data, as-of, window)."""
-    return _roi_category_spec(dataset.path, dataset.version, view.require_as_of(), view.window_days, currency)
+def roi_category_chart(dataset: Dataset, view: View, currency: str) -> tuple[dict, pl.DataFrame]:
+    """The category chart as (spec, rows), built once per (data, as-of, window)."""
+    return _roi_category_chart(dataset.path, dataset.version, view.require_as_of(), view.window_days, currency)
 
 
 # --- scorecard page ---
