@@ -154,6 +154,7 @@ def partner_list(dataset: Dataset, view: View) -> PartnerList:
     """The view's facts in partner-name order and the filter options (cached per facts)."""
     return _partner_list(dataset.path, dataset.version, view.require_as_of(), view.window_days)
 
+
 # --- engagement page ---
 from kpi import engagement  # noqa: E402  (kept inside this page's block of the shared file)
 from ui import charts_engagement  # noqa: E402
