@@ -36,7 +36,7 @@ def _this_month(column: str) -> float | None:
     return this_month[column] if this_month is not None else None
 
 
-cols = st.columns(5)
+cols = st.columns(3)
 cols[0].metric(
     "MRR",
     fmt.money(_this_month("mrr")),
@@ -50,21 +50,9 @@ cols[2].metric(
     help=f"MRR on the as-of date minus MRR at the end of the month before {month_name}.",
     border=True,
 )
-cols[3].metric(
-    "Net revenue retention",
-    fmt.pct(retention["nrr"]),
-    help="MRR now of the partners that had MRR at the window start, against their MRR then (expansion included).",
-    border=True,
-)
-cols[4].metric(
-    "Gross revenue retention",
-    fmt.pct(retention["grr"]),
-    help="The same, counting only the deals that were already live at the window start: no expansion.",
-    border=True,
-)
 
 st.subheader("MRR and ARR month by month")
-st.vega_lite_chart(book.history_chart.data, book.history_chart.spec, width="stretch")
+st.vega_lite_chart(book.history_chart, width="stretch")
 st.caption(
     "The recurring revenue of the partners in the program at each month end (the last month stops at "
     "the as-of date). Read MRR on the left axis and ARR, twelve times it, on the right."
@@ -92,7 +80,7 @@ cols[3].metric(
     fmt.money(_this_month("left_mrr")),
     help="MRR that partners leaving the program this month had at the end of last month.",
 )
-st.vega_lite_chart(book.movement_chart.data, book.movement_chart.spec, width="stretch")
+st.vega_lite_chart(book.movement_chart, width="stretch")
 st.caption(
     f"Each month (the last {charts_recurring.MOVEMENT_MONTHS} at most): MRR added by new deals and brought "
     "in by partners joining (above zero), MRR lost to churned deals and taken away by partners leaving "
@@ -117,22 +105,36 @@ st.dataframe(
         "churned_mrr": st.column_config.NumberColumn("Churned", format=currency + "%,.0f"),
         "joined_mrr": st.column_config.NumberColumn("Partners joined", format=currency + "%,.0f"),
         "left_mrr": st.column_config.NumberColumn("Partners left", format=currency + "%,.0f"),
-        "net_new_mrr": st.column_config.NumberColumn("Net new", format=currency + "%+,.0f"),
+        "net_new_mrr": st.column_config.NumberColumn(f"Net new ({currency})", format="%+,.0f"),
         "mrr": st.column_config.NumberColumn("MRR at end", format=currency + "%,.0f"),
     },
 )
 st.caption("The last 12 months, newest first: MRR at end = MRR at start + new − churned + joined − left.")
 
 st.subheader("Net revenue retention over the window")
-cols = st.columns(4)
+cols = st.columns(3)
 cols[0].metric(
+    "Net revenue retention",
+    fmt.pct(retention["nrr"]),
+    help="MRR now of the partners that had MRR at the window start, against their MRR then (upsell included).",
+    border=True,
+)
+cols[1].metric(
+    "Gross revenue retention",
+    fmt.pct(retention["grr"]),
+    help="The same, counting only the deals that were already live at the window start: no upsell.",
+    border=True,
+)
+cols[2].metric(
     "Partners with MRR at the window start",
     fmt.count(retention["partners"]),
     help=f"In the program on {start_day.isoformat()} with MRR above zero that day.",
+    border=True,
 )
-cols[1].metric("Their MRR at the window start", fmt.money(retention["start_mrr"]))
-cols[2].metric("Their MRR now", fmt.money(retention["end_mrr"]))
-cols[3].metric("Of it, from deals live at the start", fmt.money(retention["retained_mrr"]))
+cols = st.columns(3)
+cols[0].metric("Their MRR at the window start", fmt.money(retention["start_mrr"]))
+cols[1].metric("Their MRR now", fmt.money(retention["end_mrr"]))
+cols[2].metric("Of it, from deals live at the start", fmt.money(retention["retained_mrr"]))
 if retention["start_mrr"] > 0:
     st.caption(
         f"The {fmt.count(retention['partners'])} partners that had recurring revenue on {start_day.isoformat()} "
@@ -151,8 +153,7 @@ by_tier = recurring.mrr_by_tier(segmented)
 top, with_mrr = recurring.top_partners_by_mrr(segmented, 10)
 left, right = st.columns([2, 3])
 with left:
-    tier_chart = data.recurring_tier_chart(by_tier, currency)
-    st.vega_lite_chart(tier_chart.data, tier_chart.spec, width="stretch")
+    st.vega_lite_chart(data.recurring_tier_chart(by_tier, currency), width="stretch")
     st.caption(
         "The program's MRR on the as-of date split by today's tiers (the thresholds in the sidebar): "
         "how much recurring revenue sits with the partners you reward, nurture or would drop. "
@@ -198,7 +199,7 @@ st.caption(
 if book.pareto_chart is None:
     st.info("No revenue in the window: there is no concentration to show.")
 else:
-    st.vega_lite_chart(book.pareto_chart.data, book.pareto_chart.spec, width="stretch")
+    st.vega_lite_chart(book.pareto_chart, width="stretch")
     st.caption(
         "Partners lined up from the most revenue to the least: how much of the program's revenue the top "
         "partners bring together. The dashed lines mark the top 10% and 20% of partners; the grey diagonal "

@@ -268,8 +268,12 @@ def test_pareto_chart_marks_the_top_10_and_20_percent():
     assert line["encoding"]["y"]["title"] == "Cumulative share of program revenue (%)"
 
 
-def test_a_page_chart_ships_one_frame_and_a_spec_without_rows():
-    parts = ui_data._chart_parts(charts_recurring.mrr_history(movement_of(3), "$"))
-    assert "datasets" not in parts.spec and "data" not in parts.spec
-    assert parts.data["mrr"].to_list() == [110.0, 110.0, 110.0]
-    assert parts.data["month"].to_list() == ["2024-01-01", "2024-02-01", "2024-03-01"]
+def test_a_page_chart_ships_its_rows_as_arrow_once_built():
+    import pyarrow as pa
+
+    spec = ui_data._chart_spec(charts_recurring.mrr_history(movement_of(3), "$"))
+    ((name, payload),) = spec["datasets"].items()
+    assert spec["data"] == {"name": name} and isinstance(payload, bytes)
+    rows = pa.ipc.open_stream(payload).read_all()
+    assert rows.column("mrr").to_pylist() == [110.0, 110.0, 110.0]
+    assert rows.column("month").to_pylist() == ["2024-01-01", "2024-02-01", "2024-03-01"]

@@ -94,17 +94,15 @@ def mrr_movement(movement: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
     data = movement_frame(movement)
     labels = [label for _, label, _, _ in MOVEMENT_PARTS]
     colours = [colour for *_, colour in MOVEMENT_PARTS]
-    # Months as bands (not a time axis): each month's bar is as wide as the chart allows.
-    base = alt.Chart(data).encode(
-        x=alt.X("yearmonth(month):O", title="Month", axis=alt.Axis(format="%b %Y", labelAngle=-40, labelFontSize=12))
-    )
-    bars = base.mark_bar(opacity=0.9).encode(
+    # A time axis by calendar month: each bar spans 85% of its month, however wide the chart is.
+    base = alt.Chart(data).encode(x=alt.X("yearmonth(month):T", title="Month", axis=_MONTH_AXIS))
+    bars = base.mark_bar(opacity=0.9, width=alt.RelativeBandSize(0.85)).encode(
         y=alt.Y("value:Q", title=f"MRR added or lost in the month ({currency} a month)", axis=alt.Axis(format="~s")),
         color=alt.Color(
             "component:N",
             title="Movement",
             scale=alt.Scale(domain=labels, range=colours),
-            legend=alt.Legend(orient="bottom", labelFontSize=13, titleFontSize=13),
+            legend=alt.Legend(orient="top", labelFontSize=13, titleFontSize=13),
         ),
         order=alt.Order("order:Q"),
         tooltip=[
@@ -118,7 +116,11 @@ def mrr_movement(movement: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
     net = (
         base.transform_filter(alt.datum.order == 0)
         .mark_line(color=NET_COLOR, strokeWidth=2.5, point=alt.OverlayMarkDef(color=NET_COLOR, size=50))
-        .encode(y="net_new:Q", tooltip=[alt.Tooltip("net_new:Q", title="Net new MRR", format="+,.0f")])
+        .encode(
+            x=alt.X("yearmonth(month):T", bandPosition=0.5),  # in the middle of the month's bar
+            y="net_new:Q",
+            tooltip=[alt.Tooltip("net_new:Q", title="Net new MRR", format="+,.0f")],
+        )
     )
     # One zero line, from the same rows aggregated to one (every layer shares one dataset).
     zero = (
