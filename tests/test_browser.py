@@ -269,6 +269,12 @@ def test_one_shared_link_opens_every_page_with_the_same_view_and_no_error(server
     expected = engine_summary(demo_db, view)
     expect(metric_value(page, "Activation")).to_have_text(fmt.pct(expected["activation_pct"]), timeout=60_000)
     wait_for_controls(page)
+    # A number on each page that must follow the shared link's view.
+    numbers = {
+        "Overview": {"Activation": fmt.pct(expected["activation_pct"])},
+        "ROI": {"Program ROI": fmt.roi(expected["roi"]), "Cost": fmt.money(expected["cost"])},
+        "Recurring revenue": {"MRR": fmt.money(expected["mrr"]), "ARR": fmt.money(expected["arr"])},
+    }
     nav = page.get_by_test_id("stSidebarNav")
     for label, heading in PAGES.items():
         nav.get_by_text(label, exact=True).click()
@@ -279,4 +285,6 @@ def test_one_shared_link_opens_every_page_with_the_same_view_and_no_error(server
         errors = page.get_by_test_id("stAlertContentError")
         assert errors.count() == 0, f"{label} shows an error: {errors.all_inner_texts()}"
         expect_url_params(page, params)
+        for shown, value in numbers.get(label, {}).items():
+            expect(metric_value(page, shown), f"{shown} on {label}").to_have_text(value)
     assert script_errors == [], f"the browser reported script errors: {script_errors}"
