@@ -122,3 +122,17 @@ def test_partner_months_marks_months_outside_the_program(make_db):
         ("P2", "2026-03-01"): True,
     }
     assert metrics.partner_months(con, d("2026-03-31"), partner_id="P2")["logins"].to_list() == [1, 0, 0]
+
+
+def test_partner_months_starts_with_money_spent_before_any_activity_or_deal(make_db):
+    con = make_db(
+        {
+            "partners": [partner("P1", joined="2026-03-01")],
+            "investments": [{"partner_id": "P1", "spent_on": "2026-01-20", "amount": 75, "category": "mdf"}],
+            "activities": [activity("P1", "2026-03-05", "login")],
+        }
+    )
+    months = metrics.partner_months(con, d("2026-03-31"))
+    assert months["month"].cast(str).to_list() == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    assert months["cost"].to_list() == [75.0, 0.0, 0.0]
+    assert months["in_program"].to_list() == [False, False, True]

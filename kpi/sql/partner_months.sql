@@ -1,4 +1,5 @@
--- Each partner, calendar month by calendar month, from the first month of the data to the
+-- Each partner, calendar month by calendar month, from the first month of the data (its first
+-- activity, deal or investment; the first join when there is none) to the
 -- month of $until (that month is cut at $until). One row per partner and month from the
 -- month it joined (earlier months too when it has deals or activity before joining).
 -- Behaviours, deals, revenue and cost count the dates inside the month; mrr is the
@@ -10,7 +11,11 @@
 with
 first_event as (
     select coalesce(
-        least((select min(occurred_on) from activities), (select min(registered_on) from deals)),
+        least(
+            (select min(occurred_on) from activities),
+            (select min(registered_on) from deals),
+            (select min(spent_on) from investments)
+        ),
         (select min(joined_on) from partners)
     ) as first_day
 ),
