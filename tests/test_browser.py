@@ -49,6 +49,9 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
+# Generous waits: CI machines have 2 cores and a first run of a page fills its caches.
+expect.set_options(timeout=20_000)
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

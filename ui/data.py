@@ -130,6 +130,15 @@ def program_history_spec(dataset: Dataset, currency: str) -> dict:
     return _history_chart(dataset.path, dataset.version, dataset.span[1], currency)
 
 
+# Every partner month by month (about 50 MB at 20,000 partners): kept for the last two as-of
+# dates only, and shared by the pages that reduce it (ROI, Recurring revenue), so the second
+# of them to open does not run the same 1-3 s query again.
+@st.cache_resource(max_entries=2, show_spinner="Adding up every partner month by month...")
+def _partner_months(path: str, version: str, until: date) -> pl.DataFrame:
+    with _connection(path, version).cursor() as cur:
+        return metrics.partner_months(cur, until)
+
+
 # --- The Tiers page's partner list: what depends on the facts only, built once per facts ---
 
 FILTER_COLUMNS = ("region", "partner_type", "channel_manager")
@@ -233,9 +242,8 @@ def ranked_items(dataset: Dataset, view: View, rank_by: str, top: int) -> Ranked
 def _recurring_movement(path: str, version: str, until: date) -> pl.DataFrame:
     from kpi import recurring
 
-    with _connection(path, version).cursor() as cur:
-        # partner_months (hundreds of thousands of rows at 20,000 partners) is reduced to one row a month here.
-        return recurring.mrr_movement(metrics.partner_months(cur, until))
+    # partner_months (hundreds of thousands of rows at 20,000 partners) is reduced to one row a month here.
+    return recurring.mrr_movement(_partner_months(path, version, until))
 
 
 def recurring_movement(dataset: Dataset, as_of: date) -> pl.DataFrame:
@@ -333,9 +341,8 @@ def recurring_tier_chart(by_tier: pl.DataFrame, currency: str) -> dict:
 def _roi_months(path: str, version: str, as_of: date) -> pl.DataFrame:
     from kpi import roi
 
-    with _connection(path, version).cursor() as cur:
-        # partner_months (hundreds of thousands of rows at 20,000 partners) is reduced to one row a month here.
-        return roi.program_months(metrics.partner_months(cur, as_of))
+    # partner_months (hundreds of thousands of rows at 20,000 partners) is reduced to one row a month here.
+    return roi.program_months(_partner_months(path, version, as_of))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Counting activated partners at each month end...")
