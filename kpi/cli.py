@@ -25,8 +25,8 @@ import duckdb
 import polars as pl
 
 from kpi import history, metrics
-from kpi.load import SourceError, find_table_files, read_dataset, read_source, validate_frames
-from kpi.mapping import FileMapping, Mapping, MappingError, guess_table, load_with_mapping, readable_files, suggest
+from kpi.load import SourceError, load_folder, read_source, validate_frames
+from kpi.mapping import FileMapping, Mapping, MappingError, guess_table, load_mapped, readable_files, suggest
 from kpi.params import PARAMS, ParamError, View, parse_view_strict
 from kpi.schema import TABLE_NAMES
 from kpi.store import connect, data_span
@@ -206,16 +206,18 @@ def _read_mapping(path: Path) -> Mapping:
 
 
 def _cmd_load(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) -> int:
-    if args.mapping is not None:
-        mapping = _read_mapping(args.mapping)
-        validation = load_with_mapping(args.src_dir, mapping)
-        source = f"{args.src_dir} (mapping {mapping.name})"
-    else:
-        validation = read_dataset(args.src_dir)
-        source = str(args.src_dir)
+    # Streamed: each file is read, checked and written a chunk at a time (kpi.load.load_folder).
+    try:
+        if args.mapping is not None:
+            loaded = load_mapped(args.src_dir, _read_mapping(args.mapping), args.db, loaded_at=args.started_at)
+        else:
+            loaded = load_folder(args.src_dir, args.db, loaded_at=args.started_at)
+    except ValueError as exc:  # e.g. db is a file that is not one of our databases
+        raise UsageError(str(exc)) from None
+    validation = loaded.validation
     for warning in validation.warnings:
         err.write(f"warning: {warning}\n")
-    if not validation.ok:
+    if loaded.record is None:
         if args.problems_csv:
             validation.problems.write_csv(args.problems_csv)
         _report_problems(
@@ -225,26 +227,7 @@ def _cmd_load(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) 
             err,
         )
         return EXIT_REFUSED
-    if args.mapping is not None:
-        names: dict[str, str] = {}
-        for fm in mapping.files:  # several files (e.g. monthly exports) may feed one table
-            names[fm.mapping.table] = ", ".join(filter(None, (names.get(fm.mapping.table), fm.file)))
-    else:
-        names = {table: path.name for table, path in find_table_files(args.src_dir)[0].items()}
-    files = [
-        history.SourceFileInfo(names[table], table, frame.height)
-        for table, frame in validation.tables.items()
-        if table in names
-    ]
-    _load(
-        validation.tables,
-        args.db,
-        args.started_at,
-        source=source,
-        files=files,
-        mapping_name=mapping.name if args.mapping is not None else None,
-    )
-    counts = ", ".join(f"{name} {frame.height}" for name, frame in validation.tables.items())
+    counts = ", ".join(f"{name} {rows}" for name, rows in loaded.record.table_rows.items())
     out.write(f"loaded {args.db}: {counts} (the previous data is kept: python -m kpi history --db {args.db})\n")
     return EXIT_OK
 

@@ -29,7 +29,7 @@ import re
 import shutil
 import unicodedata
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +39,6 @@ import duckdb
 import polars as pl
 
 from kpi import store
-from kpi.schema import TABLE_NAMES
 from kpi.store import SourceFileInfo
 
 try:
@@ -56,6 +55,7 @@ __all__ = [
     "history_dir",
     "list_loads",
     "load_dataset",
+    "load_streamed",
     "mappings_dir",
     "restore",
     "save_mapping",
@@ -117,33 +117,59 @@ def load_dataset(
     old dataset or the new one, and an exception at any point changes nothing. The
     newest `keep` datasets, the live one included, are kept; older ones are deleted.
     """
+    files = tuple(files)
+
+    def fill(writer: store.DatasetWriter) -> Sequence[SourceFileInfo]:
+        store.append_tables(writer, tables)
+        return files
+
+    record = load_streamed(db_path, fill, source=source, loaded_at=loaded_at, mapping_name=mapping_name, keep=keep)
+    assert record is not None  # fill never abandons
+    return record
+
+
+def load_streamed(
+    db_path: Path,
+    fill: Callable[[store.DatasetWriter], Sequence[SourceFileInfo] | None],
+    *,
+    source: str,
+    loaded_at: datetime,
+    mapping_name: str | None = None,
+    keep: int = DEFAULT_KEEP,
+) -> LoadRecord | None:
+    """Make the dataset `fill` writes the live one at `db_path`, keeping the one it replaces.
+
+    `fill` gets a writer on a new database file and appends clean rows to it, a chunk at a
+    time (kpi.load streams a folder so); it returns the source files to record, or None to
+    abandon the load (refused data): then nothing has changed and None is returned. As
+    `load_dataset`, the load is atomic and an exception at any point changes nothing. The
+    folder's lock is held throughout, so loads never interleave.
+    """
     _check_keep(keep)
     db_path = Path(db_path)
-    files = tuple(files)
     loaded_at = _local_time(loaded_at)
-    with _changing(db_path) as history:
+    with _changing(db_path) as history, store.building(db_path, temp_dir=history.folder) as writer:
+        if db_path.is_file():
+            _described(db_path)  # never replace a file that is not one of ours: say so before any work
+        files = fill(writer)
+        if files is None:
+            return None
+        files = tuple(files)
+        writer.finish(source=source, loaded_at=loaded_at, files=files, mapping_name=mapping_name)
         preserved = _preserve_live(db_path, history.folder)
         try:
-            load_id = store.write_dataset(
-                tables,
-                db_path,
-                source=source,
-                loaded_at=loaded_at,
-                files=files,
-                mapping_name=mapping_name,
-                temp_dir=history.folder,
-            )
+            os.replace(writer.path, db_path)
         except BaseException:
             _unlink(preserved)
             raise
         history.committed = True
-        _prune(history.folder, keep, live_id=load_id)
+        _prune(history.folder, keep, live_id=writer.dataset_id)
     return LoadRecord(
-        load_id=load_id,
+        load_id=writer.dataset_id,
         loaded_at=loaded_at,
         source=source,
         files=files,
-        table_rows={name: tables[name].height for name in TABLE_NAMES},
+        table_rows=dict(writer.rows),
         mapping_name=mapping_name,
         current=True,
     )

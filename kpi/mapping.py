@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -26,19 +26,30 @@ from typing import Any
 
 import polars as pl
 
+from kpi import history
+from kpi.history import DEFAULT_KEEP
 from kpi.load import (
+    DEFAULT_CHUNK_ROWS,
     EMPTY_PROBLEMS,
     KIND_MESSAGES,
     SOURCE_SUFFIXES,
+    Checked,
+    Loaded,
+    MemorySink,
+    ProblemRow,
+    Sink,
     SourceError,
     SourceFile,
+    SourceStream,
     Validation,
+    check_tables,
+    open_source,
     problems_frame,
     read_source,
-    validate,
     without_consequences,
 )
 from kpi.schema import TABLE_BY_NAME, TABLE_NAMES, Column, Table
+from kpi.store import BackgroundAppender, DatasetWriter, SourceFileInfo
 
 __all__ = [
     "FileMapping",
@@ -51,6 +62,7 @@ __all__ = [
     "find_saved",
     "guess_table",
     "human_date_format",
+    "load_mapped",
     "load_with_mapping",
     "missing_source_columns",
     "read_source",
@@ -865,17 +877,15 @@ def _map_values(text: pl.Expr, value_map: dict[str, str]) -> pl.Expr:
     return pl.when(normalised.is_in(keys)).then(normalised.replace_strict(keys, targets, default=None)).otherwise(text)
 
 
-def missing_source_columns(source: SourceFile, mapping: TableMapping) -> list[tuple[str, str]]:
+def missing_source_columns(source: SourceFile | SourceStream, mapping: TableMapping) -> list[tuple[str, str]]:
     """(contract column, source column) pairs whose source column is not in the file."""
     present = set(source.headers)
     return [(name, s) for name, sources in mapping.columns.items() for s in sources if s not in present]
 
 
-def _apply(source: SourceFile, mapping: TableMapping) -> tuple[pl.DataFrame, list[str]]:
-    missing = missing_source_columns(source, mapping)
-    if missing:
-        name, header = missing[0]
-        raise MappingError(f"columns.{name}", f"{header!r} is not a column of {source.name}")
+def _apply_frame(frame: pl.DataFrame, mapping: TableMapping) -> tuple[pl.DataFrame, dict[str, int]]:
+    """A chunk of an export as the contract table, and the rows skip_incomplete left out
+    (`_rows`, and per required column the rows where it is empty; empty when none)."""
     contract: Table = TABLE_BY_NAME[mapping.table]
     exprs: list[pl.Expr] = []
     for column in contract.columns:
@@ -897,8 +907,7 @@ def _apply(source: SourceFile, mapping: TableMapping) -> tuple[pl.DataFrame, lis
         else:
             expr = pl.lit(None, dtype=pl.String)
         exprs.append(expr.alias(column.name))
-    frame = source.frame.select(*exprs, pl.col("_row"))
-    warnings: list[str] = []
+    frame = frame.select(*exprs, pl.col("_row"))
     if mapping.skip_incomplete:
         keys = [c.name for c in contract.columns if c.required and c.name in mapping.columns]
         if keys:
@@ -907,15 +916,26 @@ def _apply(source: SourceFile, mapping: TableMapping) -> tuple[pl.DataFrame, lis
                 0, named=True
             )
             if counts["_rows"]:
-                detail = ", ".join(
-                    f"{k} (from {' + '.join(mapping.columns[k])}) empty on {counts[k]:,}" for k in keys if counts[k]
-                )
-                warnings.append(
-                    f"{source.name}: left out {counts['_rows']:,} row(s) without a required value ({detail}): "
-                    "skip_incomplete is on"
-                )
-                frame = frame.filter(~incomplete)
-    return frame, warnings
+                return frame.filter(~incomplete), counts
+    return frame, {}
+
+
+def _left_out_warnings(name: str, mapping: TableMapping, counts: dict[str, int]) -> list[str]:
+    if not counts.get("_rows"):
+        return []
+    detail = ", ".join(
+        f"{k} (from {' + '.join(mapping.columns[k])}) empty on {n:,}" for k, n in counts.items() if k != "_rows" and n
+    )
+    return [f"{name}: left out {counts['_rows']:,} row(s) without a required value ({detail}): skip_incomplete is on"]
+
+
+def _apply(source: SourceFile, mapping: TableMapping) -> tuple[pl.DataFrame, list[str]]:
+    missing = missing_source_columns(source, mapping)
+    if missing:
+        name, header = missing[0]
+        raise MappingError(f"columns.{name}", f"{header!r} is not a column of {source.name}")
+    frame, counts = _apply_frame(source.frame, mapping)
+    return frame, _left_out_warnings(source.name, mapping, counts)
 
 
 def apply(source: SourceFile, mapping: TableMapping) -> pl.DataFrame:
@@ -935,25 +955,40 @@ def _date_problem(kind: str, date_format: str) -> str:
     return f"is not a date or timestamp in the mapping's format {written} (a time may follow)"
 
 
-def validate_mapped(
-    pairs: Sequence[tuple[SourceFile, TableMapping]],
-    problems: Sequence[tuple[str, int | None, str, str | None, str]] = (),
-    warnings: Sequence[str] = (),
-    mapped_tables: Iterable[str] = (),
-) -> Validation:
-    """Apply each file's mapping and validate all tables at once (SPEC "Input data contract").
+@dataclass
+class _Applied:
+    """Rows a file's mapping left out (skip_incomplete), counted as its chunks go by."""
 
-    Files mapped to the same table are combined (monthly exports); every problem names
-    the original file and its spreadsheet row. `problems` and `warnings` found before
-    (files that could not be read, for example) are reported with the others;
-    `mapped_tables` names tables the mapping covers although none of their files is
-    in `pairs` (they could not be read), so they are not reported as unmapped.
-    """
+    counts: dict[str, int] = field(default_factory=dict)
+    complete: bool = False  # the file was read to the end
+
+
+def _applied_chunks(
+    source: SourceFile | SourceStream, mapping: TableMapping, tally: _Applied
+) -> Iterator[pl.DataFrame]:
+    chunks = source.chunks() if isinstance(source, SourceStream) else [source.frame]
+    for chunk in chunks:
+        frame, counts = _apply_frame(chunk, mapping)
+        for key, count in counts.items():
+            tally.counts[key] = tally.counts.get(key, 0) + count
+        yield frame.with_columns(pl.lit(source.name).alias("_file"))
+    tally.complete = True
+
+
+def _check_pairs(
+    pairs: Sequence[tuple[SourceFile | SourceStream, TableMapping]],
+    problems: Sequence[ProblemRow],
+    warnings: Sequence[str],
+    mapped_tables: Iterable[str],
+    sink: Sink | None,
+) -> tuple[Validation, Checked]:
+    """`validate_mapped` on files read whole or a chunk at a time; clean chunks go to `sink`."""
     covered = {*mapped_tables, *(table_mapping.table for _, table_mapping in pairs)}
-    found: list[tuple[str, int | None, str, str | None, str]] = list(problems)
+    found: list[ProblemRow] = list(problems)
     warnings = [*warnings, *(w for source, _ in pairs for w in source.warnings)]
-    frames: dict[str, list[pl.DataFrame]] = {}
+    parts: dict[str, list[Iterable[pl.DataFrame]]] = {}
     files: dict[str, list[str]] = {}
+    tallies: list[tuple[str, TableMapping, _Applied]] = []
     unmapped: list[tuple[str, int, str]] = []
     formats: list[tuple[str, str]] = []
     for source, table_mapping in pairs:
@@ -970,17 +1005,21 @@ def validate_mapped(
             )
         if missing:
             continue
-        frame, applied_warnings = _apply(source, table_mapping)
-        warnings.extend(applied_warnings)
-        frames.setdefault(table_mapping.table, []).append(frame.with_columns(pl.lit(source.name).alias("_file")))
+        tally = _Applied()
+        tallies.append((source.name, table_mapping, tally))
+        parts.setdefault(table_mapping.table, []).append(_applied_chunks(source, table_mapping, tally))
         files.setdefault(table_mapping.table, []).append(source.name)
         unmapped.extend((source.name, source.header_row, c) for c in table_mapping.unmapped_required())
         if table_mapping.date_format:
             formats.append((source.name, table_mapping.date_format))
-    raw = {table: pl.concat(parts) for table, parts in frames.items()}
     file_names = {table: ", ".join(names) for table, names in files.items()}
-    validation = validate(raw, file_names)
-    result = without_consequences(validation.problems, covered - set(raw))
+    # Refused already (a file, a column): check every row all the same, but write nothing.
+    checked = check_tables(parts, file_names, None if found or unmapped else sink)
+    found.extend(checked.read_problems)
+    for name, table_mapping, tally in tallies:
+        if tally.complete:
+            warnings.extend(_left_out_warnings(name, table_mapping, tally.counts))
+    result = without_consequences(checked.problems, covered - checked.read)
     if unmapped:
         # One problem per file, not one per row, for a required column the mapping leaves out.
         skip = pl.DataFrame(
@@ -1006,31 +1045,44 @@ def validate_mapped(
                 .otherwise(pl.col("problem"))
                 .alias("problem")
             )
-    if "partners" not in raw:
-        # validate() asks for a partners.* file; with a mapping the fix is in the mapping.
+    if "partners" not in checked.read:
+        # check_tables asks for a partners.* file; with a mapping the fix is in the mapping.
         result = result.filter(~pl.col("problem").str.starts_with("the partners table is required"))
         if "partners" not in covered:
             found.append(("partners", None, "", None, "the partners table is required: no file is mapped to it"))
     all_problems = pl.concat([problems_frame(found), result], how="vertical_relaxed") if found else result
     all_problems = all_problems.sort("file", "row", maintain_order=True) if all_problems.height else EMPTY_PROBLEMS
-    if all_problems.height:
-        return Validation({}, all_problems, warnings + validation.warnings)
-    return Validation(validation.tables, EMPTY_PROBLEMS, warnings + validation.warnings)
+    return Validation({}, all_problems, warnings + checked.warnings), checked
 
 
-def load_with_mapping(src_dir: Path, mapping: Mapping) -> Validation:
-    """Read the files of `src_dir` named in `mapping`, apply it and validate everything at once.
+def validate_mapped(
+    pairs: Sequence[tuple[SourceFile, TableMapping]],
+    problems: Sequence[ProblemRow] = (),
+    warnings: Sequence[str] = (),
+    mapped_tables: Iterable[str] = (),
+) -> Validation:
+    """Apply each file's mapping and validate all tables at once (SPEC "Input data contract").
 
-    A file mapping whose name or pattern matches no file is a problem; one whose pattern
-    matches several files reads them all (their rows are combined). Only names inside
-    `src_dir` are ever opened.
+    Files mapped to the same table are combined (monthly exports); every problem names
+    the original file and its spreadsheet row. `problems` and `warnings` found before
+    (files that could not be read, for example) are reported with the others;
+    `mapped_tables` names tables the mapping covers although none of their files is
+    in `pairs` (they could not be read), so they are not reported as unmapped.
     """
-    src_dir = Path(src_dir)
-    if not src_dir.is_dir():
-        return Validation({}, problems_frame([(str(src_dir), None, "", None, "is not a folder")]))
+    sink = MemorySink()
+    validation, _ = _check_pairs(pairs, problems, warnings, mapped_tables, sink)
+    if validation.ok:
+        validation.tables = sink.tables()
+    return validation
+
+
+def _match_files(
+    src_dir: Path, mapping: Mapping, read: Callable[[Path, FileMapping], SourceFile | SourceStream]
+) -> tuple[list[tuple[SourceFile | SourceStream, TableMapping]], list[ProblemRow], list[str]]:
+    """The files of `src_dir` each file mapping names, opened with `read`; problems; warnings."""
     present = sorted(p for p in src_dir.iterdir() if p.is_file())
-    pairs: list[tuple[SourceFile, TableMapping]] = []
-    problems: list[tuple[str, int | None, str, str | None, str]] = []
+    pairs: list[tuple[SourceFile | SourceStream, TableMapping]] = []
+    problems: list[ProblemRow] = []
     warnings: list[str] = []
     claimed: set[tuple[str, str]] = set()
     for file_mapping in mapping.files:
@@ -1052,9 +1104,7 @@ def load_with_mapping(src_dir: Path, mapping: Mapping) -> Validation:
                 continue
             claimed.add((path.name, table))
             try:
-                source = read_source(
-                    path.name, path, header_row=file_mapping.header_row, delimiter=file_mapping.delimiter
-                )
+                source = read(path, file_mapping)
             except SourceError as exc:
                 problems.append((exc.file, None, "", None, exc.reason))
                 continue
@@ -1068,7 +1118,88 @@ def load_with_mapping(src_dir: Path, mapping: Mapping) -> Validation:
                     + (f"; gone: {', '.join(gone)}" if gone else "")
                     + ("; same names in another order" if not added and not gone else "")
                 )
-    return validate_mapped(pairs, problems, warnings, mapped_tables=(f.mapping.table for f in mapping.files))
+    return pairs, problems, warnings
+
+
+def load_with_mapping(src_dir: Path, mapping: Mapping) -> Validation:
+    """Read the files of `src_dir` named in `mapping`, apply it and validate everything at once.
+
+    A file mapping whose name or pattern matches no file is a problem; one whose pattern
+    matches several files reads them all (their rows are combined). Only names inside
+    `src_dir` are ever opened. Everything is held in memory (the Data page shows the
+    result before it is loaded); `load_mapped` streams into the database instead.
+    """
+    src_dir = Path(src_dir)
+    if not src_dir.is_dir():
+        return Validation({}, problems_frame([(str(src_dir), None, "", None, "is not a folder")]))
+    pairs, problems, warnings = _match_files(
+        src_dir,
+        mapping,
+        lambda path, fm: read_source(path.name, path, header_row=fm.header_row, delimiter=fm.delimiter),
+    )
+    return validate_mapped(pairs, problems, warnings, mapped_tables=(f.mapping.table for f in mapping.files))  # type: ignore[arg-type]
+
+
+def load_mapped(
+    src_dir: Path,
+    mapping: Mapping,
+    db_path: Path,
+    *,
+    loaded_at: datetime,
+    source: str | None = None,
+    keep: int = DEFAULT_KEEP,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Loaded:
+    """`load_with_mapping`, streamed into the live dataset at `db_path` (see `kpi.load.load_folder`).
+
+    The mapping is applied a chunk at a time (every option works on one row alone; the
+    rows skip_incomplete leaves out are counted over the whole file). The load is recorded
+    with the mapping's name, and each table with the file names or patterns that feed it.
+    """
+    src_dir = Path(src_dir)
+    if not src_dir.is_dir():
+        return Loaded(Validation({}, problems_frame([(str(src_dir), None, "", None, "is not a folder")])), None, {})
+    pairs, problems, warnings = _match_files(
+        src_dir,
+        mapping,
+        lambda path, fm: open_source(
+            path.name, path, header_row=fm.header_row, delimiter=fm.delimiter, chunk_rows=chunk_rows
+        ),
+    )
+    names: dict[str, str] = {}
+    for fm in mapping.files:  # several files (e.g. monthly exports) may feed one table
+        names[fm.mapping.table] = ", ".join(filter(None, (names.get(fm.mapping.table), fm.file)))
+    mapped_tables = [f.mapping.table for f in mapping.files]
+    outcome: list[tuple[Validation, dict[str, int]]] = []
+
+    def fill(writer: DatasetWriter | None) -> list[SourceFileInfo] | None:
+        if writer is None:
+            validation, checked = _check_pairs(pairs, problems, warnings, mapped_tables, None)
+        else:
+            appender = BackgroundAppender(writer)
+            try:
+                validation, checked = _check_pairs(pairs, problems, warnings, mapped_tables, appender)
+            finally:
+                appender.stop()
+        outcome.append((validation, checked.rows))
+        if not validation.ok:
+            return None
+        return [SourceFileInfo(names[t], t, checked.rows[t]) for t in TABLE_NAMES if t in names]
+
+    record = None
+    if problems:
+        fill(None)  # refused whatever the rows hold: check them all, write nothing
+    else:
+        record = history.load_streamed(
+            db_path,
+            fill,
+            source=source or f"{src_dir} (mapping {mapping.name})",
+            loaded_at=loaded_at,
+            mapping_name=mapping.name,
+            keep=keep,
+        )
+    validation, rows = outcome[0]
+    return Loaded(validation, record, rows)
 
 
 def readable_files(src_dir: Path) -> list[Path]:

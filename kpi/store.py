@@ -6,6 +6,9 @@ mix, and a failed load leaves the old file untouched. The live file is never
 changed in place: every change is a new file renamed over it (kpi.history
 relies on this to keep earlier files as hard links).
 
+A load streams its rows into the new file a chunk at a time (`building`, `DatasetWriter`),
+with DuckDB's memory kept small, so writing does not hold the dataset in memory.
+
 Each database describes its own load: the `dataset` row (id, time, source,
 mapping used) and `dataset_files` (the source files and their row counts).
 """
@@ -13,8 +16,12 @@ mapping used) and `dataset_files` (the source files and their row counts).
 from __future__ import annotations
 
 import os
+import queue
+import shutil
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -76,6 +83,218 @@ def _files_frame(files: Sequence[SourceFileInfo]) -> pl.DataFrame:
     )
 
 
+# DuckDB while a load writes: the rows stream through it to the file a chunk at a time, so
+# it needs little memory of its own (it spills to a work folder beside the new file when
+# it needs more); one thread, the other core reads and checks the next chunk.
+_WRITER_MEMORY_MB = 24
+# Except the primary keys of partners, partner_users and deals: DuckDB holds the keys a
+# transaction adds in memory until they are committed and checkpointed (about 42 bytes a
+# short key, 98 a 36-character one, measured; twice that while committing). So those
+# tables are committed and checkpointed every _KEYS_PER_COMMIT keys, with room for them.
+_PRIMARY_KEYS = {"partners": "partner_id", "partner_users": "user_id", "deals": "deal_id"}
+_KEYS_PER_COMMIT = 100_000
+_KEY_BYTES = 48  # a key's index entry besides the key itself
+_MB = 1024 * 1024
+_SLICE_ROWS = 100_000  # rows of an in-memory table handed to DuckDB at a time
+
+
+class _ArrowStream:
+    """A Polars frame as an Arrow C stream, which DuckDB reads without converting the
+    whole frame first (a replacement scan of a Polars frame copies it to pyarrow)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self._frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        return self._frame.__arrow_c_stream__(requested_schema)
+
+
+class DatasetWriter:
+    """A new database file, filled a table at a time and a chunk at a time (see `building`).
+
+    A table is written in one transaction (tables with a primary key: one every
+    100,000 keys), so DuckDB writes its rows straight to the file instead of logging them
+    first. Chunks of a table must come together; the tables may come in any order.
+    `rows` counts the rows written per table.
+    """
+
+    def __init__(self, path: Path, dataset_id: str, spill_dir: Path) -> None:
+        self.path = path
+        self.dataset_id = dataset_id
+        self.rows = dict.fromkeys(TABLE_NAMES, 0)
+        self._table: str | None = None  # the table whose transaction is open
+        self._keys = 0  # primary keys added in that transaction
+        self._key_bytes = 0  # the memory their index may take
+        self._limit_mb = _WRITER_MEMORY_MB
+        self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(
+            str(path),
+            config={
+                "memory_limit": f"{_WRITER_MEMORY_MB}MB",
+                "threads": 1,
+                "preserve_insertion_order": False,
+                # Flush each row group to the file as it fills (the default buffers five),
+                # and hand memory back to the system after each statement.
+                "write_buffer_row_group_count": 1,
+                "allocator_flush_threshold": "4MB",
+                "temp_directory": str(spill_dir),
+            },
+        )
+        self._con.sql(sql_text("schema"))
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise RuntimeError(f"the database {self.path} is closed")
+        return self._con
+
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        """Add these clean rows (kpi.load's shape for `table`) to the table."""
+        if table not in self.rows:
+            raise ValueError(f"{table!r} is not one of the tables {', '.join(TABLE_NAMES)}")
+        con = self._connection()
+        if table != self._table or self._keys >= _KEYS_PER_COMMIT:
+            self._commit()
+            con.sql("begin transaction")
+            self._table = table
+        if table in _PRIMARY_KEYS and frame.height:
+            key_lengths = frame.get_column(_PRIMARY_KEYS[table]).str.len_bytes()
+            self._keys += frame.height
+            self._key_bytes += 2 * (frame.height * _KEY_BYTES + int(key_lengths.sum() or 0))
+            self._memory_limit(_WRITER_MEMORY_MB + -(-self._key_bytes // _MB))
+        rows = _ArrowStream(frame)  # noqa: F841 - read by DuckDB's replacement scan below
+        # Table names come from the contract, never from user input.
+        con.sql("insert into " + table + " by name select * from rows")
+        self.rows[table] += frame.height
+
+    def _memory_limit(self, megabytes: int) -> None:
+        if megabytes != self._limit_mb:
+            self._connection().sql(f"set memory_limit = '{int(megabytes)}MB'")
+            self._limit_mb = megabytes
+
+    def _commit(self) -> None:
+        if self._table is None:
+            return
+        con = self._connection()
+        con.sql("commit")
+        if self._keys:
+            # Checkpointed, the index is on disk and DuckDB may let it go from memory.
+            con.sql("checkpoint")
+            self._keys = self._key_bytes = 0
+            self._memory_limit(_WRITER_MEMORY_MB)
+        self._table = None
+
+    def finish(
+        self,
+        *,
+        source: str,
+        loaded_at: datetime,
+        files: Sequence[SourceFileInfo] = (),
+        mapping_name: str | None = None,
+    ) -> None:
+        """Record the load (the `dataset` row, its files), checkpoint and close: the file is complete."""
+        con = self._connection()
+        self._commit()
+        con.sql(
+            "insert into dataset (dataset_id, loaded_at, source, mapping_name) values ($id, $at, $source, $mapping)",
+            params={"id": self.dataset_id, "at": loaded_at, "source": source, "mapping": mapping_name},
+        )
+        incoming_files = _ArrowStream(_files_frame(files))  # noqa: F841 - read by DuckDB's replacement scan below
+        con.sql("insert into dataset_files by name select * from incoming_files")
+        con.sql("checkpoint")
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (a transaction still open is abandoned); closing twice does nothing."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+class BackgroundAppender:
+    """Appends to a `DatasetWriter` made by a thread of their own, one chunk behind.
+
+    DuckDB writes a chunk while the caller reads and checks the next one (both release
+    Python's lock), so a streamed load takes about as long as the slower of the two, not
+    their sum. At most one chunk waits. An error of the writer (a duplicate primary key,
+    say) is raised by the next `append` or by `flush`; after it nothing more is written.
+    `stop` must be called before the writer is finished or closed.
+    """
+
+    def __init__(self, writer: DatasetWriter) -> None:
+        self.writer = writer
+        self._queue: queue.Queue[tuple[str, pl.DataFrame] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._run, name="kpi-dataset-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                if self._error is None and not self._abandoned:
+                    self.writer.append(*item)
+            except BaseException as exc:  # handed to the caller's thread
+                self._error = exc
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            self._abandoned = True
+            raise error
+
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        self._raise()
+        self._queue.put((table, frame))
+
+    def flush(self) -> None:
+        """Wait until every chunk handed over is written; raise the writer's error, if any."""
+        self._queue.join()
+        self._raise()
+
+    def stop(self) -> None:
+        """End the thread: chunks still waiting are dropped (call `flush` first to write them)."""
+        if self._thread.is_alive():
+            self._abandoned = True
+            self._queue.put(None)
+            self._thread.join()
+
+
+@contextmanager
+def building(db_path: Path, *, temp_dir: Path | None = None) -> Iterator[DatasetWriter]:
+    """A writer on a new database file under a temporary name beside `db_path`.
+
+    The file is in `temp_dir` (default: the database's folder; it must be on the same
+    file system), hidden, named after the new dataset id. Whatever happens inside, the
+    work files are removed on the way out, so the caller must move a finished file
+    (`os.replace(writer.path, db_path)`) before leaving.
+    """
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    dataset_id = uuid.uuid4().hex
+    tmp_path = Path(temp_dir or db_path.parent) / f".{db_path.name}.{dataset_id}.tmp"
+    spill_dir = tmp_path.with_name(tmp_path.name + ".spill")
+    writer: DatasetWriter | None = None
+    try:
+        writer = DatasetWriter(tmp_path, dataset_id, spill_dir)
+        yield writer
+    finally:
+        if writer is not None:
+            writer.close()
+        for leftover in (tmp_path, tmp_path.with_name(tmp_path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        shutil.rmtree(spill_dir, ignore_errors=True)
+
+
+def append_tables(writer: DatasetWriter, tables: Mapping[str, pl.DataFrame]) -> None:
+    """Write whole clean tables, a slice at a time (DuckDB converts one slice at a time)."""
+    for name in TABLE_NAMES:
+        frame = tables[name]
+        for part in frame.iter_slices(_SLICE_ROWS) if frame.height else [frame]:
+            writer.append(name, part)
+
+
 def build_database(
     tables: Mapping[str, pl.DataFrame],
     path: Path,
@@ -87,22 +306,14 @@ def build_database(
     mapping_name: str | None = None,
 ) -> None:
     """Write a complete, checkpointed database file at `path` (which must not exist yet)."""
-    con = duckdb.connect(str(path))
+    spill_dir = path.with_name(path.name + ".spill")
+    writer = DatasetWriter(path, dataset_id, spill_dir)
     try:
-        con.sql(sql_text("schema"))
-        for name in TABLE_NAMES:
-            incoming = tables[name]  # noqa: F841 - read by DuckDB's replacement scan below
-            # Table names come from the contract, never from user input.
-            con.sql("insert into " + name + " by name select * from incoming")
-        con.sql(
-            "insert into dataset (dataset_id, loaded_at, source, mapping_name) values ($id, $at, $source, $mapping)",
-            params={"id": dataset_id, "at": loaded_at, "source": source, "mapping": mapping_name},
-        )
-        incoming_files = _files_frame(files)  # noqa: F841 - read by DuckDB's replacement scan below
-        con.sql("insert into dataset_files by name select * from incoming_files")
-        con.sql("checkpoint")
+        append_tables(writer, tables)
+        writer.finish(source=source, loaded_at=loaded_at, files=files, mapping_name=mapping_name)
     finally:
-        con.close()
+        writer.close()
+        shutil.rmtree(spill_dir, ignore_errors=True)
 
 
 def write_dataset(
@@ -124,24 +335,11 @@ def write_dataset(
     `db_path` only when complete.
     """
     db_path = Path(db_path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    dataset_id = uuid.uuid4().hex
-    tmp_path = Path(temp_dir or db_path.parent) / f".{db_path.name}.{dataset_id}.tmp"
-    try:
-        build_database(
-            tables,
-            tmp_path,
-            dataset_id=dataset_id,
-            source=source,
-            loaded_at=loaded_at,
-            files=files,
-            mapping_name=mapping_name,
-        )
-        os.replace(tmp_path, db_path)
-    finally:
-        for leftover in (tmp_path, tmp_path.with_name(tmp_path.name + ".wal")):
-            leftover.unlink(missing_ok=True)
-    return dataset_id
+    with building(db_path, temp_dir=temp_dir) as writer:
+        append_tables(writer, tables)
+        writer.finish(source=source, loaded_at=loaded_at, files=files, mapping_name=mapping_name)
+        os.replace(writer.path, db_path)
+    return writer.dataset_id
 
 
 def restamp(path: Path, *, dataset_id: str, loaded_at: datetime, source: str) -> None:
