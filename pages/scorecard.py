@@ -89,8 +89,8 @@ if partner["left_on"] is not None:
     details.append(f"left {partner['left_on'].isoformat()}")
 st.caption(" · ".join(details))
 
-weeks = data.scorecard_weeks(frame.dataset, view, partner_id)
-today = weeks.filter(pl.col("as_of") == as_of)
+record = data.scorecard_partner(frame.dataset, view, partner_id, currency)
+today = record.weeks.filter(pl.col("as_of") == as_of)
 status = scorecard.membership(partner["joined_on"], partner["left_on"], as_of)
 
 # --- tier and why -------------------------------------------------------------------------
@@ -210,20 +210,19 @@ else:
 
 # --- month by month -----------------------------------------------------------------------
 st.subheader("Month by month")
-monthly = data.scorecard_months(frame.dataset, as_of, partner_id, currency)
-if monthly.months.is_empty():
+if record.months.is_empty():
     st.info("Nothing to show month by month: no activity, deals or spend up to the as-of date.")
 else:
-    st.vega_lite_chart(monthly.spec, width="stretch")
-    shown = min(monthly.months.height, charts_scorecard.MONTHS_SHOWN)
+    st.vega_lite_chart(record.months_spec, width="stretch")
+    shown = min(record.months.height, charts_scorecard.MONTHS_SHOWN)
     st.caption(
         f"Grey bars: revenue won in each calendar month (one-time amount plus first-year recurring); purple bars: "
         f"what was invested in the partner that month; blue line: recurring revenue (MRR) live at each month end. "
-        f"The last {shown} of {monthly.months.height} months, up to {as_of.isoformat()}."
+        f"The last {shown} of {record.months.height} months, up to {as_of.isoformat()}."
     )
     money = currency + "%,.0f"
     st.dataframe(
-        monthly.table,
+        record.months_table,
         hide_index=True,
         placeholder=fmt.EMPTY,
         column_config={
@@ -245,15 +244,14 @@ else:
 
 # --- staff --------------------------------------------------------------------------------
 st.subheader("Staff")
-people = data.scorecard_staff(frame.dataset, view, partner_id)
-named = people.staff.filter(~pl.col("no_user"))
+named = record.staff.filter(~pl.col("no_user"))
 if named.is_empty():
     st.info("This partner has no staff on record (no partner_users rows).", icon=":material/person_off:")
-if not people.staff.is_empty():
+if not record.staff.is_empty():
     active = named.filter(pl.col("activities") > 0).height
     more = (
         f" The {charts_scorecard.STAFF_SHOWN} most active are listed."
-        if people.staff.height > charts_scorecard.STAFF_SHOWN
+        if record.staff.height > charts_scorecard.STAFF_SHOWN
         else ""
     )
     st.caption(
@@ -262,7 +260,7 @@ if not people.staff.is_empty():
         f"also before the window. Activities recorded without a person show as {charts_scorecard.NO_USER}.{more}"
     )
     st.dataframe(
-        people.table,
+        record.staff_table,
         hide_index=True,
         placeholder=fmt.EMPTY,
         column_config={
@@ -279,7 +277,7 @@ if not people.staff.is_empty():
 
 # --- tier history -------------------------------------------------------------------------
 st.subheader(f"Tier over the past {scorecard.HISTORY_WEEKS} weeks")
-weekly = data.scorecard_history(frame.dataset, view, partner_id)
+weekly = data.scorecard_history(frame.dataset, view, record, partner_id)
 st.vega_lite_chart(weekly.points, charts_scorecard.tier_history_template(currency), width="stretch")
 weeks_in = weekly.history.group_by("tier").len()
 counts = dict(zip(weeks_in["tier"], weeks_in["len"], strict=True))

@@ -248,6 +248,26 @@ def test_tier_history_changes_week_by_week(make_db):
     assert stricter["tier"].to_list()[-1] == "nurture"
 
 
+@pytest.mark.parametrize("grace_days", [0, 6, 7, 8, 20, 21, 60])
+@pytest.mark.parametrize("drop_max_actions", [0, 1])
+def test_tier_history_agrees_with_segment_at_week_by_week(make_db, grace_days, drop_max_actions):
+    # tier_history judges all weeks in one pass; segment_at (the definition) one week at a time.
+    # Joined 2026-03-03: the grace period ends in a different week for each grace length.
+    con = make_db(
+        {
+            "partners": [partner("P1", joined="2026-03-03")],
+            "activities": [activity("P1", "2026-03-20", "content_viewed")],
+        }
+    )
+    view = dataclasses.replace(VIEW, window_days=14, grace_days=grace_days, drop_max_actions=drop_max_actions)
+    dates = scorecard.history_dates(A)
+    facts = metrics.facts_at(con, dates, 14, "P1")
+    expected = metrics.segment_at(facts, view).select("as_of", "tier", "criteria_met", "actions")
+    got = scorecard.tier_history(facts, view, dates).filter(pl.col("in_program"))
+    assert got.select("as_of", "tier", "criteria_met", "actions").equals(expected)
+    assert got.height == 5  # in the program from 03-03: five weeks
+
+
 def test_tier_history_of_a_partner_never_in_the_program(make_db):
     con = make_db({"partners": [partner("LATE", joined="2026-06-01")]})
     dates = scorecard.history_dates(A)

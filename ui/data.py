@@ -471,94 +471,75 @@ def scorecard_matches(dataset: Dataset, text: str, limit: int) -> tuple[tuple[st
 
 
 @dataclass(frozen=True)
-class ScorecardMonths:
-    """One partner month by month up to the as-of date: what the scorecard draws of it."""
+class ScorecardPartner:
+    """What the scorecard shows of one partner that thresholds do not change."""
 
-    months: pl.DataFrame  # kpi.scorecard.monthly: every month from the partner's first
-    table: object  # the last MONTHS_SHOWN months, newest first, as an Arrow table for st.dataframe
-    spec: dict  # the revenue, cost and MRR chart of those months
+    weeks: pl.DataFrame  # its facts at A, A - 7, ..., A - 77 (kpi.scorecard.history_dates), window W each
+    months: pl.DataFrame  # kpi.scorecard.monthly: every month from its first up to A
+    months_table: object  # the last MONTHS_SHOWN months as displayed, newest first (Arrow)
+    months_spec: dict  # the revenue, cost and MRR chart of those months
+    staff: pl.DataFrame  # kpi.scorecard.staff_activity in the window
+    staff_table: object  # its first STAFF_SHOWN rows as displayed (Arrow)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _scorecard_months(path: str, version: str, until: date, partner_id: str, currency: str) -> ScorecardMonths:
+@st.cache_resource(max_entries=64, show_spinner="Reading this partner's weeks, months and staff...")
+def _scorecard_partner(
+    path: str, version: str, as_of: date, window_days: int, partner_id: str, currency: str
+) -> ScorecardPartner:
     from kpi import scorecard
     from ui import charts_scorecard
 
     with _connection(path, version).cursor() as cur:
-        months = scorecard.monthly(metrics.partner_months(cur, until, partner_id))
+        weeks = metrics.facts_at(cur, scorecard.history_dates(as_of), window_days, partner_id)
+        months = scorecard.monthly(metrics.partner_months(cur, as_of, partner_id))
+        staff = scorecard.staff_activity(cur, partner_id, as_of, window_days)
     recent = months.tail(charts_scorecard.MONTHS_SHOWN)
     spec = charts.vega_spec(charts_scorecard.monthly_money(recent, currency))
     # Rows as a frame: Streamlit sends a Polars frame as Arrow, a list of dicts through pandas on every rerun.
     spec["datasets"] = {name: pl.DataFrame(rows) for name, rows in spec["datasets"].items()}
-    return ScorecardMonths(
+    return ScorecardPartner(
+        weeks=weeks,
         months=months,
-        table=charts_scorecard.months_table(recent).to_arrow(),
-        spec=spec,
+        months_table=charts_scorecard.months_table(recent).to_arrow(),
+        months_spec=spec,
+        staff=staff,
+        staff_table=charts_scorecard.staff_table(staff.head(charts_scorecard.STAFF_SHOWN)).to_arrow(),
     )
 
 
-def scorecard_months(dataset: Dataset, as_of: date, partner_id: str, currency: str) -> ScorecardMonths:
-    """The partner's months up to the as-of date with ROI per month, their table and chart
-    (one partner: ~70 ms once; cached per partner and as-of date)."""
-    return _scorecard_months(dataset.path, dataset.version, as_of, partner_id, currency)
-
-
-@dataclass(frozen=True)
-class ScorecardStaff:
-    staff: pl.DataFrame  # kpi.scorecard.staff_activity
-    table: object  # its first 50 rows as displayed, an Arrow table
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _scorecard_staff(path: str, version: str, as_of: date, window_days: int, partner_id: str) -> ScorecardStaff:
-    from kpi import scorecard
-    from ui import charts_scorecard
-
-    with _connection(path, version).cursor() as cur:
-        staff = scorecard.staff_activity(cur, partner_id, as_of, window_days)
-    return ScorecardStaff(staff, charts_scorecard.staff_table(staff.head(charts_scorecard.STAFF_SHOWN)).to_arrow())
-
-
-def scorecard_staff(dataset: Dataset, view: View, partner_id: str) -> ScorecardStaff:
-    """The partner's staff and what each did in the window (cached per partner, as-of and window)."""
-    return _scorecard_staff(dataset.path, dataset.version, view.require_as_of(), view.window_days, partner_id)
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _scorecard_weeks(path: str, version: str, as_of: date, window_days: int, partner_id: str) -> pl.DataFrame:
-    from kpi import scorecard
-
-    with _connection(path, version).cursor() as cur:
-        return metrics.facts_at(cur, scorecard.history_dates(as_of), window_days, partner_id)
-
-
-def scorecard_weeks(dataset: Dataset, view: View, partner_id: str) -> pl.DataFrame:
-    """The partner's facts at A, A - 7, ..., A - 77 (kpi.scorecard.history_dates), each with the
-    view's window; cached per partner, as-of and window (one partner: ~60 ms once)."""
-    return _scorecard_weeks(dataset.path, dataset.version, view.require_as_of(), view.window_days, partner_id)
+def scorecard_partner(dataset: Dataset, view: View, partner_id: str, currency: str) -> ScorecardPartner:
+    """One partner's weekly facts, months and staff for the view's as-of date and window: three
+    one-partner queries (~300 ms at 20,000 partners) once, then cached per (partner, as-of, window)."""
+    return _scorecard_partner(
+        dataset.path, dataset.version, view.require_as_of(), view.window_days, partner_id, currency
+    )
 
 
 @dataclass(frozen=True)
 class ScorecardHistory:
     history: pl.DataFrame  # kpi.scorecard.tier_history
     points: pl.DataFrame  # the rows the tier-history chart draws
-    table: object  # the weeks as displayed, newest first, an Arrow table
+    table: object  # the weeks as displayed, newest first (Arrow)
 
 
+# Keyed on the view's values as a plain tuple (hashing the View object costs ~1 ms a call);
+# `_weeks` is not hashed: (path, version, as-of, window, partner) already name it.
 @st.cache_resource(max_entries=128, show_spinner=False)
-def _scorecard_history(path: str, version: str, view: View, partner_id: str) -> ScorecardHistory:
+def _scorecard_history(
+    path: str, version: str, view_values: tuple, partner_id: str, _weeks: pl.DataFrame
+) -> ScorecardHistory:
     from kpi import scorecard
     from ui import charts_scorecard
 
-    as_of = view.require_as_of()
-    facts = _scorecard_weeks(path, version, as_of, view.window_days, partner_id)
-    history = scorecard.tier_history(facts, view, scorecard.history_dates(as_of))
+    view = View(*view_values)
+    history = scorecard.tier_history(_weeks, view, scorecard.history_dates(view.require_as_of()))
     return ScorecardHistory(
         history, charts_scorecard.history_points(history), charts_scorecard.history_table(history).to_arrow()
     )
 
 
-def scorecard_history(dataset: Dataset, view: View, partner_id: str) -> ScorecardHistory:
-    """The partner's tier each week under the view's thresholds (in memory from the cached
-    weekly facts; kept per view, so going back to earlier thresholds costs nothing)."""
-    return _scorecard_history(dataset.path, dataset.version, view, partner_id)
+def scorecard_history(dataset: Dataset, view: View, partner: ScorecardPartner, partner_id: str) -> ScorecardHistory:
+    """The partner's tier each week under the view's thresholds, in memory from its cached
+    weekly facts; kept per view, so going back to earlier thresholds costs nothing."""
+    values = tuple(getattr(view, name) for name in View.__dataclass_fields__)  # in field order
+    return _scorecard_history(dataset.path, dataset.version, values, partner_id, partner.weeks)
