@@ -7,7 +7,6 @@ thresholds of a `View` to those facts in memory, so a slider move is cheap.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -73,16 +72,10 @@ def facts_at(
 
 
 def segment_at(facts: pl.DataFrame, view: View) -> pl.DataFrame:
-    """`segment` applied to facts of several as-of dates (from `facts_at`), each date with
-    the view's thresholds and its own grace cutoff (joined_on <= that date - grace_days)."""
-    if facts.is_empty():
-        return segment(facts, dataclasses.replace(view, as_of=view.as_of or date.max))
-    return pl.concat(
-        [
-            segment(part, dataclasses.replace(view, as_of=as_of))
-            for (as_of,), part in facts.group_by("as_of", maintain_order=True)
-        ]
-    )
+    """`segment` applied to facts of several as-of dates (from `facts_at`) in one pass: the
+    view's thresholds everywhere, and each row's own grace cutoff (joined_on <= its as_of -
+    grace_days). The view's own as-of date is not used."""
+    return _apply_thresholds(facts, view, pl.col("as_of") - pl.duration(days=view.grace_days))
 
 
 def partner_months(con: duckdb.DuckDBPyConnection, until: date, partner_id: str | None = None) -> pl.DataFrame:
@@ -123,11 +116,15 @@ def segment(facts: pl.DataFrame, view: View) -> pl.DataFrame:
     reward (activated and revenue >= reward_min_revenue); drop (not activated, revenue 0,
     actions <= drop_max_actions, joined_on <= A - grace_days); nurture (everyone else).
     """
-    as_of = view.require_as_of()
+    grace_cutoff = view.require_as_of() - timedelta(days=view.grace_days)
+    return _apply_thresholds(facts, view, pl.lit(grace_cutoff, dtype=pl.Date))
+
+
+def _apply_thresholds(facts: pl.DataFrame, view: View, grace_cutoff: pl.Expr) -> pl.DataFrame:
+    """`segment`'s rules with the grace cutoff (the last join date that can be dropped) as an expression."""
     enabled, needed = criteria_needed(view)
     met_exprs = [(pl.col(column) >= threshold).cast(pl.Int64) for column, threshold in enabled]
     criteria_met = pl.sum_horizontal(met_exprs) if met_exprs else pl.lit(0, dtype=pl.Int64)
-    grace_cutoff = as_of - timedelta(days=view.grace_days)
     return (
         facts.with_columns(
             actions=pl.col("trainings")

@@ -8,7 +8,6 @@ and `explain_tier` only says, condition by condition, why that definition gave t
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -239,14 +238,7 @@ def tier_history(facts: pl.DataFrame, view: View, dates: Sequence[date]) -> pl.D
             }
         )
     else:
-        # One `segment` pass over every week rather than `segment_at`'s one a week (12 x ~1 ms
-        # on each threshold move). A week's as-of date enters the tiers only through the grace
-        # cutoff, joined_on <= as_of - grace_days; moving each week's joined_on forward by
-        # (latest - as_of) days and judging all weeks at the latest date is the same test.
-        # tests/test_scorecard.py checks the result equals segment_at's.
-        latest: date = facts["as_of"].max()  # type: ignore[assignment]
-        shifted = facts.with_columns(pl.col("joined_on") + (pl.lit(latest) - pl.col("as_of")))
-        segmented = metrics.segment(shifted, dataclasses.replace(view, as_of=latest)).select(columns)
+        segmented = metrics.segment_at(facts, view).select(columns)
     return (
         weeks.join(segmented, on="as_of", how="left")
         .with_columns(in_program=pl.col("tier").is_not_null())
