@@ -149,13 +149,13 @@ def load_streamed(
     db_path = Path(db_path)
     loaded_at = _local_time(loaded_at)
     with _changing(db_path) as history, store.building(db_path, temp_dir=history.folder) as writer:
-        if db_path.is_file():
-            _described(db_path)  # never replace a file that is not one of ours: say so before any work
         files = fill(writer)
         if files is None:
             return None
         files = tuple(files)
         writer.finish(source=source, loaded_at=loaded_at, files=files, mapping_name=mapping_name)
+        # Read only now (it raises for a file that is not one of ours): reading a database
+        # costs memory, which is better not held while the rows stream through.
         preserved = _preserve_live(db_path, history.folder)
         try:
             os.replace(writer.path, db_path)

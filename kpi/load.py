@@ -786,7 +786,7 @@ def read_dataset(src_dir: Path) -> Validation:
     return validation
 
 
-DEFAULT_CHUNK_ROWS = 50_000
+DEFAULT_CHUNK_ROWS = 32_768
 
 
 def _check_into(
@@ -795,6 +795,8 @@ def _check_into(
     """`check_tables`, the clean chunks written by `writer` in the background (None: checked only)."""
     if writer is None:
         return check_tables(parts, file_names, None)
+    if os.environ.get("KPI_SERIAL"):
+        return check_tables(parts, file_names, writer)
     appender = BackgroundAppender(writer)
     try:
         return check_tables(parts, file_names, appender)
@@ -1031,32 +1033,20 @@ def _check_rows(
     return checker, typed
 
 
-def _flag_reference(checker: _Checker, column: str, keys: pl.DataFrame, on: list[str], problem: str) -> None:
-    """Rows whose `on` values (non-null in `column`) are not among `keys`."""
-    frame = checker.frame
-    if len(on) == 1:  # one key: a set lookup, no join
-        missing = frame.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(keys.get_column(on[0]).implode()))
-    else:
-        # Only the columns the check needs: filtering the whole 2M-row table first copied
-        # every column (+470 MB at 2 million activities, benchmarks/bench_load.py).
-        needed = ["_row", *dict.fromkeys([column, *on]), *(["_file"] if "_file" in frame.columns else [])]
-        missing = (
-            frame.lazy()
-            .select(needed)
-            .filter(pl.col(column).is_not_null())
-            .join(keys.lazy(), on=on, how="anti", nulls_equal=False)
-            .collect()
-        )
-    if missing.height:
-        checker.found.append(
-            missing.select(
-                checker.file_expr().alias("file"),
-                pl.col("_row").alias("row"),
-                pl.lit(column).alias("column"),
-                pl.col(column).alias("value"),
-                pl.lit(problem).alias("problem"),
-            )
-        )
+def _user_key() -> pl.Expr:
+    """user_id and partner_id as one text, for a set lookup: the length of user_id first keeps
+    every pair apart ("U1" + "2P" and "U12" + "P" differ); null when either is empty."""
+    user = pl.col("user_id")
+    return pl.concat_str([user.str.len_bytes().cast(pl.String), pl.lit(":"), user, pl.col("partner_id")])
+
+
+def _flag_reference(checker: _Checker, column: str, key: pl.Expr, keys: pl.Series, problem: str) -> None:
+    """Rows with a value in `column` whose `key` is not among `keys`.
+
+    A set lookup per chunk: no join, no copy of the chunk (a join of the whole 2M-row
+    table once cost +470 MB, benchmarks/bench_load.py)."""
+    value = pl.col(column)
+    checker.flag(value.is_not_null() & ~key.is_in(keys.implode()).fill_null(False), column, problem)
 
 
 def _clean(table: str, typed: pl.DataFrame) -> pl.DataFrame:
@@ -1118,7 +1108,7 @@ class _Part:
 
     found: list[pl.DataFrame] = field(default_factory=list)
     keys: list[pl.DataFrame] = field(default_factory=list)  # the unique column, with `_row` (and `_file`)
-    users: list[pl.DataFrame] = field(default_factory=list)  # (user_id, partner_id) of partner_users
+    users: list[pl.Series] = field(default_factory=list)  # `_user_key` of partner_users
     header: tuple[list[pl.DataFrame], list[str]] | None = None
     columns: list[str] | None = None
     rows: int = 0
@@ -1138,8 +1128,8 @@ class _Checks:
         self.read: set[str] = set()
         self.columns: dict[str, list[str]] = {}
         self.refused = False  # once a problem is seen, nothing more is written
-        self.partner_keys: pl.DataFrame | None = None  # None: references to partners are not checked
-        self.user_keys: pl.DataFrame | None = None
+        self.partner_keys: pl.Series | None = None  # None: references to partners are not checked
+        self.user_keys: pl.Series | None = None  # `_user_key` of every user
 
     def table(self, table: Table, parts: Sequence[Iterable[pl.DataFrame]]) -> None:
         file = self.file_names.get(table.name, table.name)
@@ -1177,7 +1167,9 @@ class _Checks:
                 self._flag_duplicates(file, column.name, [k for part in done for k in part.keys])
         if table.name == "partners" and table.name in self.read and "partner_id" in self.columns["partners"]:
             keys = [k.select(pl.col("partner_id")) for part in done for k in part.keys]
-            self.partner_keys = pl.concat(keys).unique() if keys else pl.DataFrame(schema={"partner_id": pl.String})
+            self.partner_keys = (
+                pl.concat(keys).get_column("partner_id") if keys else pl.Series("partner_id", [], pl.String)
+            )
         if table.name == "partner_users":
             # References are checked only against a table that was read with its key columns:
             # otherwise every row would repeat the one real problem (the missing table or column).
@@ -1188,7 +1180,7 @@ class _Checks:
                 self.user_keys = None
             else:
                 users = [u for part in done for u in part.users]
-                self.user_keys = pl.concat(users).unique()
+                self.user_keys = pl.concat(users) if users else pl.Series("user_key", [], pl.String)
 
     def _chunk(self, table: Table, file: str, part: _Part, chunk: pl.DataFrame) -> None:
         if part.columns is None:
@@ -1199,22 +1191,18 @@ class _Checks:
         missing = [c.name for c in table.columns if c.required and c.name not in part.columns]
         checker, typed = _check_rows(table, file, chunk, missing)
         if table.name != "partners" and self.partner_keys is not None:
-            _flag_reference(checker, "partner_id", self.partner_keys, ["partner_id"], "is not a partner_id in partners")
+            reference = pl.col("partner_id")
+            _flag_reference(checker, "partner_id", reference, self.partner_keys, "is not a partner_id in partners")
         if table.name == "activities" and self.user_keys is not None:
-            _flag_reference(
-                checker,
-                "user_id",
-                self.user_keys,
-                ["user_id", "partner_id"],
-                "is not a user_id of this partner in partner_users",
-            )
+            problem = "is not a user_id of this partner in partner_users"
+            _flag_reference(checker, "user_id", _user_key(), self.user_keys, problem)
         for column in table.columns:
             if column.unique:
                 name = column.name
                 kept = ["_row", name, *(["_file"] if "_file" in checker.frame.columns else [])]
                 part.keys.append(checker.frame.lazy().select(kept).filter(pl.col(name).is_not_null()).collect())
         if table.name == "partner_users":
-            part.users.append(typed.select("user_id", "partner_id").drop_nulls())
+            part.users.append(typed.select(_user_key()).to_series().drop_nulls())
         part.found.extend(checker.found)
         part.rows += typed.height
         self.refused = self.refused or bool(checker.found)
@@ -1231,6 +1219,8 @@ class _Checks:
         if not keys:
             return
         frame = pl.concat(keys, how="diagonal")
+        if frame.get_column(column).n_unique() == frame.height:
+            return  # the usual case, found without the memory of marking every duplicate
         hits = frame.filter(pl.col(column).is_duplicated()).select(
             _file_expr(frame, file).alias("file"),
             pl.col("_row").alias("row"),

@@ -86,7 +86,7 @@ def _files_frame(files: Sequence[SourceFileInfo]) -> pl.DataFrame:
 # DuckDB while a load writes: the rows stream through it to the file a chunk at a time, so
 # it needs little memory of its own (it spills to a work folder beside the new file when
 # it needs more); one thread, the other core reads and checks the next chunk.
-_WRITER_MEMORY_MB = 24
+_WRITER_MEMORY_MB = 16
 # Except the primary keys of partners, partner_users and deals: DuckDB holds the keys a
 # transaction adds in memory until they are committed and checkpointed (about 42 bytes a
 # short key, 98 a 36-character one, measured; twice that while committing). So those
@@ -359,7 +359,7 @@ def restamp(path: Path, *, dataset_id: str, loaded_at: datetime, source: str) ->
     Path(str(path) + ".wal").unlink(missing_ok=True)
 
 
-def _attach(db_path: Path) -> duckdb.DuckDBPyConnection:
+def _attach(db_path: Path, config: Mapping[str, object] | None = None) -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB with the file attached read-only as `kpi_data`.
 
     DuckDB shares one database instance per path inside a process: a plain
@@ -372,7 +372,7 @@ def _attach(db_path: Path) -> duckdb.DuckDBPyConnection:
             f"no database at {db_path}; create one with 'python -m kpi load' or 'python -m kpi demo'"
         )
     # Spill files (large queries) go next to the database, as DuckDB does for a file database.
-    con = duckdb.connect(":memory:", config={"temp_directory": str(db_path) + ".tmp"})
+    con = duckdb.connect(":memory:", config={"temp_directory": str(db_path) + ".tmp", **(config or {})})
     try:
         con.sql("attach $path as " + _ATTACHED + " (read_only)", params={"path": str(db_path)})
     except BaseException:
@@ -412,7 +412,8 @@ def dataset_id(con: duckdb.DuckDBPyConnection) -> str:
 
 def describe(db_path: Path) -> DatasetInfo:
     """The load a database file records about itself (older files: no file list, no mapping)."""
-    con = _attach(db_path)
+    # A few small reads: a lean instance, so a load that checks the live file stays small.
+    con = _attach(db_path, {"threads": 1, "memory_limit": "16MB", "allocator_flush_threshold": "4MB"})
     try:
         dataset = con.sql("select * from " + _ATTACHED + ".main.dataset").pl()
         if dataset.height != 1:
