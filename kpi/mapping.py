@@ -6,7 +6,10 @@ export file, which table it holds and how its columns become the contract's colu
     read_source -> SourceFile (the file as text, original headers, spreadsheet row numbers)
     suggest / find_saved -> TableMapping (which source column feeds each contract column)
     apply -> a text frame with the contract's columns and the original row numbers
-    kpi.load.validate -> every problem, naming the original file, row and column
+    kpi.load.check_tables -> every problem, naming the original file, row and column
+
+`load_with_mapping` does it in memory (the Data page shows the result before loading);
+`load_mapped` (the CLI's --mapping) streams: read, map, check and write a chunk at a time.
 
 A mapping is plain JSON (`Mapping.to_json` / `Mapping.from_json`), so the app can save it
 with the data and `python -m kpi load SRC --db PATH --mapping FILE` can replay it. The
