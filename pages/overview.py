@@ -26,15 +26,17 @@ activation_change = (
     if summary["activation_pct"] is not None and previous["activation_pct"] is not None
     else None
 )
-cols = st.columns(4)
-cols[0].metric(
+# Rows of metrics in one horizontal container, not st.columns: one element instead of five
+# (every element is a websocket message of each rerun).
+cards = st.container(horizontal=True)
+cards.metric(
     "Activation",
     fmt.pct(summary["activation_pct"]),
     delta=fmt.pct_points(activation_change) if activation_change is not None else None,
     help="Share of partners in the program that meet the activation criteria set in the sidebar.",
     border=True,
 )
-cols[1].metric(
+cards.metric(
     "Partners in the program",
     fmt.count(summary["partners"]),
     delta=f"{summary['partners'] - previous['partners']:+,}",
@@ -42,13 +44,13 @@ cols[1].metric(
     help="Joined on or before the as-of date and not left by then.",
     border=True,
 )
-cols[2].metric(
+cards.metric(
     "Activated partners",
     fmt.count(summary["activated"]),
     delta=f"{summary['activated'] - previous['activated']:+,}",
     border=True,
 )
-cols[3].metric(
+cards.metric(
     "Program ROI",
     fmt.roi(summary["roi"]),
     help="(revenue - cost) / cost over the window; n/a when nothing was spent.",
@@ -70,11 +72,11 @@ for column, row in zip(st.columns(3), breakdown.iter_rows(named=True), strict=Tr
     )
 
 st.subheader("Money in the window")
-cols = st.columns(4)
-cols[0].metric("Revenue", fmt.money(summary["revenue"]), help="Won deals: amount + 12 x monthly recurring.")
-cols[1].metric("Cost", fmt.money(summary["cost"]), help="Investments spent: MDF, incentives, enablement, SPIFFs.")
-cols[2].metric("MRR", fmt.money(summary["mrr"]), help="Monthly recurring revenue of won deals live on the as-of date.")
-cols[3].metric("ARR", fmt.money(summary["arr"]), help="12 x MRR.")
+cards = st.container(horizontal=True)
+cards.metric("Revenue", fmt.money(summary["revenue"]), help="Won deals: amount + 12 x monthly recurring.")
+cards.metric("Cost", fmt.money(summary["cost"]), help="Investments spent: MDF, incentives, enablement, SPIFFs.")
+cards.metric("MRR", fmt.money(summary["mrr"]), help="Monthly recurring revenue of won deals live on the as-of date.")
+cards.metric("ARR", fmt.money(summary["arr"]), help="12 x MRR.")
 
 st.subheader("Growth without revenue")
 st.vega_lite_chart(data.program_history_spec(frame.dataset, fmt.currency_symbol()), width="stretch")

@@ -32,6 +32,7 @@ SORTS = {
     "Partner ID": "partner_id",
 }
 ORDERS = ("Descending", "Ascending")
+TABS = ("Partner list", "Engagement chart")
 FILTERS = (  # column, label, widget key, placeholder
     ("region", "Region", "tiers_region", "All regions"),
     ("partner_type", "Partner type", "tiers_type", "All types"),
@@ -56,13 +57,15 @@ def _first_page() -> None:
     st.session_state[PAGE_KEY] = 1
 
 
-cols = st.columns([1, 1, 1, 1, 1.4])
-chosen = {"tier": cols[0].multiselect("Tier", TIERS, key="tiers_tier", placeholder="All tiers", on_change=_first_page)}
-for col, (column, label, key, placeholder) in zip(cols[1:4], FILTERS, strict=True):
-    chosen[column] = col.multiselect(
+# Rows of controls in one horizontal container, not st.columns: one element instead of one a
+# column (every element is a websocket message of each rerun).
+filters = st.container(horizontal=True)
+chosen = {"tier": filters.multiselect("Tier", TIERS, key="tiers_tier", placeholder="All tiers", on_change=_first_page)}
+for column, label, key, placeholder in FILTERS:
+    chosen[column] = filters.multiselect(
         label, partners.options[column], key=key, placeholder=placeholder, on_change=_first_page
     )
-search = cols[4].text_input(
+search = filters.text_input(
     "Search partner name", key="tiers_search", placeholder="e.g. Northwind", on_change=_first_page
 )
 
@@ -79,74 +82,88 @@ st.markdown(
     + " · ".join(f"{tier} **{counts.get(tier, 0):,}**" for tier in TIERS)
 )
 
-pages = max(1, math.ceil(shown.height / PAGE_ROWS))
-if st.session_state.get(PAGE_KEY, 1) > pages:  # fewer partners than the page asked for
-    st.session_state[PAGE_KEY] = pages
-cols = st.columns([1.2, 1.2, 0.8, 2.2], vertical_alignment="bottom")
-sort_label = cols[0].selectbox("Sort by", list(SORTS), key="tiers_sort", on_change=_first_page)
-order = cols[1].radio("Order", ORDERS, key="tiers_order", horizontal=True, on_change=_first_page)
-page = cols[2].number_input("Page", min_value=1, max_value=pages, step=1, key=PAGE_KEY)
+# Two tabs, and only the open one is built: a threshold move redraws the list or the chart,
+# not both (drawing the chart took the browser 50-100 ms a rerun). The tab is in the link.
+list_tab, chart_tab = st.tabs(TABS, key="tiers_tab", bind="query-params")
 
-# One sort of the filtered list (empty values, like an ROI without cost, last; ties keep
-# partner-name order); only the page's rows go to the browser.
-sort_column = SORTS[sort_label]
-sort_key = pl.col("tier").replace_strict(TIER_RANK) if sort_column == "tier" else pl.col(sort_column)
-ordered = shown.sort(sort_key, descending=order == ORDERS[0], nulls_last=True, maintain_order=True)
-first = (page - 1) * PAGE_ROWS
-table = (
-    ordered.slice(first, PAGE_ROWS)
-    .select([*SEGMENT_COLUMNS[:2], "region", "partner_type", "channel_manager", *SEGMENT_COLUMNS[2:]])
-    .with_columns((pl.col("roi") * 100).alias("roi"))
-)
-cols[3].download_button(
-    "Download the whole list (CSV)",
-    lambda: ordered.select(SEGMENT_COLUMNS).write_csv(),  # built only when clicked
-    file_name=f"partner-tiers-{view.require_as_of().isoformat()}.csv",
-    mime="text/csv",
-    key="tiers_download",
-    icon=":material/download:",
-    help="Every partner shown (all pages), in this order.",
-)
-money = fmt.currency_symbol() + "%,.0f"
-st.dataframe(
-    table.to_arrow(),  # Arrow straight through, no pandas detour
-    hide_index=True,
-    placeholder=fmt.EMPTY,
-    height=460,
-    column_config={
-        "partner_id": st.column_config.TextColumn("ID"),
-        "partner_name": st.column_config.TextColumn("Partner"),
-        "region": "Region",
-        "partner_type": "Type",
-        "channel_manager": "Channel manager",
-        "tier": "Tier",
-        "activated": st.column_config.CheckboxColumn("Activated"),
-        "criteria_met": st.column_config.NumberColumn("Criteria met"),
-        "trainings": "Trainings",
-        "content_shares": "Shares",
-        "content_views": "Views",
-        "logins": "Logins",
-        "active_users": "Active staff",
-        "deals_registered": "Deals registered",
-        "deals_won": "Deals won",
-        "revenue": st.column_config.NumberColumn("Revenue", format=money),
-        "cost": st.column_config.NumberColumn("Cost", format=money),
-        "roi": st.column_config.NumberColumn("ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost"),
-        "mrr": st.column_config.NumberColumn("MRR", format=money),
-    },
-)
-st.caption(
-    f"Partners {first + 1:,}-{first + table.height:,} of {shown.height:,}, sorted by {sort_label}, "
-    f"{order.lower()} ({fmt.EMPTY} last, ties by name). Page {page} of {pages}."
-    if shown.height
-    else "No partner matches these filters."
-)
+if list_tab.open:
+    with list_tab:
+        pages = max(1, math.ceil(shown.height / PAGE_ROWS))
+        if st.session_state.get(PAGE_KEY, 1) > pages:  # fewer partners than the page asked for
+            st.session_state[PAGE_KEY] = pages
+        controls = st.container(horizontal=True, vertical_alignment="bottom")
+        sort_label = controls.selectbox(
+            "Sort by", list(SORTS), key="tiers_sort", on_change=_first_page, persist_state="page"
+        )
+        order = controls.radio(
+            "Order", ORDERS, key="tiers_order", horizontal=True, on_change=_first_page, persist_state="page"
+        )
+        page = controls.number_input("Page", min_value=1, max_value=pages, step=1, key=PAGE_KEY, persist_state="page")
 
-points = charts.engagement_points(shown)
-template = charts.engagement_scatter_template(charts.scatter_grouped(shown.height), fmt.currency_symbol())
-st.vega_lite_chart(points, template, width="stretch")  # the points go as Arrow; Altair not run
-st.caption(
-    "Each dot is a partner (or, in large programs, a group of similar partners): how much it did "
-    "in the window against the revenue it brought. Reward sits top right; drop sits at zero revenue "
-    "with few actions; a nurture dot far right with no revenue is busy but not yet selling."
-)
+        # One sort of the filtered list (empty values, like an ROI without cost, last; ties keep
+        # partner-name order); only the page's rows go to the browser.
+        sort_column = SORTS[sort_label]
+        sort_key = pl.col("tier").replace_strict(TIER_RANK) if sort_column == "tier" else pl.col(sort_column)
+        ordered = shown.sort(sort_key, descending=order == ORDERS[0], nulls_last=True, maintain_order=True)
+        first = (page - 1) * PAGE_ROWS
+        table = (
+            ordered.slice(first, PAGE_ROWS)
+            .select([*SEGMENT_COLUMNS[:2], "region", "partner_type", "channel_manager", *SEGMENT_COLUMNS[2:]])
+            .with_columns((pl.col("roi") * 100).alias("roi"))
+        )
+        controls.download_button(
+            "Download the whole list (CSV)",
+            lambda: ordered.select(SEGMENT_COLUMNS).write_csv(),  # built only when clicked
+            file_name=f"partner-tiers-{view.require_as_of().isoformat()}.csv",
+            mime="text/csv",
+            key="tiers_download",
+            icon=":material/download:",
+            help="Every partner shown (all pages), in this order.",
+        )
+        money = fmt.currency_symbol() + "%,.0f"
+        st.dataframe(
+            table.to_arrow(),  # Arrow straight through, no pandas detour
+            hide_index=True,
+            placeholder=fmt.EMPTY,
+            height=460,
+            column_config={
+                "partner_id": st.column_config.TextColumn("ID"),
+                "partner_name": st.column_config.TextColumn("Partner"),
+                "region": "Region",
+                "partner_type": "Type",
+                "channel_manager": "Channel manager",
+                "tier": "Tier",
+                "activated": st.column_config.CheckboxColumn("Activated"),
+                "criteria_met": st.column_config.NumberColumn("Criteria met"),
+                "trainings": "Trainings",
+                "content_shares": "Shares",
+                "content_views": "Views",
+                "logins": "Logins",
+                "active_users": "Active staff",
+                "deals_registered": "Deals registered",
+                "deals_won": "Deals won",
+                "revenue": st.column_config.NumberColumn("Revenue", format=money),
+                "cost": st.column_config.NumberColumn("Cost", format=money),
+                "roi": st.column_config.NumberColumn(
+                    "ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost"
+                ),
+                "mrr": st.column_config.NumberColumn("MRR", format=money),
+            },
+        )
+        st.caption(
+            f"Partners {first + 1:,}-{first + table.height:,} of {shown.height:,}, sorted by {sort_label}, "
+            f"{order.lower()} ({fmt.EMPTY} last, ties by name). Page {page} of {pages}."
+            if shown.height
+            else "No partner matches these filters."
+        )
+
+if chart_tab.open:
+    with chart_tab:
+        points = charts.engagement_points(shown)
+        template = charts.engagement_scatter_template(charts.scatter_grouped(shown.height), fmt.currency_symbol())
+        st.vega_lite_chart(points, template, width="stretch")  # the points go as Arrow; Altair not run
+        st.caption(
+            "Each dot is a partner (or, in large programs, a group of similar partners): how much it did "
+            "in the window against the revenue it brought. Reward sits top right; drop sits at zero revenue "
+            "with few actions; a nurture dot far right with no revenue is busy but not yet selling."
+        )

@@ -342,6 +342,35 @@ def test_the_csv_has_every_partner_shown_on_all_pages_in_the_list_order(list_db,
     assert csv.filter(pl.col("partner_id") == "P150").row(0, named=True)["roi"] == 9.0
 
 
+def chart_caption(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption if c.value.startswith("Each dot is a partner")]
+
+
+def test_the_chart_tab_shows_only_the_chart_and_the_list_keeps_its_sort_and_page(list_db, monkeypatch):
+    at = open_tiers(list_db, monkeypatch)
+    assert len(at.dataframe) == 1 and not chart_caption(at)  # the list is the first tab
+    at.selectbox(key="tiers_sort").set_value("ROI").run()
+    at.number_input(key="tiers_page").set_value(2).run()
+    at.session_state["tiers_tab"] = "Engagement chart"
+    at.run()
+    assert not at.exception
+    assert len(at.dataframe) == 0 and len(chart_caption(at)) == 1
+    assert shown_line(at) == "**230** of 230 partners shown: reward **50** · nurture **150** · drop **30**"
+    at.session_state["tiers_tab"] = "Partner list"
+    at.run()
+    assert at.selectbox(key="tiers_sort").value == "ROI"
+    assert list_caption(at).startswith("Partners 101-200 of 230, sorted by ROI")
+
+
+def test_a_link_opens_the_tiers_page_on_its_chart_tab(list_db, monkeypatch):
+    monkeypatch.setenv("KPI_DB", str(list_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["tiers_tab"] = "Engagement chart"
+    at.switch_page("pages/tiers.py").run()
+    assert not at.exception
+    assert len(at.dataframe) == 0 and len(chart_caption(at)) == 1
+
+
 def test_a_threshold_move_on_the_tiers_page_retiers_the_list(list_db, monkeypatch):
     at = open_tiers(list_db, monkeypatch)
     at.sidebar.number_input(key="reward_min_revenue").set_value(100_000.0).run()
