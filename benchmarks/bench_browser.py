@@ -13,7 +13,8 @@ the time Streamlit needs for a one-slider page"):
   before and after the app;
 - the app on the bench_core demo database of each size: the "Trainings needed" sidebar
   slider on the Overview page (watching the "Activation" metric) and on the Tiers page
-  (watching the "N of N partners shown: reward X ..." line).
+  (watching the "N of N partners shown: reward X ..." line), on each of its two tabs: the
+  partner list (the page as opened, read for the target) and the engagement chart.
 
 Every move is a real key press on the focused slider thumb: `--repeat` moves alternating
 ArrowRight / ArrowLeft between two values (each a real change; the watched text is checked
@@ -86,8 +87,17 @@ WATCH = {
     "baseline": {"kind": "markdown", "contains": "value "},
     "overview": {"kind": "metric", "label": "Activation"},
     "tiers": {"kind": "markdown", "contains": "partners shown"},
+    "tiers_chart": {"kind": "markdown", "contains": "partners shown"},
 }
-PAGES = {"overview": ("/", "Program overview"), "tiers": ("/tiers", "Partner tiers")}
+# page -> (URL path, heading, what it draws). Tiers builds only its open tab: the partner list
+# (the default, read for the target) or the engagement chart (measured too, reported beside it).
+PAGES = {
+    "overview": ("/", "Program overview", ("chart",)),
+    "tiers": ("/tiers", "Partner tiers", ("table",)),
+    "tiers_chart": ("/tiers?tiers_tab=Engagement+chart", "Partner tiers", ("chart",)),
+}
+TARGET_PAGES = ("overview", "tiers")
+LABELS = {"overview": "Overview", "tiers": "Tiers (list tab)", "tiers_chart": "Tiers (chart tab)"}
 
 
 # --- the server launcher (`--serve`): `streamlit run` with timestamps ------------------------------
@@ -736,7 +746,7 @@ def measure_baseline(
 
 
 def wait_for_frame(page: Any, page_name: str) -> None:
-    """The page heading, every shared control, and the page's chart and table rendered."""
+    """The page heading, every shared control, and the page's chart or table rendered."""
     from playwright.sync_api import expect
 
     expect(page.get_by_role("heading", name=PAGES[page_name][1])).to_be_visible(timeout=LOAD_TIMEOUT_MS)
@@ -744,18 +754,30 @@ def wait_for_frame(page: Any, page_name: str) -> None:
     expect(sidebar.get_by_test_id("stSlider")).to_have_count(5, timeout=LOAD_TIMEOUT_MS)
     expect(sidebar.get_by_test_id("stNumberInput")).to_have_count(3, timeout=LOAD_TIMEOUT_MS)
     expect(sidebar.get_by_test_id("stDateInput")).to_have_count(1, timeout=LOAD_TIMEOUT_MS)
-    expect(page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first).to_be_visible(timeout=LOAD_TIMEOUT_MS)
-    if page_name == "tiers":
+    draws = PAGES[page_name][2]
+    if "chart" in draws:
+        chart = page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first
+        expect(chart).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    if "table" in draws:
         expect(page.get_by_test_id("stDataFrame").locator("canvas").first).to_be_visible(timeout=LOAD_TIMEOUT_MS)
 
 
 def measure_app(
-    browser: Any, db: Path, workdir: Path, repeat: int, warmup: int, fresh: int, quiet_ms: int, options: list[str]
+    browser: Any,
+    db: Path,
+    workdir: Path,
+    repeat: int,
+    warmup: int,
+    fresh: int,
+    quiet_ms: int,
+    options: list[str],
+    pages: list[str],
 ) -> dict[str, Any]:
     env = {**os.environ, "KPI_DB": str(db)}
     results: dict[str, Any] = {}
     with running_server(APP, ROOT, env, workdir, f"app-{db.stem}", options) as server:
-        for page_name, (path, _) in PAGES.items():
+        for page_name in pages:
+            path = PAGES[page_name][0]
             tab = Tab(browser)
             page = tab.page
             try:
@@ -866,16 +888,20 @@ def evaluate_target(sizes: list[dict[str, Any]], baseline: dict[str, Any]) -> di
     if not at_target:
         return {"met": None, "detail": ""}
     pages = at_target[0]["pages"]
-    idle = {p: pages[p]["ratio_to_baseline"]["idle"] for p in PAGES}
-    text = {p: pages[p]["ratio_to_baseline"]["text"] for p in PAGES}
+    idle = {p: pages[p]["ratio_to_baseline"]["idle"] for p in pages}
+    text = {p: pages[p]["ratio_to_baseline"]["text"] for p in pages}
+    verdict_on = [idle[p] for p in TARGET_PAGES if p in idle]
     return {
-        "met": all(r is not None and r <= TARGET_RATIO for r in idle.values()),
+        # Overview and Tiers as opened (its list tab) give the verdict; a run without both gives none
+        "met": all(r is not None and r <= TARGET_RATIO for r in verdict_on)
+        if len(verdict_on) == len(TARGET_PAGES)
+        else None,
         "idle_ratios": idle,
         "text_ratios": text,
         "detail": ", ".join(
-            f"{p} {pages[p]['idle_ms']['median_ms']:.0f} ms = {idle[p]:.1f}x "
+            f"{LABELS[p]} {pages[p]['idle_ms']['median_ms']:.0f} ms = {idle[p]:.1f}x "
             f"of {baseline['idle_ms']['median_ms']:.0f} ms"
-            for p in PAGES
+            for p in pages
         ),
     }
 
@@ -913,16 +939,16 @@ def render(report: dict[str, Any]) -> str:
         breakdown_rows.append(breakdown_row("-", "baseline", "new value", base["fresh"]))
     for size in report["sizes"]:
         n = f"{size['partners']:,}"
-        for page_name in PAGES:
+        for page_name in size["pages"]:
             fig = size["pages"][page_name]
             for kind, f in (("alternating", fig), ("new value", fig["fresh"])):
                 if f is None:
                     continue
                 r = f["ratio_to_baseline"]
                 main_rows.append(
-                    [n, page_name.capitalize(), kind, mm(f["text_ms"]), mm(f["idle_ms"]), x(r["text"]), x(r["idle"])]
+                    [n, LABELS[page_name], kind, mm(f["text_ms"]), mm(f["idle_ms"]), x(r["text"]), x(r["idle"])]
                 )
-                breakdown_rows.append(breakdown_row(n, page_name.capitalize(), kind, f))
+                breakdown_rows.append(breakdown_row(n, LABELS[page_name], kind, f))
     main_table = _core().md_table(
         ["partners", "page", "move", "key to text ms", "key to idle ms", "text vs baseline", "idle vs baseline"],
         main_rows,
@@ -949,13 +975,13 @@ def render(report: dict[str, Any]) -> str:
     )
     target = report["target"]
     verdict = (
-        "n/a (no 20,000-partner size in this run)"
+        "n/a (needs the 20,000-partner size, Overview and Tiers)"
         if target["met"] is None
         else ("MET" if target["met"] else "NOT MET") + f" ({target['detail']})"
     )
     checks = []
     for size in report["sizes"]:
-        for page_name in PAGES:
+        for page_name in size["pages"]:
             fig = size["pages"][page_name]
             lo, hi = (str(v) for v in fig["values"])
             checks.append(
@@ -985,8 +1011,8 @@ def render(report: dict[str, Any]) -> str:
             "Watched text (checked on every alternating move):",
             *[f"- {c}" for c in checks],
             "",
-            f"Target (idle at 20,000 partners <= {TARGET_RATIO:.0f}x the one-slider page, alternating moves, both "
-            f"pages): {verdict}",
+            f"Target (idle at 20,000 partners <= {TARGET_RATIO:.0f}x the one-slider page, alternating moves, "
+            f"Overview and Tiers as opened, on its list tab): {verdict}",
             f"Total wall time {report['wall_s']:.0f} s.",
         ]
     )
@@ -1038,6 +1064,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time websocket frames at the browser's network layer (DevTools protocol; adds load)",
     )
+    parser.add_argument(
+        "--pages", nargs="+", choices=list(PAGES), default=list(PAGES), help="pages to measure (default: all)"
+    )
     parser.add_argument("--quiet-ms", type=int, default=300, help="DOM quiet time that ends a move (default 300)")
     parser.add_argument(
         "--streamlit-option",
@@ -1077,7 +1106,7 @@ def main(argv: list[str] | None = None) -> int:
             sizes = []
             for db in dbs:
                 print(f"[{db['partners']:,} partners] app", flush=True)
-                pages = measure_app(browser, Path(db["db"]), logs, options=options, **common)
+                pages = measure_app(browser, Path(db["db"]), logs, options=options, pages=args.pages, **common)
                 sizes.append({**db, "pages": pages})
             print("[baseline] one-slider script, again", flush=True)
             after = measure_baseline(browser, logs, "baseline-after", options=options, **common)
@@ -1098,6 +1127,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup": args.warmup,
             "fresh": args.fresh,
             "quiet_ms": args.quiet_ms,
+            "pages": args.pages,
             "network_timing": args.network_timing,
             "streamlit_options": args.streamlit_option,
         },
