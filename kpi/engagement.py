@@ -15,6 +15,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from kpi.staff import staff_activity
 from kpi.store import query
 
 MIN_CLOSED_DEALS = 30
@@ -118,16 +119,31 @@ def unused_items(items: pl.DataFrame) -> pl.DataFrame:
 
 
 def staff_facts(con: duckdb.DuckDBPyConnection, as_of: date, window_days: int) -> pl.DataFrame:
-    """One row per staff member (partner_users) of a population partner.
+    """One row per staff member (partner_users) of a population partner (`kpi.staff.staff_activity`,
+    named staff only).
 
     Counted over the user's own activities in the window: `trainings`, `content_shares`,
     `content_views`, `logins`; `actions` = trainings + content_shares + content_views
-    (logins are not engagement; deal registrations have no user). `last_activity`: the
+    (logins are not engagement; deal registrations have no user). `last_active_on`: the
     date of the user's latest activity on or before A, at any time (empty if none).
     Activities without a user_id belong to the partner, not to any staff member.
     """
-    return query(con, "engagement_staff", as_of=as_of, window_days=window_days).with_columns(
-        actions=pl.col("trainings") + pl.col("content_shares") + pl.col("content_views")
+    return (
+        staff_activity(con, as_of, window_days)
+        .filter(~pl.col("no_user"))
+        .select(
+            "user_id",
+            "partner_id",
+            "partner_name",
+            "user_name",
+            "role",
+            "trainings",
+            "content_shares",
+            "content_views",
+            "logins",
+            "last_active_on",
+            actions=pl.col("trainings") + pl.col("content_shares") + pl.col("content_views"),
+        )
     )
 
 
@@ -182,7 +198,7 @@ def least_engaged_staff(staff: pl.DataFrame) -> pl.DataFrame:
     (busy in the portal, doing none of the work), then the most recent activity, so those
     with no activity at all come last."""
     return staff.filter(pl.col("actions") == 0).sort(
-        ["logins", "last_activity", "partner_name", "user_name", "user_id"],
+        ["logins", "last_active_on", "partner_name", "user_name", "user_id"],
         descending=[True, True, False, False, False],
         nulls_last=True,
     )

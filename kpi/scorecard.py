@@ -16,7 +16,7 @@ from typing import Any, Literal
 import duckdb
 import polars as pl
 
-from kpi import metrics
+from kpi import metrics, staff
 from kpi.params import View
 from kpi.store import query
 
@@ -206,8 +206,28 @@ def staff_activity(con: duckdb.DuckDBPyConnection, partner_id: str, as_of: date,
     the latest day with any activity on or before A (also before the window; empty if never).
     Staff without activity have zeros. Activities without a user_id make one more row
     (`no_user` true, user_id empty) when there are any in the window. Most active first.
+    The rows and their numbers are `kpi.staff.staff_activity` for this partner.
     """
-    return query(con, "scorecard_staff", partner_id=partner_id, as_of=as_of, window_days=window_days)
+    return (
+        staff.staff_activity(con, as_of, window_days, partner_id)
+        .select(
+            "user_id",
+            "user_name",
+            "role",
+            "no_user",
+            "trainings",
+            "content_shares",
+            "content_views",
+            "logins",
+            "last_active_on",
+            activities=pl.col("trainings") + pl.col("content_shares") + pl.col("content_views") + pl.col("logins"),
+        )
+        .sort(
+            ["no_user", "activities", "last_active_on", "user_name", "user_id"],
+            descending=[False, True, True, False, False],
+            nulls_last=True,
+        )
+    )
 
 
 def history_dates(as_of: date, weeks: int = HISTORY_WEEKS) -> list[date]:

@@ -183,7 +183,7 @@ STAFF_COLUMNS = {
     "content_shares": "Shares",
     "content_views": "Views",
     "logins": st.column_config.NumberColumn("Logins", help="Shown, but not counted as work."),
-    "last_activity": st.column_config.DateColumn("Last activity", help="Latest activity on or before the as-of date."),
+    "last_active_on": st.column_config.DateColumn("Last activity", help="Latest activity on or before the as-of date."),
 }
 cols = st.columns(2)
 with cols[0]:

@@ -14,7 +14,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from kpi import engagement, metrics
+from kpi import engagement, metrics, scorecard
 from kpi.params import View
 from tests.conftest import d, partner
 
@@ -243,12 +243,12 @@ def test_staff_activity_in_the_window_and_last_activity(program):
     assert len(staff) == 10
     ana = staff["U1A"]  # shared K1, viewed C1 on A, one login; C2 was before the window, K3 after A
     assert (ana["trainings"], ana["content_shares"], ana["content_views"], ana["logins"]) == (0, 1, 1, 1)
-    assert ana["actions"] == 2 and ana["last_activity"] == date(2026, 3, 31)
+    assert ana["actions"] == 2 and ana["last_active_on"] == date(2026, 3, 31)
     cy = staff["U2"]
     assert (cy["trainings"], cy["content_views"], cy["actions"]) == (2, 1, 3)
-    assert cy["last_activity"] == date(2026, 3, 20)
+    assert cy["last_active_on"] == date(2026, 3, 20)
     eve = staff["U3B"]  # never did anything
-    assert (eve["actions"], eve["logins"], eve["last_activity"]) == (0, 0, None)
+    assert (eve["actions"], eve["logins"], eve["last_active_on"]) == (0, 0, None)
 
 
 def test_most_and_least_engaged_staff(program):
@@ -287,6 +287,31 @@ def test_find_staff_by_partner_or_person_in_any_case(program):
     assert engagement.find_staff(staff, "  ANA ")["user_id"].to_list() == ["U1A"]
     assert sorted(engagement.find_staff(staff, "partner p5")["user_id"]) == ["U5A", "U5B", "U5C", "U5D"]
     assert engagement.find_staff(staff, "").height == 10
+
+
+def test_a_staff_row_is_the_same_on_engagement_and_on_the_scorecard(program):
+    # One definition (kpi.staff.staff_activity): every person's Engagement row equals their row
+    # on their partner's scorecard; only the scorecard lists the activities without a person.
+    shared = ["user_id", "user_name", "role", "trainings", "content_shares", "content_views", "logins"]
+    engaged = engagement.staff_facts(program, A, W)
+    for pid in engaged["partner_id"].unique():
+        card = scorecard.staff_activity(program, pid, A, W)
+        named = card.filter(~pl.col("no_user"))
+        mine = engaged.filter(pl.col("partner_id") == pid)
+        assert by_id(named.select(*shared, "last_active_on"), "user_id") == by_id(
+            mine.select(*shared, "last_active_on"), "user_id"
+        )
+    ana = scorecard.staff_activity(program, "P1", A, W).row(0, named=True)
+    # Ana: shared K1, viewed C1 on A, one login (C2 before the window, K3 after A): 3 in all, last active on A
+    assert (ana["user_name"], ana["content_shares"], ana["content_views"], ana["logins"]) == ("Ana Lee", 1, 1, 1)
+    assert (ana["activities"], ana["last_active_on"]) == (3, date(2026, 3, 31))
+    # P5's three logins without a person are one scorecard row and nobody's Engagement row
+    unnamed = scorecard.staff_activity(program, "P5", A, W).filter(pl.col("no_user"))
+    assert (unnamed["logins"].to_list(), unnamed["last_active_on"].to_list()) == ([3], [date(2026, 3, 8)])
+    assert engaged.height == 10 and engaged["user_id"].null_count() == 0
+    # PX left before A: not on the Engagement page, but its scorecard still lists Xi's share of K1 on 03-05
+    xi = scorecard.staff_activity(program, "PX", A, W).row(0, named=True)
+    assert (xi["user_id"], xi["content_shares"], xi["last_active_on"]) == ("UX", 1, date(2026, 3, 5))
 
 
 # --- look busy ----------------------------------------------------------------------------

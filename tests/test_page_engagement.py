@@ -184,7 +184,7 @@ def test_small_program_shows_the_hand_computed_numbers(program_db, monkeypatch):
 def test_staff_search_narrows_the_staff_list(program_db, monkeypatch):
     at = open_page(program_db, monkeypatch, as_of=A.isoformat(), window_days=str(W))
     at.text_input(key="engagement_staff_search").input("partner p5").run()
-    staff = [df.value for df in at.dataframe if "last_activity" in df.value.columns][-1]
+    staff = [df.value for df in at.dataframe if "last_active_on" in df.value.columns][-1]
     assert sorted(staff["user_name"]) == ["Fay A", "Fay B", "Fay C", "Fay D"]
     assert any("4 of 4 staff shown" in c.value and "of 10 in the program" in c.value for c in at.caption)
 
