@@ -64,12 +64,27 @@ tier_help = {
     "nurture": "Everyone who is neither reward nor drop.",
     "drop": "Not activated, no revenue, few actions, and past the grace period.",
 }
-for column, row in zip(st.columns(3), breakdown.iter_rows(named=True), strict=True):
-    column.metric(row["tier"].capitalize(), fmt.count(row["partners"]), help=tier_help[row["tier"]], border=True)
-    column.caption(
-        f"{fmt.pct(row['partners_pct'])} of partners · {fmt.pct(row['revenue_pct'])} of revenue · "
-        f"{fmt.pct(row['cost_pct'])} of cost"
+cards = st.container(horizontal=True, wrap=False)
+tiers = list(breakdown.iter_rows(named=True))
+for row in tiers:
+    # The tier's share of partners in its card (a neutral chip: no arrow, not a change).
+    cards.metric(
+        row["tier"].capitalize(),
+        fmt.count(row["partners"]),
+        delta=f"{fmt.pct(row['partners_pct'])} of partners",
+        delta_color="off",
+        delta_arrow="off",
+        help=tier_help[row["tier"]],
+        border=True,
     )
+# Revenue and cost shares side by side in one line: which tier earns, which one costs.
+st.caption(
+    "Share of revenue: "
+    + " · ".join(f"{row['tier']} **{fmt.pct(row['revenue_pct'])}**" for row in tiers)
+    + ". Share of cost: "
+    + " · ".join(f"{row['tier']} **{fmt.pct(row['cost_pct'])}**" for row in tiers)
+    + "."
+)
 
 st.subheader("Money in the window")
 cards = st.container(horizontal=True)

@@ -380,6 +380,50 @@ def test_a_threshold_move_on_the_tiers_page_retiers_the_list(list_db, monkeypatc
     assert ids(at) == [f"P{i:03d}" for i in range(198, 101, -3)]
 
 
+def test_tier_cards_show_each_tiers_share_of_partners_revenue_and_cost(tmp_path, monkeypatch):
+    # As-of 2026-03-31 (P4's login), default view. P1 trained, shared and won 60,000 (cost 10,000):
+    # reward. P2 won 40,000 without training (cost 30,000): nurture. P3 did nothing for over a year:
+    # drop. P4 joined 30 days ago, in its grace period: nurture.
+    db = load_tables(
+        tmp_path / "tiers.duckdb",
+        {
+            "partners": [partner("P1"), partner("P2"), partner("P3"), partner("P4", joined="2026-03-01")],
+            "activities": [
+                {"partner_id": "P1", "occurred_at": "2026-03-15", "activity": "training_completed"},
+                {"partner_id": "P1", "occurred_at": "2026-03-15", "activity": "content_shared"},
+                {"partner_id": "P4", "occurred_at": "2026-03-31", "activity": "login"},
+            ],
+            "deals": [
+                {
+                    "deal_id": f"D{pid}",
+                    "partner_id": pid,
+                    "registered_on": "2026-02-01",
+                    "status": "won",
+                    "closed_on": "2026-03-01",
+                    "amount": amount,
+                }
+                for pid, amount in (("P1", 60_000), ("P2", 40_000))
+            ],
+            "investments": [
+                {"partner_id": pid, "spent_on": "2026-03-10", "category": "mdf", "amount": amount}
+                for pid, amount in (("P1", 10_000), ("P2", 30_000))
+            ],
+        },
+    )
+    at = open_app(db, monkeypatch)
+    assert not at.exception
+    cards = {m.label: (m.value, m.delta) for m in at.metric if m.label in ("Reward", "Nurture", "Drop")}
+    assert cards == {
+        "Reward": ("1", "25.0% of partners"),
+        "Nurture": ("2", "50.0% of partners"),
+        "Drop": ("1", "25.0% of partners"),
+    }
+    assert (
+        "Share of revenue: reward **60.0%** · nurture **40.0%** · drop **0.0%**. "
+        "Share of cost: reward **25.0%** · nurture **75.0%** · drop **0.0%**."
+    ) in [c.value for c in at.caption]
+
+
 def test_a_missing_database_is_a_clear_message(tmp_path, monkeypatch):
     at = open_app(tmp_path / "nowhere.duckdb", monkeypatch)
     assert not at.exception
