@@ -88,6 +88,10 @@ WATCH = {
     "overview": {"kind": "metric", "label": "Activation"},
     "tiers": {"kind": "markdown", "contains": "partners shown"},
     "tiers_chart": {"kind": "markdown", "contains": "partners shown"},
+    "roi": {"kind": "metric", "label": "Cost per activated partner"},
+    "recurring": {"kind": "markdown", "contains": "split by today"},
+    "engagement": {"kind": "metric", "label": "Look-busy partners"},
+    "scorecard": {"kind": "markdown", "contains": "(needs "},  # the trainings criterion names its threshold
 }
 # page -> (URL path, heading, what it draws). Tiers builds only its open tab: the partner list
 # (the default, read for the target) or the engagement chart (measured too, reported beside it).
@@ -95,9 +99,21 @@ PAGES = {
     "overview": ("/", "Program overview", ("chart",)),
     "tiers": ("/tiers", "Partner tiers", ("table",)),
     "tiers_chart": ("/tiers?tiers_tab=Engagement+chart", "Partner tiers", ("chart",)),
+    "roi": ("/roi", "Return on investment", ("chart",)),
+    "recurring": ("/recurring", "Recurring revenue", ("chart",)),
+    "engagement": ("/engagement", "Engagement", ("chart",)),
+    "scorecard": ("/scorecard?scorecard_partner=P00042", "Partner scorecard", ("chart",)),
 }
 TARGET_PAGES = ("overview", "tiers")
-LABELS = {"overview": "Overview", "tiers": "Tiers (list tab)", "tiers_chart": "Tiers (chart tab)"}
+LABELS = {
+    "overview": "Overview",
+    "tiers": "Tiers (list tab)",
+    "tiers_chart": "Tiers (chart tab)",
+    "roi": "ROI",
+    "recurring": "Recurring revenue",
+    "engagement": "Engagement",
+    "scorecard": "Partner scorecard",
+}
 
 
 # --- the server launcher (`--serve`): `streamlit run` with timestamps ------------------------------
@@ -320,7 +336,9 @@ INIT_SCRIPT = r"""
       }
       return null;
     }
-    for (const m of document.querySelectorAll('[data-testid="stMarkdownContainer"]')) {
+    // Markdown, and captions (in Streamlit 1.67 a caption is not a markdown container).
+    const texts = '[data-testid="stMarkdownContainer"], [data-testid="stCaptionContainer"]';
+    for (const m of document.querySelectorAll(texts)) {
       if (m.textContent.includes(spec.contains)) return m.textContent.trim();
     }
     return null;
