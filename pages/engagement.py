@@ -170,7 +170,7 @@ if facts.without_staff.height:
             "region": "Region",
             "partner_type": "Type",
             "channel_manager": "Channel manager",
-            "revenue": st.column_config.NumberColumn("Revenue", format=fmt.currency_symbol() + "%,.0f"),
+            "revenue": st.column_config.NumberColumn("Revenue", format=fmt.money_column_format()),
         },
     )
 

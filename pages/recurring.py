@@ -100,13 +100,13 @@ st.dataframe(
     hide_index=True,
     column_config={
         "month": "Month",
-        "mrr_start": st.column_config.NumberColumn("MRR at start", format=currency + "%,.0f"),
-        "new_mrr": st.column_config.NumberColumn("New", format=currency + "%,.0f"),
-        "churned_mrr": st.column_config.NumberColumn("Churned", format=currency + "%,.0f"),
-        "joined_mrr": st.column_config.NumberColumn("Partners joined", format=currency + "%,.0f"),
-        "left_mrr": st.column_config.NumberColumn("Partners left", format=currency + "%,.0f"),
+        "mrr_start": st.column_config.NumberColumn("MRR at start", format=fmt.money_column_format()),
+        "new_mrr": st.column_config.NumberColumn("New", format=fmt.money_column_format()),
+        "churned_mrr": st.column_config.NumberColumn("Churned", format=fmt.money_column_format()),
+        "joined_mrr": st.column_config.NumberColumn("Partners joined", format=fmt.money_column_format()),
+        "left_mrr": st.column_config.NumberColumn("Partners left", format=fmt.money_column_format()),
         "net_new_mrr": st.column_config.NumberColumn(f"Net new ({currency})", format="%+,.0f"),
-        "mrr": st.column_config.NumberColumn("MRR at end", format=currency + "%,.0f"),
+        "mrr": st.column_config.NumberColumn("MRR at end", format=fmt.money_column_format()),
     },
 )
 st.caption("The last 12 months, newest first: MRR at end = MRR at start + new − churned + joined − left.")
@@ -167,8 +167,8 @@ with right:
         column_config={
             "partner_name": "Partner",
             "tier": "Tier",
-            "mrr": st.column_config.NumberColumn("MRR", format=currency + "%,.0f"),
-            "arr": st.column_config.NumberColumn("ARR", format=currency + "%,.0f"),
+            "mrr": st.column_config.NumberColumn("MRR", format=fmt.money_column_format()),
+            "arr": st.column_config.NumberColumn("ARR", format=fmt.money_column_format()),
             "share_pct": st.column_config.NumberColumn("Share of program MRR", format="%.1f%%"),
         },
     )

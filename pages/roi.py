@@ -16,7 +16,7 @@ currency = fmt.currency_symbol()
 segmented = data.segmented(frame.dataset, view)
 headline = roi.window_headline(segmented, view)
 
-MONEY = currency + "%,.0f"
+MONEY = fmt.money_column_format()
 ROI_COLUMN = st.column_config.NumberColumn("ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost")
 GROUP_KEY = "roi_group"
 GROUP_NOTICE_KEY = "roi_group_notice"  # a bad roi_group link value, shown until another group is picked

@@ -220,7 +220,7 @@ else:
         f"what was invested in the partner that month; blue line: recurring revenue (MRR) live at each month end. "
         f"The last {shown} of {record.months.height} months, up to {as_of.isoformat()}."
     )
-    money = currency + "%,.0f"
+    money = fmt.money_column_format()
     st.dataframe(
         record.months_table,
         hide_index=True,
@@ -295,7 +295,7 @@ st.dataframe(
         "as_of": "Week ending",
         "tier": "Tier",
         "criteria_met": "Criteria met",
-        "revenue": st.column_config.NumberColumn("Revenue in the window", format=currency + "%,.0f"),
+        "revenue": st.column_config.NumberColumn("Revenue in the window", format=fmt.money_column_format()),
         "actions": "Actions",
     },
 )

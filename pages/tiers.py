@@ -120,7 +120,7 @@ if list_tab.open:
             icon=":material/download:",
             help="Every partner shown (all pages), in this order.",
         )
-        money = fmt.currency_symbol() + "%,.0f"
+        money = fmt.money_column_format()
         st.dataframe(
             table.to_arrow(),  # Arrow straight through, no pandas detour
             hide_index=True,

@@ -18,6 +18,11 @@ def currency_symbol() -> str:
     return os.environ.get("KPI_CURRENCY_SYMBOL", "$")
 
 
+def money_column_format() -> str:
+    """The printf format of a money column in a table: the symbol, grouped, no decimals ($1,234)."""
+    return currency_symbol() + "%,.0f"
+
+
 def _is_empty(value: float | int | None) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
