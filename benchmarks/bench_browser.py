@@ -1158,12 +1158,7 @@ def main(argv: list[str] | None = None) -> int:
         "target": target,
         "wall_s": time.perf_counter() - started,
     }
-    text = render(report)
-    report["table"] = text
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str))
-    print()
-    print(text)
+    _core().write_report(report, render(report), args.out)
     print(f"\nJSON report: {args.out}")
     return 0
 

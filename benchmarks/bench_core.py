@@ -587,6 +587,15 @@ def machine(packages: tuple[str, ...] = PACKAGES, **extra: Any) -> dict[str, Any
     }
 
 
+def write_report(report: dict, text: str, out: Path) -> None:
+    """Keep the printed tables in the report, write it as JSON to `out` and print the tables."""
+    report["table"] = text
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print()
+    print(text)
+
+
 def md_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
@@ -885,12 +894,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": {"self": peak_rss_mb(), "children": peak_rss_mb(resource.RUSAGE_CHILDREN)},
         "wall_s": time.perf_counter() - started,
     }
-    text = render(report)
-    report["table"] = text
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str))
-    print()
-    print(text)
+    write_report(report, render(report), args.out)
     if profile:
         for page, p in profile.items():
             print(

@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_core import machine, md_table  # noqa: E402  (shared report helpers)
+from bench_core import machine, md_table, write_report  # noqa: E402  (shared report helpers)
 
 OUT_DIR = ROOT / "benchmarks" / "out"
 MB = 1024 * 1024
@@ -773,12 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         "verdict": verdict,
         "wall_s": time.perf_counter() - started,
     }
-    table = render(report)
-    report["table"] = table
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str))
-    print()
-    print(table)
+    write_report(report, render(report), args.out)
     print(f"\nJSON report: {args.out}")
     return 0
 
