@@ -167,6 +167,7 @@ class DatasetWriter:
 
     def _memory_limit(self, megabytes: int) -> None:
         if megabytes != self._limit_mb:
+            # SET takes no bound parameters; the value is our own integer, never user text.
             self._connection().sql(f"set memory_limit = '{int(megabytes)}MB'")
             self._limit_mb = megabytes
 
