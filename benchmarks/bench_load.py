@@ -3,6 +3,7 @@
 Run from the repository root:
 
     python benchmarks/bench_load.py [--partners 20000] [--out FILE.json]
+    python benchmarks/bench_load.py --scale 5000,20000,80000 --out benchmarks/out/bench_load_scale.json
 
 It writes the demo dataset (`kpi.demo.generate(N)`, about 102 activities a partner) as five
 CSV files and as five Parquet files under benchmarks/out/, and an activities export with
@@ -12,7 +13,10 @@ in a fresh child process so the peak RSS is that load's own:
 - the idle process: `python -c "import kpi.cli"`, the start-up every load pays first;
 - the whole CLI path, `python -m kpi load SRC --db NEW.duckdb [--mapping FILE]` (a streamed
   load: each file read, checked and written a chunk at a time), timed from the parent; its
-  peak RSS from `os.wait4`, also as the peak above the idle process;
+  peak RSS from `os.wait4`, and, from /proc/PID/status read every 2 ms while it runs, the
+  peak of its private memory (RssAnon: what the process allocated) and of its file-backed
+  pages (RssFile: the libraries' code, shared, the same at any data size); each also above
+  the idle process's;
 - the same streamed load in-process (`kpi.load.load_folder` / `kpi.mapping.load_mapped`),
   table by table: the time and the peak RSS while each table was read, checked and written
   (Linux: /proc/self/clear_refs resets the peak between tables), and where the memory is
@@ -21,13 +25,17 @@ in a fresh child process so the peak RSS is that load's own:
   `history.load_dataset` writes them), for comparison;
 - a refused load: one bad value in the last row of the activities CSV, loaded over the
   live database; it must report that one problem and leave the database byte-identical;
-- the CLI CSV load again with Polars' allocator returning freed memory at once, to tell
-  memory in use from memory kept for reuse.
+- the CLI CSV load again with Polars' allocator keeping freed pages about 10 s, as it did
+  before `python -m kpi load` set `_RJEM_MALLOC_CONF` to hand them back at once.
 
-Rows per second are rows of all five tables (and activity rows) over wall seconds; peak
-RSS is also given as a fraction of the size of the data as text (the CSV bytes). The bar:
+With `--scale N1,N2,...` it runs instead the scaling series: for each partner count the five
+CSV files only, the CLI CSV load in a fresh process, then the folder deleted (`--keep` keeps it).
+
+Rows per second are rows of all five tables (and activity rows) over wall seconds; memory
+is also given as a fraction of the size of the data as text (the CSV bytes). The bar:
 "well under the size of the data as text", read as at most half of it (WELL_UNDER), is
-judged twice: on the whole peak RSS, and on the peak above the idle process. See
+judged on (a) the whole peak RSS and (b) the private memory above the idle process's; the
+peak RSS above the idle process's (library code included) is given too. See
 benchmarks/README.md, section "Load path".
 """
 
@@ -62,9 +70,16 @@ MB = 1024 * 1024
 # "Well under the size of the data as text": we read it as at most half of it.
 WELL_UNDER = 0.5
 PACKAGES = ("polars", "duckdb", "pyarrow", "numpy")
-# Polars' jemalloc (prefixed symbols) reads this variable: freed pages go back to the OS at once
-# instead of after ~10 s, so the peak shows the memory really in use.
-NO_RETENTION_ENV = {"_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}
+# Polars' jemalloc (prefixed symbols) reads this variable. `python -m kpi load` now sets
+# "dirty_decay_ms:0,muzzy_decay_ms:0" (freed pages go back to the OS at once) unless it is set;
+# this is the setting before that change, jemalloc's default: freed pages kept about 10 s.
+KEEPS_FREED_ENV = {"_RJEM_MALLOC_CONF": "dirty_decay_ms:10000,muzzy_decay_ms:10000"}
+# How often run_child reads /proc/PID/status of a running child.
+POLL_S = 0.002
+# The CLI's default file size cap (kpi.load.DEFAULT_MAX_UPLOAD_MB); a scaling run whose largest
+# CSV is bigger gets KPI_MAX_UPLOAD_MB=SCALE_CAP_MB.
+DEFAULT_CAP_MB = 200.0
+SCALE_CAP_MB = "2000"
 
 # The activities export as a CRM writes it: its own headers, US timestamps, its activity names.
 CRM_FILE = "crm_activity_export.csv"
@@ -95,18 +110,26 @@ SOURCES = {
 # --- memory ------------------------------------------------------------------------------------
 
 
-def proc_status() -> dict[str, float]:
-    """VmRSS, VmHWM, RssAnon, RssFile of this process in MB (Linux), else ru_maxrss only."""
+STATUS_KEYS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem")
+
+
+def read_status(pid: int | str) -> dict[str, float]:
+    """VmRSS, VmHWM, RssAnon, RssFile, RssShmem of a process in MB (Linux); {} if it is gone."""
     found: dict[str, float] = {}
     try:
-        with open("/proc/self/status") as handle:
+        with open(f"/proc/{pid}/status") as handle:
             for line in handle:
                 key, _, value = line.partition(":")
-                if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+                if key in STATUS_KEYS:
                     found[key] = int(value.split()[0]) / 1024.0
-    except OSError:
-        found["VmHWM"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    except (OSError, ValueError):
+        return {}
     return found
+
+
+def proc_status() -> dict[str, float]:
+    """VmRSS, VmHWM, RssAnon, RssFile of this process in MB (Linux), else ru_maxrss only."""
+    return read_status("self") or {"VmHWM": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
 
 
 def _reset_hwm() -> bool:
@@ -258,18 +281,30 @@ def child_in_memory(src: Path, db: Path, mapping_file: Path) -> dict[str, Any]:
 
 
 def run_child(cmd: list[str], env_extra: dict[str, str] | None = None, keep: int = 4000) -> dict[str, Any]:
-    """Run one process; its wall time, exit code, output (the last `keep` characters) and
-    peak RSS (`os.wait4`: that process's own, Linux/macOS)."""
+    """Run one process; its wall time, exit code, output (the last `keep` characters), peak RSS
+    (`os.wait4`: that process's own, Linux/macOS) and, on Linux, the peaks of its private and
+    file-backed memory (`/proc/PID/status` read every POLL_S while it runs)."""
     env = {**os.environ, **(env_extra or {})}
     # Linux folds the high-water RSS of the process that execs into the new program's
-    # ru_maxrss, so the parent keeps its own small (no Polars, the data made in a child)
-    # and resets its mark before each start; what it was is recorded.
+    # ru_maxrss, so the parent resets its mark before each start (it stays far below a
+    # load's peak: no data in it, the data made in a child); what it was is recorded.
     parent_hwm = proc_status().get("VmHWM")
     _reset_hwm()
+    polled: dict[str, float] = {}
+    samples = 0
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            found = read_status(process.pid)
+            if found:  # empty once the process has exited and is waiting to be reaped
+                samples += 1
+                for key, value in found.items():
+                    polled[key] = max(polled.get(key, 0.0), value)
+            time.sleep(POLL_S)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -278,9 +313,21 @@ def run_child(cmd: list[str], env_extra: dict[str, str] | None = None, keep: int
     scale = 1024.0 if sys.platform != "darwin" else 1024.0 * 1024.0  # ru_maxrss: KiB on Linux, bytes on macOS
     return {
         "cmd": [str(c) for c in cmd],
+        "env": env_extra or {},
         "exit": process.returncode,
         "wall_s": wall,
         "peak_rss_mb": usage.ru_maxrss / scale,
+        # Peaks of the samples (each key on its own: they need not peak at the same moment).
+        # RssAnon: private memory (heap, stacks), what the load allocates. RssFile: file-backed
+        # pages (the libraries' code and read-only data), shared, the same at any data size.
+        # VmHWM: the kernel's own high-water RSS of the new program (a check on ru_maxrss).
+        "peak_private_mb": polled.get("RssAnon"),
+        "peak_file_mb": polled.get("RssFile"),
+        "peak_shmem_mb": polled.get("RssShmem"),
+        "peak_rss_sampled_mb": polled.get("VmRSS"),
+        "hwm_polled_mb": polled.get("VmHWM"),
+        "samples": samples,
+        "sample_every_ms": 1000 * wall / samples if samples else None,
         "user_s": usage.ru_utime,
         "sys_s": usage.ru_stime,
         "parent_hwm_mb_before": parent_hwm,
@@ -337,14 +384,15 @@ def spoil_last_row(path: Path, column: int, value: str) -> tuple[int, str]:
     return lines, old  # the header is row 1, so the last of `lines` lines is row `lines`
 
 
-def make_data(partners: int, seed: int, workdir: Path) -> dict[str, Any]:
+def make_data(partners: int, seed: int, workdir: Path, csv_only: bool = False) -> dict[str, Any]:
+    """The demo data as files under `workdir` (every format, or the five CSV files only)."""
     import polars as pl
 
     from kpi.demo import generate
     from kpi.mapping import FileMapping, Mapping, TableMapping
     from kpi.schema import TABLE_BY_NAME
 
-    folders = {name: workdir / name for name in ("csv", "parquet", "crm", "refused")}
+    folders = {name: workdir / name for name in (("csv",) if csv_only else ("csv", "parquet", "crm", "refused"))}
     for folder in folders.values():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -356,6 +404,17 @@ def make_data(partners: int, seed: int, workdir: Path) -> dict[str, Any]:
     for name, frame in tables.items():
         frame.write_csv(folders["csv"] / f"{name}.csv")
     timings["write_csv_s"] = time.perf_counter() - start
+    if csv_only:  # the scaling series: the CSV load only
+        return {
+            "partners": partners,
+            "seed": seed,
+            "rows": rows,
+            "total_rows": sum(rows.values()),
+            "folders": {"csv": str(folders["csv"])},
+            "file_mb": {"csv": {p.name: p.stat().st_size / MB for p in sorted(folders["csv"].iterdir())}},
+            "text_mb": folder_bytes(folders["csv"]) / MB,
+            "timings": timings,
+        }
     start = time.perf_counter()
     for name, frame in tables.items():
         frame.write_parquet(folders["parquet"] / f"{name}.parquet")
@@ -495,6 +554,92 @@ def ratio(mb: float, text: float) -> str:
     return f"{mb / text:.2f}x"
 
 
+IDLE_LABEL = "idle process (`import kpi.cli`)"
+KEEPS_FREED_LABEL = "load, allocator keeps freed pages (before)"
+MEMORY_HEADER = [
+    "source",
+    "command",
+    "peak RSS",
+    "file-backed",
+    "private",
+    "private above idle",
+    "RSS above idle",
+    "peak RSS / text",
+    "private / text",
+    "private above idle / text",
+    "RSS above idle / text",
+]
+
+
+def mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def frac(value: float | None, text: float) -> str:
+    return "-" if value is None else ratio(value, text)
+
+
+def above(run: dict[str, Any], idle: dict[str, Any], key: str) -> float | None:
+    if run is idle or run.get(key) is None or idle.get(key) is None:
+        return None
+    return run[key] - idle[key]
+
+
+def memory_row(name: str, command: str, run: dict[str, Any], idle: dict[str, Any], text: float) -> list[str]:
+    private_above, rss_above = above(run, idle, "peak_private_mb"), above(run, idle, "peak_rss_mb")
+    return [
+        name,
+        command,
+        mb(run["peak_rss_mb"]),
+        mb(run.get("peak_file_mb")),
+        mb(run.get("peak_private_mb")),
+        mb(private_above),
+        mb(rss_above),
+        frac(run["peak_rss_mb"], text),
+        frac(run.get("peak_private_mb"), text),
+        frac(private_above, text),
+        frac(rss_above, text),
+    ]
+
+
+def judge(runs: dict[str, dict[str, Any]], idle: dict[str, Any], text: float) -> dict[str, Any]:
+    """The bar (at most WELL_UNDER x the text) on the total peak RSS, on the private memory above
+    the idle process's, and on the peak RSS above the idle process's (the earlier reading)."""
+    verdict: dict[str, Any] = {"well_under_factor": WELL_UNDER, "text_mb": text}
+    for key, figure in (
+        ("total", lambda run: run["peak_rss_mb"]),
+        ("private_above_idle", lambda run: above(run, idle, "peak_private_mb")),
+        ("above_idle", lambda run: above(run, idle, "peak_rss_mb")),
+    ):
+        values = {name: figure(run) for name, run in runs.items()}
+        ratios = {name: v / text for name, v in values.items() if v is not None}
+        met = all(r <= WELL_UNDER for r in ratios.values()) if len(ratios) == len(values) else None
+        verdict[key] = {"met": met, "mb": values, "ratios": ratios}
+    return verdict
+
+
+VERDICT_KEYS = ("total", "private_above_idle", "above_idle")
+VERDICT_LINES = (
+    ("total", "(a) total peak RSS"),
+    ("private_above_idle", "(b) private memory (RssAnon) above the idle process's"),
+    ("above_idle", "for reference, peak RSS above the idle process's (file-backed pages included)"),
+)
+
+
+def verdict_lines(verdict: dict[str, Any], text: float, names: dict[str, str]) -> list[str]:
+    lines = []
+    for key, what in VERDICT_LINES:
+        v = verdict[key]
+        state = "NOT MEASURED (no /proc)" if v["met"] is None else "MET" if v["met"] else "NOT MET"
+        lines.append(
+            f"- {what} well under the size of the data as text (<= {WELL_UNDER:g} x {text:.0f} MB = "
+            f"{WELL_UNDER * text:.0f} MB): **{state}** ("
+            + ", ".join(f"{names.get(k, k)} {v['mb'][k]:.0f} MB = {r:.2f}x" for k, r in v["ratios"].items())
+            + ")."
+        )
+    return lines
+
+
 def render(report: dict[str, Any]) -> str:
     data = report["data"]
     text = data["text_mb"]
@@ -528,21 +673,18 @@ def render(report: dict[str, Any]) -> str:
         ),
         "",
         "Whole CLI path (`python -m kpi load SRC --db NEW.duckdb`, one fresh process each; wall time "
-        "includes Python start-up and imports; *above idle* = peak RSS minus that of the idle process)",
+        "includes Python start-up and imports)",
         "",
     ]
     startup = report["startup"]
     base = startup["peak_rss_mb"]
-    rows = [
-        ["-", "idle process (`import kpi.cli`)", str(startup["exit"]), f"{startup['wall_s']:.2f}", "-", "-",
-         f"{base:.0f}", "-", ratio(base, text), "-"]
-    ]  # fmt: skip
     runs = [
         (SOURCES[source], "load" + (" --mapping" if source == "crm" else ""), entry["cli"])
         for source, entry in report["loads"].items()
     ]
     runs.append(("CSV, 1 bad value", "load (refused)", report["refused"]))
-    runs.append(("CSV", "load, freed memory returned at once", report["no_retention"]))
+    runs.append(("CSV", KEEPS_FREED_LABEL, report["allocator_keeps"]))
+    rows = [["-", IDLE_LABEL, str(startup["exit"]), f"{startup['wall_s']:.2f}", "-", "-", f"{startup['user_s']:.2f}"]]
     for name, command, run in runs:
         rows.append(
             [
@@ -552,29 +694,20 @@ def render(report: dict[str, Any]) -> str:
                 f"{run['wall_s']:.2f}",
                 rate(total, run["wall_s"]),
                 rate(acts, run["wall_s"]),
-                f"{run['peak_rss_mb']:.0f}",
-                f"{run['peak_rss_mb'] - base:.0f}",
-                ratio(run["peak_rss_mb"], text),
-                ratio(run["peak_rss_mb"] - base, text),
+                f"{run['user_s'] + run['sys_s']:.2f}",
             ]
         )
-    parts.append(
-        md_table(
-            [
-                "source",
-                "command",
-                "exit",
-                "wall s",
-                "rows/s",
-                "activity rows/s",
-                "peak RSS MB",
-                "above idle MB",
-                "peak / text",
-                "above idle / text",
-            ],
-            rows,
-        )  # fmt: skip
-    )
+    parts += [
+        md_table(["source", "command", "exit", "wall s", "rows/s", "activity rows/s", "CPU s"], rows),
+        "",
+        "Memory of the same processes (MB; *private* = peak RssAnon, the memory the process allocated; "
+        "*file-backed* = peak RssFile, the libraries' code and read-only data, shared and the same at any data "
+        "size; *above idle* = minus the idle process's figure; / text = over the size of the data as text)",
+        "",
+    ]
+    rows = [memory_row("-", IDLE_LABEL, startup, startup, text)]
+    rows += [memory_row(name, command, run, startup, text) for name, command, run in runs]
+    parts.append(md_table(MEMORY_HEADER, rows))
     parts += [
         "",
         "Streamed load in-process, table by table (one fresh process per source; each table read, checked and "
@@ -656,17 +789,171 @@ def render(report: dict[str, Any]) -> str:
         f"database file {'byte-identical (same SHA-256), history unchanged' if ref['db_identical'] else 'CHANGED'}.",
         "",
     ]
-    verdict = report["verdict"]
-    for key, what in (("total", "peak RSS"), ("above_idle", "peak RSS above the idle process")):
-        v = verdict[key]
-        parts.append(
-            f"- {what} well under the size of the data as text (<= {WELL_UNDER:g} x {text:.0f} MB = "
-            f"{WELL_UNDER * text:.0f} MB): **{'MET' if v['met'] else 'NOT MET'}** ("
-            + ", ".join(f"{SOURCES.get(k, k)} {r:.2f}x" for k, r in v["ratios"].items())
-            + ")."
-        )
+    parts += verdict_lines(report["verdict"], text, {**SOURCES, "refused": "refused"})
     parts += ["", f"Total wall time of the benchmark {report['wall_s']:.0f} s."]
     return "\n".join(parts)
+
+
+def partner_counts(value: str) -> list[int]:
+    try:
+        counts = [int(part.replace("_", "")) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"partner counts separated by commas, not {value!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"partner counts of at least 1, not {value!r}")
+    return counts
+
+
+def make_data_child(partners: int, seed: int, workdir: Path, csv_only: bool = False) -> dict[str, Any]:
+    """make_data in a child of its own, so the parent never holds the data (see run_child)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--make-data", str(workdir)]
+    cmd += ["--partners", str(partners), "--seed", str(seed)]
+    return run_phases(cmd + (["--csv-only"] if csv_only else []))
+
+
+def scale_series(counts: list[int], seed: int, workdir: Path, keep: bool) -> list[dict[str, Any]]:
+    """The CLI CSV load of the demo data at each partner count, each in a fresh process; a size
+    whose largest CSV is over the CLI's file cap gets KPI_MAX_UPLOAD_MB=SCALE_CAP_MB."""
+    cap = float(os.environ.get("KPI_MAX_UPLOAD_MB") or DEFAULT_CAP_MB)
+    series = []
+    for partners in counts:
+        folder = workdir / f"scale-{partners}"
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"[scale {partners:,}] generate, write CSV", flush=True)
+        data = make_data_child(partners, seed, folder, csv_only=True)
+        largest = max(data["file_mb"]["csv"].values())
+        env = {"KPI_MAX_UPLOAD_MB": SCALE_CAP_MB} if largest > cap else {}
+        print(f"[scale {partners:,}] CLI CSV load of {data['text_mb']:.0f} MB {env or ''}", flush=True)
+        db = fresh_db(folder / "load.duckdb")
+        run = run_child(cli_load(data["folders"]["csv"], db), env)
+        if run["exit"] != 0:
+            raise RuntimeError(f"the CSV load at {partners:,} partners failed:\n{run['stderr']}")
+        series.append({**data, "largest_file_mb": largest, "db_mb": db.stat().st_size / MB, "cli": run})
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    return series
+
+
+def render_scale(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    idle = report["startup"]
+    series = report["series"]
+    rows = [
+        [
+            f"{entry['partners']:,}",
+            f"{entry['rows']['activities']:,}",
+            f"{entry['total_rows']:,}",
+            f"{entry['text_mb']:.1f}",
+            f"{entry['cli']['wall_s']:.2f}",
+            rate(entry["total_rows"], entry["cli"]["wall_s"]),
+            rate(entry["rows"]["activities"], entry["cli"]["wall_s"]),
+            mb(entry["cli"]["peak_rss_mb"]),
+            mb(entry["cli"].get("peak_private_mb")),
+            mb(above(entry["cli"], idle, "peak_private_mb")),
+            frac(entry["cli"]["peak_rss_mb"], entry["text_mb"]),
+            frac(entry["cli"].get("peak_private_mb"), entry["text_mb"]),
+            frac(above(entry["cli"], idle, "peak_private_mb"), entry["text_mb"]),
+            ", ".join(f"{k}={v}" for k, v in entry["cli"]["env"].items()) or "-",
+        ]
+        for entry in series
+    ]
+    parts = [
+        f"Machine: {m['cpus_usable']} usable CPUs (nproc {m['nproc']}), {m['memory_gb'] or 0:.1f} GB RAM, "
+        f"{m['platform']}; Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+        + f"; commit {m['git'].get('commit', '?')}{' (dirty tree)' if m['git'].get('dirty') else ''}; "
+        f"load average {report['load_average'][0]:.1f} at the start, {report['load_average'][1]:.1f} at the end.",
+        "",
+        f"Scaling: `python -m kpi load CSV_FOLDER --db NEW.duckdb` on `kpi.demo.generate(N, seed={report['seed']})`, "
+        "one fresh process each (MB; private = peak RssAnon; the idle process `import kpi.cli`: "
+        f"peak RSS {mb(idle['peak_rss_mb'])}, private {mb(idle.get('peak_private_mb'))})",
+        "",
+        md_table(
+            [
+                "partners",
+                "activity rows",
+                "rows",
+                "text MB",
+                "wall s",
+                "rows/s",
+                "activity rows/s",
+                "peak RSS",
+                "private",
+                "private above idle",
+                "peak RSS / text",
+                "private / text",
+                "private above idle / text",
+                "env",
+            ],
+            rows,
+        ),  # fmt: skip
+    ]
+    first, last = series[0], series[-1]
+    if len(series) > 1 and first["cli"].get("peak_private_mb") is not None:
+        parts += [
+            "",
+            f"From {first['text_mb']:.0f} to {last['text_mb']:.0f} MB of text "
+            f"({last['text_mb'] / first['text_mb']:.1f}x): peak RSS {first['cli']['peak_rss_mb']:.0f} -> "
+            f"{last['cli']['peak_rss_mb']:.0f} MB ({last['cli']['peak_rss_mb'] - first['cli']['peak_rss_mb']:+.0f}), "
+            f"private {first['cli']['peak_private_mb']:.0f} -> {last['cli']['peak_private_mb']:.0f} MB "
+            f"({last['cli']['peak_private_mb'] - first['cli']['peak_private_mb']:+.0f}).",
+        ]
+
+    def cell(v: dict[str, Any]) -> str:
+        if v["met"] is None:
+            return "not measured"
+        return f"{'MET' if v['met'] else 'NOT MET'} ({v['ratios']['csv']:.2f}x)"
+
+    verdicts = report["verdicts"]
+    parts += [
+        "",
+        f"Verdict at each size: well under the size of the data as text, read as <= {WELL_UNDER:g} x the text",
+        "",
+        md_table(
+            ["partners", "text MB", "bar MB", "(a) total peak RSS", "(b) private above idle", "RSS above idle (ref.)"],
+            [
+                [
+                    f"{entry['partners']:,}",
+                    f"{entry['text_mb']:.1f}",
+                    f"{WELL_UNDER * entry['text_mb']:.0f}",
+                    *(cell(verdicts[str(entry["partners"])][key]) for key in VERDICT_KEYS),
+                ]
+                for entry in series
+            ],
+        ),
+    ]
+    parts += ["", f"Total wall time of the benchmark {report['wall_s']:.0f} s."]
+    return "\n".join(parts)
+
+
+def scale_main(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    workdir = args.workdir or OUT_DIR / "load-scale"
+    workdir.mkdir(parents=True, exist_ok=True)
+    print("[idle] python -c 'import kpi.cli'", flush=True)
+    startup = run_child([sys.executable, "-c", "import kpi.cli"])
+    series = scale_series(args.scale, args.seed, workdir, args.keep)
+    report = {
+        "benchmark": "bench_load_scale",
+        "generated_at": datetime.now().isoformat(timespec="seconds"),
+        "args": {"scale": args.scale, "seed": args.seed, "keep": args.keep},
+        "seed": args.seed,
+        "machine": machine(
+            PACKAGES,
+            env={k: v for k, v in os.environ.items() if k.startswith("KPI_MAX_") or k.endswith("MALLOC_CONF")},
+        ),
+        "load_average": [load_before, os.getloadavg()[0]],
+        "startup": startup,
+        "series": series,
+        "verdicts": {
+            str(entry["partners"]): judge({"csv": entry["cli"]}, startup, entry["text_mb"]) for entry in series
+        },
+        "wall_s": time.perf_counter() - started,
+    }
+    write_report(report, render_scale(report), args.out)
+    print(f"\nJSON report: {args.out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -674,8 +961,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partners", type=int, default=20_000, help="partners in the demo data (default 20000)")
     parser.add_argument("--out", type=Path, default=OUT_DIR / "bench_load.json", help="JSON report file")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workdir", type=Path, help="data and databases (default benchmarks/out/load-N/)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="data and databases (default benchmarks/out/load-N/, with --scale benchmarks/out/load-scale/)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=partner_counts,
+        help="instead of the whole benchmark, the scaling series: the CLI CSV load at each of these partner "
+        "counts (comma-separated, e.g. 5000,20000,80000)",
+    )
+    parser.add_argument("--keep", action="store_true", help="--scale: keep each size's data folder (default: delete)")
     parser.add_argument("--child", choices=("stream", "in-memory"), help=argparse.SUPPRESS)
+    parser.add_argument("--csv-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--source", choices=tuple(SOURCES), help=argparse.SUPPRESS)
     parser.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -684,7 +983,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.make_data:  # child: the data, so the parent never holds it (see run_child)
-        print(json.dumps(make_data(args.partners, args.seed, args.make_data)))
+        print(json.dumps(make_data(args.partners, args.seed, args.make_data, csv_only=args.csv_only)))
         return 0
     if args.child == "stream":
         print(json.dumps(child_stream(args.source, args.src, fresh_db(args.db), args.mapping)))
@@ -694,6 +993,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.partners < 1:
         parser.error("--partners must be at least 1")
+    if args.scale:
+        return scale_main(args)
 
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
@@ -702,18 +1003,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(dbs, ignore_errors=True)
     dbs.mkdir(parents=True)
     print(f"[data] generate {args.partners:,} partners, write CSV, Parquet, CRM CSV", flush=True)
-    data = run_phases(
-        [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--make-data",
-            str(workdir),
-            "--partners",
-            str(args.partners),
-            "--seed",
-            str(args.seed),
-        ]
-    )
+    data = make_data_child(args.partners, args.seed, workdir)
     mapping_file = data["mapping_file"]
 
     print("[idle] python -c 'import kpi.cli'", flush=True)
@@ -740,20 +1030,16 @@ def main(argv: list[str] | None = None) -> int:
     print("[refused] CSV with one bad value in the last row, over the live CSV database", flush=True)
     refused = refused_load(data, dbs / "cli-csv.duckdb", workdir)
 
-    print("[no retention] CLI CSV load, freed memory returned at once", flush=True)
-    no_retention = run_child(
-        cli_load(data["folders"]["csv"], fresh_db(dbs / "cli-csv-noretention.duckdb")), NO_RETENTION_ENV
+    print("[allocator keeps] CLI CSV load, Polars' allocator keeping freed pages ~10 s (before)", flush=True)
+    allocator_keeps = run_child(
+        cli_load(data["folders"]["csv"], fresh_db(dbs / "cli-csv-keeps-freed.duckdb")), KEEPS_FREED_ENV
     )
+    if allocator_keeps["exit"] != 0:
+        raise RuntimeError(f"the CSV load keeping freed pages failed:\n{allocator_keeps['stderr']}")
 
-    text = data["text_mb"]
-    base = startup["peak_rss_mb"]
-    peaks = {source: entry["cli"]["peak_rss_mb"] for source, entry in loads.items()}
-    peaks["refused"] = refused["peak_rss_mb"]
-    verdict = {}
-    for key, offset in (("total", 0.0), ("above_idle", base)):
-        ratios = {source: (peak - offset) / text for source, peak in peaks.items()}
-        verdict[key] = {"met": all(r <= WELL_UNDER for r in ratios.values()), "ratios": ratios}
-    verdict["well_under_factor"] = WELL_UNDER
+    judged = {source: entry["cli"] for source, entry in loads.items()}
+    judged["refused"] = refused
+    verdict = judge(judged, startup, data["text_mb"])
 
     report = {
         "benchmark": "bench_load",
@@ -769,7 +1055,7 @@ def main(argv: list[str] | None = None) -> int:
         "loads": loads,
         "in_memory": in_memory,
         "refused": refused,
-        "no_retention": no_retention,
+        "allocator_keeps": allocator_keeps,
         "verdict": verdict,
         "wall_s": time.perf_counter() - started,
     }
