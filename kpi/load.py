@@ -136,6 +136,10 @@ class SourceFile:
     `frame` has the file's original (trimmed) header names as String columns, empty
     cells as null, blank rows left out, and an Int64 `_row`: the row number as a
     spreadsheet user counts it (the header is row `header_row`).
+
+    A preview (`preview_source`) holds only the first rows in `frame`; `total_rows` and
+    `distinct` then say what the whole file holds. A preview is for choosing a mapping,
+    never for loading: `kpi.mapping` refuses to apply or validate one.
     """
 
     name: str
@@ -144,6 +148,24 @@ class SourceFile:
     delimiter: str | None
     headers: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    total_rows: int | None = None  # rows of the whole file, when `frame` is a preview
+    # The distinct values of each column of the whole file that has only a few (a preview).
+    distinct: Mapping[str, tuple[str, ...]] | None = None
+
+    @property
+    def is_preview(self) -> bool:
+        return self.total_rows is not None
+
+    @property
+    def rows(self) -> int:
+        """Rows of the whole file (blank rows left out)."""
+        return self.frame.height if self.total_rows is None else self.total_rows
+
+    def values(self, header: str, limit: int) -> list[str]:
+        """The column's distinct values, sorted, at most `limit`: of the whole file where known."""
+        if self.distinct is not None and header in self.distinct:
+            return list(self.distinct[header][:limit])
+        return self.frame.get_column(header).drop_nulls().unique().sort().head(limit).to_list()
 
 
 def _env_number(variable: str, default: float) -> float:
@@ -700,6 +722,62 @@ def read_source(
     stream = open_source(name, data, header_row, delimiter, max_upload_mb=max_upload_mb, max_rows=max_rows)
     [frame] = stream.chunks()  # chunk_rows None: one chunk
     return SourceFile(name, frame, stream.header_row, stream.delimiter, stream.headers, stream.warnings)
+
+
+# A preview's first rows: enough to suggest a mapping from the data and to show a sample.
+PREVIEW_ROWS = 10_000
+# A column's distinct values a preview keeps (deal stages, activity names): beyond, none.
+PREVIEW_VALUES = 200
+
+
+def preview_source(
+    name: str,
+    data: bytes | Path,
+    header_row: int | None = None,
+    delimiter: str | None = None,
+    *,
+    rows: int = PREVIEW_ROWS,
+    values: int = PREVIEW_VALUES,
+    max_upload_mb: float | None = None,
+    max_rows: int | None = None,
+) -> SourceFile:
+    """`read_source`, holding only the first `rows` rows: the whole file is read once, a chunk at a time.
+
+    `total_rows` counts every row of the file, and `distinct` has, for each column with at
+    most `values` distinct values in the whole file, those values sorted, so a value
+    mapping (deal stages, activity names) sees every value even past the first rows.
+    Memory stays about the same whatever the file's size. Raises `SourceError` as
+    `read_source` does, for a problem anywhere in the file.
+    """
+    stream = open_source(
+        name, data, header_row, delimiter, chunk_rows=DEFAULT_CHUNK_ROWS, max_upload_mb=max_upload_mb, max_rows=max_rows
+    )
+    head: list[pl.DataFrame] = []
+    kept = total = 0
+    seen: dict[str, set[str] | None] = {header: set() for header in stream.headers}
+    for chunk in stream.chunks():
+        if kept < rows or not head:
+            head.append(chunk.head(rows - kept))
+            kept += head[-1].height
+        total += chunk.height
+        for header, found in seen.items():
+            if found is None:
+                continue
+            column = chunk.get_column(header).drop_nulls()
+            if column.n_unique() > values:
+                seen[header] = None
+                continue
+            found.update(column.unique().to_list())
+            if len(found) > values:
+                seen[header] = None
+    if head:
+        frame = pl.concat(head)
+    else:  # no chunk at all (a Parquet file without row groups)
+        frame = pl.DataFrame(schema={"_row": pl.Int64, **dict.fromkeys(stream.headers, pl.String)})
+    distinct = {header: tuple(sorted(found)) for header, found in seen.items() if found is not None}
+    return SourceFile(
+        name, frame, stream.header_row, stream.delimiter, stream.headers, stream.warnings, total, distinct
+    )
 
 
 def read_table_file(path: Path) -> pl.DataFrame:

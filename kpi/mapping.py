@@ -47,6 +47,7 @@ from kpi.load import (
     Validation,
     check_tables,
     open_source,
+    preview_source,
     problems_frame,
     read_source,
     without_consequences,
@@ -62,12 +63,14 @@ __all__ = [
     "SourceFile",
     "TableMapping",
     "apply",
+    "check_mapped",
     "find_saved",
     "guess_table",
     "human_date_format",
     "load_mapped",
     "load_with_mapping",
     "missing_source_columns",
+    "preview_source",
     "read_source",
     "readable_files",
     "suggest",
@@ -687,7 +690,7 @@ def _activity_value(value: str) -> str | None:
 
 
 def _value_map(source: SourceFile, header: str, column: Column) -> dict[str, str]:
-    distinct = source.frame.get_column(header).drop_nulls().unique().sort().head(200).to_list()
+    distinct = source.values(header, 200)
     mapped: dict[str, str] = {}
     for value in distinct:
         if value in column.choices:
@@ -932,7 +935,13 @@ def _left_out_warnings(name: str, mapping: TableMapping, counts: dict[str, int])
     return [f"{name}: left out {counts['_rows']:,} row(s) without a required value ({detail}): skip_incomplete is on"]
 
 
+def _whole(source: SourceFile | SourceStream) -> None:
+    if isinstance(source, SourceFile) and source.is_preview:
+        raise ValueError(f"{source.name}: a preview holds only the first rows; read the whole file to load it")
+
+
 def _apply(source: SourceFile, mapping: TableMapping) -> tuple[pl.DataFrame, list[str]]:
+    _whole(source)
     missing = missing_source_columns(source, mapping)
     if missing:
         name, header = missing[0]
@@ -969,6 +978,7 @@ class _Applied:
 def _applied_chunks(
     source: SourceFile | SourceStream, mapping: TableMapping, tally: _Applied
 ) -> Iterator[pl.DataFrame]:
+    _whole(source)
     chunks = source.chunks() if isinstance(source, SourceStream) else [source.frame]
     for chunk in chunks:
         frame, counts = _apply_frame(chunk, mapping)
@@ -1143,6 +1153,35 @@ def load_with_mapping(src_dir: Path, mapping: Mapping) -> Validation:
     return validate_mapped(pairs, problems, warnings, mapped_tables=(f.mapping.table for f in mapping.files))  # type: ignore[arg-type]
 
 
+def _open_streams(
+    src_dir: Path, mapping: Mapping, chunk_rows: int
+) -> tuple[list[tuple[SourceFile | SourceStream, TableMapping]], list[ProblemRow], list[str]]:
+    return _match_files(
+        src_dir,
+        mapping,
+        lambda path, fm: open_source(
+            path.name, path, header_row=fm.header_row, delimiter=fm.delimiter, chunk_rows=chunk_rows
+        ),
+    )
+
+
+def check_mapped(src_dir: Path, mapping: Mapping, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Loaded:
+    """`load_with_mapping`, streamed and writing nothing: every problem, and the rows each table would get.
+
+    The files are read, mapped and checked a chunk at a time (as `load_mapped` does), so
+    memory stays about the same whatever their size. `Loaded.record` is None and
+    `validation.tables` empty; `table_rows` counts the clean rows per table. The Data page
+    checks so, and loads with `load_mapped`, which checks every row again as it writes.
+    """
+    src_dir = Path(src_dir)
+    if not src_dir.is_dir():
+        return Loaded(Validation({}, problems_frame([(str(src_dir), None, "", None, "is not a folder")])), None, {})
+    pairs, problems, warnings = _open_streams(src_dir, mapping, chunk_rows)
+    mapped_tables = [f.mapping.table for f in mapping.files]
+    validation, checked = _check_pairs(pairs, problems, warnings, mapped_tables, None)
+    return Loaded(validation, None, dict(checked.rows))
+
+
 def load_mapped(
     src_dir: Path,
     mapping: Mapping,
@@ -1162,13 +1201,7 @@ def load_mapped(
     src_dir = Path(src_dir)
     if not src_dir.is_dir():
         return Loaded(Validation({}, problems_frame([(str(src_dir), None, "", None, "is not a folder")])), None, {})
-    pairs, problems, warnings = _match_files(
-        src_dir,
-        mapping,
-        lambda path, fm: open_source(
-            path.name, path, header_row=fm.header_row, delimiter=fm.delimiter, chunk_rows=chunk_rows
-        ),
-    )
+    pairs, problems, warnings = _open_streams(src_dir, mapping, chunk_rows)
     names: dict[str, str] = {}
     for fm in mapping.files:  # several files (e.g. monthly exports) may feed one table
         names[fm.mapping.table] = ", ".join(filter(None, (names.get(fm.mapping.table), fm.file)))

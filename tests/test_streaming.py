@@ -20,8 +20,18 @@ import xlsxwriter
 from polars.testing import assert_frame_equal
 
 from kpi import history
-from kpi.load import load_folder, open_source, read_dataset, read_source
-from kpi.mapping import FileMapping, Mapping, TableMapping, load_mapped, load_with_mapping
+from kpi.load import SourceError, load_folder, open_source, preview_source, read_dataset, read_source
+from kpi.mapping import (
+    FileMapping,
+    Mapping,
+    TableMapping,
+    apply,
+    check_mapped,
+    load_mapped,
+    load_with_mapping,
+    suggest,
+    validate_mapped,
+)
 from kpi.schema import TABLE_NAMES
 from tests.conftest import Rows, partner, write_csv_folder
 
@@ -533,3 +543,80 @@ def test_a_date_not_in_the_mappings_format_in_a_later_chunk_names_its_row(tmp_pa
         }
     ]
     assert loaded.record is None
+
+
+# --- the Data page's path: a preview to map from, a streamed check, a streamed load ------------
+
+
+def stage_export(rows: int, late_stage: str | None = None) -> str:
+    """An opportunities export of `rows` rows; the last one may have a stage seen nowhere before."""
+    lines = ["Opportunity ID,Account ID,Created Date,Stage,Amount"]
+    for i in range(1, rows + 1):
+        stage = late_stage if late_stage and i == rows else ("Closed Won" if i % 3 else "Closed Lost")
+        lines.append(f"O-{i},P{i % 3 + 1},03/{i % 28 + 1:02d}/2026,{stage},{i}.00")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_preview_holds_the_first_rows_but_counts_and_sees_every_value_of_the_whole_file(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "opportunities.csv", stage_export(250, late_stage="Negotiation"))
+
+    source = preview_source(path.name, path, rows=100)
+
+    assert source.is_preview
+    assert source.frame.height == 100
+    assert source.rows == 250  # the caption's row count is the whole file's
+    assert source.frame["_row"].to_list()[:2] == [2, 3]
+    # "Negotiation" is only on the last row, far past the preview: the value mapping still offers it.
+    assert source.values("Stage", 40) == ["Closed Lost", "Closed Won", "Negotiation"]
+    assert suggest(source, "deals").values["status"] == {
+        "Closed Lost": "lost",
+        "Closed Won": "won",
+        "Negotiation": "open",
+    }
+    # A column with more distinct values than a preview keeps (ids) falls back to the first rows.
+    assert "Opportunity ID" not in (source.distinct or {})
+    assert source.values("Opportunity ID", 3) == ["O-1", "O-10", "O-100"]
+
+
+def test_a_small_file_previews_whole_and_a_broken_row_past_the_preview_is_still_named(tmp_path: Path) -> None:
+    small = write_text(tmp_path, "small.csv", stage_export(5))
+    source = preview_source(small.name, small, rows=100)
+    assert (source.rows, source.frame.height) == (5, 5)
+    assert_frame_equal(source.frame, read_source(small.name, small).frame)
+
+    broken = write_text(tmp_path, "broken.csv", stage_export(300) + 'O-301,P1,"03/01/2026\n')
+    with pytest.raises(SourceError, match="broken.csv"):
+        preview_source(broken.name, broken, rows=10)
+
+
+def test_a_preview_is_never_loaded_as_if_it_were_the_whole_file(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "opportunities.csv", stage_export(50))
+    source = preview_source(path.name, path, rows=10)
+    mapping = suggest(source, "deals")
+    with pytest.raises(ValueError, match="preview holds only the first rows"):
+        apply(source, mapping)
+    with pytest.raises(ValueError, match="preview holds only the first rows"):
+        validate_mapped([(source, mapping)])
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 4])
+def test_a_streamed_check_finds_what_the_whole_read_finds_and_writes_nothing(tmp_path: Path, chunk_rows: int) -> None:
+    bad = CRM_ACTIVITIES.replace("Portal Login", "log in", 1)
+    folder, mapping = crm_folder(tmp_path / "crm", bad)
+    before = tree(tmp_path)
+
+    checked = check_mapped(folder, mapping, chunk_rows=chunk_rows)
+    whole = load_with_mapping(folder, mapping)
+
+    assert checked.record is None
+    assert checked.validation.problem_lines() == whole.problem_lines()
+    # The first "Portal Login" is on row 3 (the header is row 1).
+    assert where(checked.validation.problems) == [("crm_activities.csv", 3, "activity", "log in")]
+    assert tree(tmp_path) == before  # no database, no work file
+
+    good, mapping = crm_folder(tmp_path / "good")
+    clean = check_mapped(good, mapping, chunk_rows=chunk_rows)
+    reference = load_with_mapping(good, mapping)
+    assert clean.validation.ok
+    assert clean.table_rows == {name: frame.height for name, frame in reference.tables.items()}
+    assert clean.table_rows["activities"] == 5  # seven rows, two without an account left out
