@@ -1,20 +1,20 @@
 """Data: upload your exports, map their columns, check everything, then load; see and restore earlier loads."""
 
 from datetime import datetime
-from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
 from kpi import history
 from kpi import mapping as kmap
+from kpi.schema import TABLE_NAMES
 from ui import upload as ui_upload
 from ui.data import db_path
 from ui.frame import ensure_routed
 
 ensure_routed()
 DB = db_path()
-CHECKED_KEY = "data_checked"  # (mapping JSON, validation) of the last check
+CHECKED_KEY = "data_checked"  # (mapping JSON, kpi.load.Loaded) of the last check
 
 st.title("Your data")
 loads = history.list_loads(DB) if DB.exists() else []
@@ -37,19 +37,20 @@ files = st.file_uploader(
 saved = [kmap.Mapping.from_json(text) for text in history.saved_mappings(DB).values()] if DB.exists() else []
 
 uploads: list[ui_upload.Upload] = []
-for file in files or []:
-    data = file.getvalue()
-    key = ui_upload.upload_key(file.name, data)
-    header_row = st.session_state.get(f"{key}_header_row")
+staged, stage_problems = ui_upload.stage(files or [])
+for problem in stage_problems:
+    st.error(problem, icon=":material/error:")
+for item in staged:
+    header_row = st.session_state.get(f"{item.key}_header_row")
     try:
-        source = ui_upload.read_upload(file.name, data, header_row)
+        source = ui_upload.preview(item, header_row)
     except kmap.SourceError as exc:
-        st.error(f"{file.name}: {exc.reason}", icon=":material/error:")
+        st.error(f"{item.name}: {exc.reason}", icon=":material/error:")
         continue
     except ValueError as exc:
-        st.error(f"{file.name}: {exc}", icon=":material/error:")
+        st.error(f"{item.name}: {exc}", icon=":material/error:")
         continue
-    uploads.append(ui_upload.Upload(source, data, key))
+    uploads.append(ui_upload.Upload(source, item.path, item.key))
 
 file_mappings: list[kmap.FileMapping] = []
 if uploads:
@@ -74,16 +75,17 @@ if file_mappings:
     mapping_json = mapping.to_json()
     # What was checked is the files and their mapping; the mapping's name does not matter.
     check_key = kmap.Mapping(name="check", files=mapping.files).to_json()
+    folder = ui_upload.staging_dir()
     if st.button("Check the data", type="primary", key="data_check", icon=":material/fact_check:"):
-        folder = ui_upload.stage(uploads)
+        # Streamed: every row is checked a chunk at a time and nothing is kept but the problems.
         with st.spinner("Checking every row..."):
-            st.session_state[CHECKED_KEY] = (check_key, kmap.load_with_mapping(folder, mapping))
+            st.session_state[CHECKED_KEY] = (check_key, kmap.check_mapped(folder, mapping))
     checked = st.session_state.get(CHECKED_KEY)
     if checked is not None and checked[0] != check_key:
         st.info("The mapping changed since the last check: check again before loading.")
         checked = None
     if checked is not None:
-        validation = checked[1]
+        validation = checked[1].validation
         for warning in validation.warnings:
             st.warning(warning, icon=":material/info:")
         if not validation.ok:
@@ -105,9 +107,8 @@ if file_mappings:
                 icon=":material/download:",
             )
         else:
-            counts = pl.DataFrame(
-                {"table": list(validation.tables), "rows": [f.height for f in validation.tables.values()]}
-            )
+            table_rows = checked[1].table_rows
+            counts = pl.DataFrame({"table": list(TABLE_NAMES), "rows": [table_rows.get(t, 0) for t in TABLE_NAMES]})
             st.success("Every row passed. This is what will be loaded:", icon=":material/check_circle:")
             st.dataframe(counts, hide_index=True)
             st.subheader("4. Confirm")
@@ -118,21 +119,23 @@ if file_mappings:
             )
             if st.button("Load this data", type="primary", key="data_confirm", icon=":material/upload:"):
                 named = kmap.Mapping(name=name.strip() or "my exports", files=mapping.files)
-                files_info = [
-                    history.SourceFileInfo(u.source.name, fm.mapping.table, u.source.frame.height)
-                    for u, fm in zip(uploads, file_mappings, strict=False)
-                ]
-                record = history.load_dataset(
-                    validation.tables,
-                    DB,
-                    source="upload: " + ", ".join(Path(u.source.name).name for u in uploads),
-                    files=files_info,
-                    loaded_at=datetime.now(),
-                    mapping_name=named.name,
-                )
-                history.save_mapping(DB, named.name, named.to_json())
-                del st.session_state[CHECKED_KEY]
-                st.session_state["data_loaded_message"] = f"Loaded: {sum(record.table_rows.values()):,} rows."
+                # The load reads the staged files again and checks every row as it writes them
+                # to a new database file, which replaces the live one only if all of it passed.
+                with st.spinner("Loading..."):
+                    loaded = kmap.load_mapped(
+                        folder,
+                        named,
+                        DB,
+                        loaded_at=datetime.now(),
+                        source="upload: " + ", ".join(u.source.name for u in uploads),
+                    )
+                if loaded.record is None:  # the files changed since the check: show what is wrong now
+                    st.session_state[CHECKED_KEY] = (check_key, loaded)
+                else:
+                    history.save_mapping(DB, named.name, named.to_json())
+                    del st.session_state[CHECKED_KEY]
+                    rows = sum(loaded.record.table_rows.values())
+                    st.session_state["data_loaded_message"] = f"Loaded: {rows:,} rows."
                 st.rerun()
     st.download_button(
         "Download this mapping (for python -m kpi load --mapping)",

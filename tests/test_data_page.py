@@ -145,3 +145,68 @@ def test_read_only_mode_hides_loading(demo_db, monkeypatch):
     at = open_data_page(demo_db, monkeypatch)
     assert "read-only" in at.info[0].value
     assert not at.file_uploader
+
+
+def big_opportunities(rows: int) -> bytes:
+    """`rows` opportunities of the three accounts, won or lost; the last one still in negotiation."""
+    lines = [b"Opportunity ID,Account ID,Created Date,Stage,Close Date,Amount"]
+    for i in range(1, rows + 1):
+        stage, closed = (b"Negotiation", b"") if i == rows else (b"Closed Won", b"03/20/2026")
+        lines.append(b"O-%d,A-%d,03/01/2026,%s,%s,100.00" % (i, i % 3 + 1, stage, closed))
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+def test_a_big_export_is_previewed_yet_every_value_and_row_counts(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    # 10,500 rows: more than the preview's 10,000; the only open deal is the last row.
+    at = upload(
+        open_data_page(db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities.csv", big_opportunities(10_500))
+    )
+    assert not at.exception
+    assert any(c.value.startswith("10,500 rows (the first 10,000 shown") for c in at.caption)
+    assert selectbox_by_label(at, "Negotiation").value == "open"  # seen past the preview
+
+    at.button(key="data_check").click().run()
+    assert any("Every row passed" in s.value for s in at.success)
+    counts = next(df.value for df in at.dataframe if list(df.value.columns) == ["table", "rows"])
+    assert dict(zip(counts["table"], counts["rows"], strict=True)) == {
+        "partners": 3,
+        "partner_users": 0,
+        "activities": 0,
+        "deals": 10_500,
+        "investments": 0,
+    }
+    at.button(key="data_confirm").click().run()
+    assert not at.exception
+    summary = engine_summary(db, View(as_of=date(2026, 3, 31)))
+    assert summary["revenue"] == pytest.approx(10_499 * 100)  # every won deal, none of the preview's limit
+
+
+def test_files_that_change_after_the_check_are_checked_again_and_nothing_is_loaded(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    before = db.read_bytes()
+    at = upload(open_data_page(db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities.csv", OPPORTUNITIES))
+    at.button(key="data_check").click().run()
+    assert any("Every row passed" in s.value for s in at.success)
+
+    # The staged copy changes under the page (a disk fault, another tab): the load checks every row again.
+    staged = Path(at.session_state["data_staging"]) / "opportunities.csv"
+    staged.write_bytes(OPPORTUNITIES.replace(b"O-2,A-1", b"O-2,A-9"))
+    at.button(key="data_confirm").click().run()
+
+    assert not at.exception
+    assert "1 problem(s)" in at.error[0].value
+    problems = next(df.value for df in at.dataframe if "problem" in df.value.columns and "row" in df.value.columns)
+    assert problems[["row", "column", "value"]].values.tolist() == [[3, "partner_id", "A-9"]]
+    assert db.read_bytes() == before
+    assert len(history.list_loads(db)) == 1
+
+
+def test_two_uploads_with_one_name_are_refused_by_name(demo_db, tmp_path, monkeypatch):
+    at = open_data_page(demo_db, monkeypatch)
+    at = upload(at, ("accounts.csv", ACCOUNTS), ("accounts.csv", ACCOUNTS.replace(b"A-1", b"A-7")))
+    assert not at.exception
+    assert "accounts.csv: another uploaded file has the same name" in at.error[0].value
+    assert [s.value for s in at.selectbox if s.label == "Load this file as"] == ["partners"]

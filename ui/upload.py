@@ -11,11 +11,13 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from kpi import mapping as kmap
 from kpi.schema import ACTIVITY_KINDS, DEAL_STATUSES, TABLE_BY_NAME, TABLE_NAMES
@@ -39,21 +41,91 @@ def read_only() -> bool:
 
 
 @dataclass(frozen=True)
-class Upload:
-    """One uploaded file, read as text, with a key prefix unique to its content."""
+class Staged:
+    """One uploaded file, written to this session's staging folder, with a key prefix unique to its content."""
 
-    source: kmap.SourceFile
-    data: bytes
+    name: str  # the base name: the file's name in the folder and in every message
+    path: Path
     key: str
 
 
-def upload_key(name: str, data: bytes) -> str:
+@dataclass(frozen=True)
+class Upload:
+    """One staged upload and its preview (the first rows, and what the whole file holds)."""
+
+    source: kmap.SourceFile
+    path: Path
+    key: str
+
+
+def upload_key(name: str, data: bytes | memoryview) -> str:
     digest = hashlib.sha1(data).hexdigest()[:10]
     return "data_" + re.sub(r"[^A-Za-z0-9]+", "_", name)[:40] + "_" + digest
 
 
-def read_upload(name: str, data: bytes, header_row: int | None) -> kmap.SourceFile:
-    return kmap.read_source(name, data, header_row=header_row)
+def staging_dir() -> Path:
+    """A folder for this session's uploads, so the engine reads them like any folder."""
+    if "data_staging" not in st.session_state:
+        st.session_state["data_staging"] = tempfile.mkdtemp(prefix="kpi-upload-")
+    return Path(st.session_state["data_staging"])
+
+
+def stage(files: Sequence[UploadedFile]) -> tuple[list[Staged], list[str]]:
+    """Each uploaded file written once to the staging folder; (the files, problems naming a file).
+
+    A file is written when it is first seen (Streamlit keeps an upload's id across reruns)
+    and the folder then holds exactly the current uploads, so a check and a load read
+    what the user sees. Only an upload's base name is used: nothing in an upload picks
+    where it is written. Two uploads with the same name cannot both be staged.
+    """
+    folder = staging_dir()
+    known: dict[str, Staged] = st.session_state.setdefault("data_staged", {})
+    current: list[Staged] = []
+    problems: list[str] = []
+    for file in files:
+        name = Path(file.name).name
+        if any(staged.name == name for staged in current):
+            problems.append(f"{name}: another uploaded file has the same name; rename one of them and upload again")
+            continue
+        staged = known.get(file.file_id)
+        if staged is None or not staged.path.is_file():
+            data = file.getbuffer()  # no copy of the upload
+            staged = Staged(name, folder / name, upload_key(name, data))
+            staged.path.write_bytes(data)
+            known[file.file_id] = staged
+        current.append(staged)
+    ids = {file.file_id for file in files}
+    for file_id in [i for i in known if i not in ids]:
+        del known[file_id]
+    names = {staged.name for staged in current}
+    for old in folder.iterdir():
+        if old.name not in names:
+            old.unlink()
+    keys = {staged.key for staged in current}
+    previews: dict[tuple[str, int | None], object] = st.session_state.setdefault("data_previews", {})
+    for cached in [k for k in previews if k[0] not in keys]:
+        del previews[cached]
+    return current, problems
+
+
+def preview(staged: Staged, header_row: int | None) -> kmap.SourceFile:
+    """The staged file's preview (`kpi.mapping.preview_source`), read once per header row.
+
+    Raises `kpi.mapping.SourceError` (a ValueError) for a file that cannot be read; that
+    is remembered too, so a broken file is not read again on every rerun.
+    """
+    previews: dict[tuple[str, int | None], object] = st.session_state.setdefault("data_previews", {})
+    key = (staged.key, header_row)
+    if key not in previews:
+        try:
+            previews[key] = kmap.preview_source(staged.name, staged.path, header_row=header_row)
+        except ValueError as exc:  # SourceError, or a bad KPI_MAX_* setting
+            previews[key] = exc
+    found = previews[key]
+    if isinstance(found, Exception):
+        raise found
+    assert isinstance(found, kmap.SourceFile)
+    return found
 
 
 def _option_index(options: list[str], value: str | None) -> int:
@@ -87,8 +159,9 @@ def mapping_editor(upload: Upload, saved: list[kmap.Mapping]) -> kmap.FileMappin
         key=f"{key}_table",
         help="Which of the five tables this file holds.",
     )
+    shown = f" (the first {source.frame.height:,} shown below and used for suggestions)" if source.is_preview else ""
     st.caption(
-        f"{source.frame.height:,} rows · header on row {source.header_row}"
+        f"{source.rows:,} rows{shown} · header on row {source.header_row}"
         + (f" · delimiter {source.delimiter!r}" if source.delimiter else "")
     )
     st.dataframe(source.frame.drop("_row").head(8), hide_index=True, height=250)
@@ -131,9 +204,7 @@ def mapping_editor(upload: Upload, saved: list[kmap.Mapping]) -> kmap.FileMappin
         if column_name not in columns or column_name not in [c.name for c in contract]:
             continue
         source_column = columns[column_name][0]
-        found_values = (
-            source.frame.get_column(source_column).drop_nulls().unique().sort().head(MAX_VALUES_SHOWN).to_list()
-        )
+        found_values = source.values(source_column, MAX_VALUES_SHOWN)
         if not found_values:
             continue
         st.markdown(f"**Values of {source_column}** → {column_name}")
@@ -180,23 +251,6 @@ def mapping_editor(upload: Upload, saved: list[kmap.Mapping]) -> kmap.FileMappin
         delimiter=source.delimiter,
         mapping=table_mapping,
     )
-
-
-def staging_dir() -> Path:
-    """A folder for this session's uploads, so the engine reads them like any folder."""
-    if "data_staging" not in st.session_state:
-        st.session_state["data_staging"] = tempfile.mkdtemp(prefix="kpi-upload-")
-    return Path(st.session_state["data_staging"])
-
-
-def stage(uploads: list[Upload]) -> Path:
-    folder = staging_dir()
-    for old in folder.iterdir():
-        old.unlink()
-    for upload in uploads:
-        # Only the base name is used: nothing in an upload picks where it is written.
-        (folder / Path(upload.source.name).name).write_bytes(upload.data)
-    return folder
 
 
 def problem_summary(problems: pl.DataFrame) -> pl.DataFrame:
