@@ -25,8 +25,9 @@ in a fresh child process so the peak RSS is that load's own:
   `history.load_dataset` writes them), for comparison;
 - a refused load: one bad value in the last row of the activities CSV, loaded over the
   live database; it must report that one problem and leave the database byte-identical;
-- the CLI CSV load again with Polars' allocator keeping freed pages about 10 s, as it did
-  before `python -m kpi load` set `_RJEM_MALLOC_CONF` to hand them back at once.
+- the CLI CSV load again with the allocator settings the CLI had before it set
+  `_RJEM_MALLOC_CONF` to hand freed pages back at once: Polars' own (freed pages kept 0.5 s,
+  then 1 s), and jemalloc's default (about 10 s).
 
 With `--scale N1,N2,...` it runs instead the scaling series: for each partner count the five
 CSV files only, the CLI CSV load in a fresh process, then the folder deleted (`--keep` keeps it).
@@ -59,6 +60,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+# `import polars` writes its own allocator setting into os.environ ("dirty_decay_ms:500,
+# muzzy_decay_ms:1000", plus any value already there), and bench_core imports Polars. A child
+# inheriting that would never see `python -m kpi load`'s setting (a setdefault), so children get
+# the variable as it was when this script started (usually unset): see child_env.
+MALLOC_VAR = "_RJEM_MALLOC_CONF"
+MALLOC_CONF_AT_START = os.environ.get(MALLOC_VAR)
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -70,10 +77,12 @@ MB = 1024 * 1024
 # "Well under the size of the data as text": we read it as at most half of it.
 WELL_UNDER = 0.5
 PACKAGES = ("polars", "duckdb", "pyarrow", "numpy")
-# Polars' jemalloc (prefixed symbols) reads this variable. `python -m kpi load` now sets
-# "dirty_decay_ms:0,muzzy_decay_ms:0" (freed pages go back to the OS at once) unless it is set;
-# this is the setting before that change, jemalloc's default: freed pages kept about 10 s.
-KEEPS_FREED_ENV = {"_RJEM_MALLOC_CONF": "dirty_decay_ms:10000,muzzy_decay_ms:10000"}
+# Polars' jemalloc (prefixed symbols) reads _RJEM_MALLOC_CONF. `python -m kpi load` now sets
+# "dirty_decay_ms:0,muzzy_decay_ms:0" (freed pages go back to the OS at once) unless it is set.
+# Before that, the CLI ran with what `import polars` sets: freed pages kept 0.5 s (dirty) and
+# 1 s more (muzzy). jemalloc's own default, without Polars' setting, keeps them about 10 s.
+POLARS_DEFAULT_ENV = {MALLOC_VAR: "dirty_decay_ms:500,muzzy_decay_ms:1000"}
+KEEPS_FREED_ENV = {MALLOC_VAR: "dirty_decay_ms:10000,muzzy_decay_ms:10000"}
 # How often run_child reads /proc/PID/status of a running child.
 POLL_S = 0.002
 # The CLI's default file size cap (kpi.load.DEFAULT_MAX_UPLOAD_MB); a scaling run whose largest
@@ -280,11 +289,19 @@ def child_in_memory(src: Path, db: Path, mapping_file: Path) -> dict[str, Any]:
 # --- parent ------------------------------------------------------------------------------------
 
 
+def child_env() -> dict[str, str]:
+    """This process's environment with the allocator variable as it was at the start."""
+    env = {k: v for k, v in os.environ.items() if k != MALLOC_VAR}
+    if MALLOC_CONF_AT_START is not None:
+        env[MALLOC_VAR] = MALLOC_CONF_AT_START
+    return env
+
+
 def run_child(cmd: list[str], env_extra: dict[str, str] | None = None, keep: int = 4000) -> dict[str, Any]:
     """Run one process; its wall time, exit code, output (the last `keep` characters), peak RSS
     (`os.wait4`: that process's own, Linux/macOS) and, on Linux, the peaks of its private and
     file-backed memory (`/proc/PID/status` read every POLL_S while it runs)."""
-    env = {**os.environ, **(env_extra or {})}
+    env = {**child_env(), **(env_extra or {})}
     # Linux folds the high-water RSS of the process that execs into the new program's
     # ru_maxrss, so the parent resets its mark before each start (it stays far below a
     # load's peak: no data in it, the data made in a child); what it was is recorded.
@@ -555,7 +572,10 @@ def ratio(mb: float, text: float) -> str:
 
 
 IDLE_LABEL = "idle process (`import kpi.cli`)"
-KEEPS_FREED_LABEL = "load, allocator keeps freed pages (before)"
+ALLOCATOR_LABELS = {
+    "polars_default": "load, freed pages kept 0.5 s + 1 s (Polars' setting: before)",
+    "keeps_10s": "load, freed pages kept 10 s (jemalloc's default)",
+}
 MEMORY_HEADER = [
     "source",
     "command",
@@ -683,7 +703,7 @@ def render(report: dict[str, Any]) -> str:
         for source, entry in report["loads"].items()
     ]
     runs.append(("CSV, 1 bad value", "load (refused)", report["refused"]))
-    runs.append(("CSV", KEEPS_FREED_LABEL, report["allocator_keeps"]))
+    runs += [("CSV", label, report["allocator"][key]) for key, label in ALLOCATOR_LABELS.items()]
     rows = [["-", IDLE_LABEL, str(startup["exit"]), f"{startup['wall_s']:.2f}", "-", "-", f"{startup['user_s']:.2f}"]]
     for name, command, run in runs:
         rows.append(
@@ -941,7 +961,7 @@ def scale_main(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "machine": machine(
             PACKAGES,
-            env={k: v for k, v in os.environ.items() if k.startswith("KPI_MAX_") or k.endswith("MALLOC_CONF")},
+            env={k: v for k, v in child_env().items() if k.startswith("KPI_MAX_") or k == MALLOC_VAR},
         ),
         "load_average": [load_before, os.getloadavg()[0]],
         "startup": startup,
@@ -1030,12 +1050,12 @@ def main(argv: list[str] | None = None) -> int:
     print("[refused] CSV with one bad value in the last row, over the live CSV database", flush=True)
     refused = refused_load(data, dbs / "cli-csv.duckdb", workdir)
 
-    print("[allocator keeps] CLI CSV load, Polars' allocator keeping freed pages ~10 s (before)", flush=True)
-    allocator_keeps = run_child(
-        cli_load(data["folders"]["csv"], fresh_db(dbs / "cli-csv-keeps-freed.duckdb")), KEEPS_FREED_ENV
-    )
-    if allocator_keeps["exit"] != 0:
-        raise RuntimeError(f"the CSV load keeping freed pages failed:\n{allocator_keeps['stderr']}")
+    allocator = {}
+    for key, env in (("polars_default", POLARS_DEFAULT_ENV), ("keeps_10s", KEEPS_FREED_ENV)):
+        print(f"[allocator {key}] CLI CSV load with {env}", flush=True)
+        allocator[key] = run_child(cli_load(data["folders"]["csv"], fresh_db(dbs / f"cli-csv-{key}.duckdb")), env)
+        if allocator[key]["exit"] != 0:
+            raise RuntimeError(f"the CSV load with {env} failed:\n{allocator[key]['stderr']}")
 
     judged = {source: entry["cli"] for source, entry in loads.items()}
     judged["refused"] = refused
@@ -1047,7 +1067,7 @@ def main(argv: list[str] | None = None) -> int:
         "args": {"partners": args.partners, "seed": args.seed},
         "machine": machine(
             PACKAGES,
-            env={k: v for k, v in os.environ.items() if k.startswith("KPI_MAX_") or k.endswith("MALLOC_CONF")},
+            env={k: v for k, v in child_env().items() if k.startswith("KPI_MAX_") or k == MALLOC_VAR},
         ),
         "load_average": [load_before, os.getloadavg()[0]],
         "data": data,
@@ -1055,7 +1075,7 @@ def main(argv: list[str] | None = None) -> int:
         "loads": loads,
         "in_memory": in_memory,
         "refused": refused,
-        "allocator_keeps": allocator_keeps,
+        "allocator": allocator,
         "verdict": verdict,
         "wall_s": time.perf_counter() - started,
     }
