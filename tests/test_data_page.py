@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
 from datetime import date
 from pathlib import Path
 
@@ -210,3 +213,24 @@ def test_two_uploads_with_one_name_are_refused_by_name(demo_db, tmp_path, monkey
     assert not at.exception
     assert "accounts.csv: another uploaded file has the same name" in at.error[0].value
     assert [s.value for s in at.selectbox if s.label == "Load this file as"] == ["partners"]
+
+
+def test_staging_folders_of_sessions_gone_for_a_day_are_removed(demo_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    two_days_ago = time.time() - 2 * 24 * 3600
+    old = tmp_path / "kpi-upload-gone"
+    (old / "activities.csv").parent.mkdir()
+    (old / "activities.csv").write_bytes(b"x" * 1000)
+    os.utime(old, (two_days_ago, two_days_ago))
+    recent = tmp_path / "kpi-upload-other-session"
+    recent.mkdir()
+    unrelated = tmp_path / "someone-else"
+    unrelated.mkdir()
+    os.utime(unrelated, (two_days_ago, two_days_ago))
+
+    at = upload(open_data_page(demo_db, monkeypatch), ("accounts.csv", ACCOUNTS))
+
+    assert not old.exists()
+    assert recent.is_dir() and unrelated.is_dir()
+    mine = Path(at.session_state["data_staging"])
+    assert mine.parent == tmp_path and [p.name for p in mine.iterdir()] == ["accounts.csv"]

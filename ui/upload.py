@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,11 +65,28 @@ def upload_key(name: str, data: bytes | memoryview) -> str:
     return "data_" + re.sub(r"[^A-Za-z0-9]+", "_", name)[:40] + "_" + digest
 
 
+STAGING_PREFIX = "kpi-upload-"
+STALE_STAGING_SECONDS = 24 * 3600  # a staging folder untouched this long belongs to a session long gone
+
+
+def _sweep_stale_staging(now: float) -> None:
+    """Remove other sessions' staging folders untouched for a day (Streamlit says nothing when a session ends)."""
+    for folder in Path(tempfile.gettempdir()).glob(STAGING_PREFIX + "*"):
+        try:
+            if folder.is_dir() and now - folder.stat().st_mtime > STALE_STAGING_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # gone already, or not ours to read
+
+
 def staging_dir() -> Path:
     """A folder for this session's uploads, so the engine reads them like any folder."""
     if "data_staging" not in st.session_state:
-        st.session_state["data_staging"] = tempfile.mkdtemp(prefix="kpi-upload-")
-    return Path(st.session_state["data_staging"])
+        _sweep_stale_staging(time.time())
+        st.session_state["data_staging"] = tempfile.mkdtemp(prefix=STAGING_PREFIX)
+    folder = Path(st.session_state["data_staging"])
+    folder.mkdir(parents=True, exist_ok=True)  # swept while this session slept: its files are written again
+    return folder
 
 
 def stage(files: Sequence[UploadedFile]) -> tuple[list[Staged], list[str]]:
