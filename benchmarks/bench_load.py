@@ -17,10 +17,11 @@ in a fresh child process so the peak RSS is that load's own:
   peak of its private memory (RssAnon: what the process allocated) and of its file-backed
   pages (RssFile: the libraries' code, shared, the same at any data size); each also above
   the idle process's;
-- the same streamed load in-process (`kpi.load.load_folder` / `kpi.mapping.load_mapped`),
-  table by table: the time and the peak RSS while each table was read, checked and written
-  (Linux: /proc/self/clear_refs resets the peak between tables), and where the memory is
-  at the end (the process's mappings: code and other files, and the heap);
+- the same streamed load in-process (`kpi.load.load_folder` / `kpi.mapping.load_mapped`,
+  with the CLI's allocator setting), table by table: the time and the peak RSS while each
+  table was read, checked and written (Linux: /proc/self/clear_refs resets the peak between
+  tables), and where the memory is at the end (the process's mappings: code and other files,
+  and the heap);
 - the in-memory path the Data page takes (`load_with_mapping` holds every table, then
   `history.load_dataset` writes them), for comparison;
 - a refused load: one bad value in the last row of the activities CSV, loaded over the
@@ -81,6 +82,7 @@ PACKAGES = ("polars", "duckdb", "pyarrow", "numpy")
 # "dirty_decay_ms:0,muzzy_decay_ms:0" (freed pages go back to the OS at once) unless it is set.
 # Before that, the CLI ran with what `import polars` sets: freed pages kept 0.5 s (dirty) and
 # 1 s more (muzzy). jemalloc's own default, without Polars' setting, keeps them about 10 s.
+CLI_ENV = {MALLOC_VAR: "dirty_decay_ms:0,muzzy_decay_ms:0"}  # what kpi/__main__.py sets for `load`
 POLARS_DEFAULT_ENV = {MALLOC_VAR: "dirty_decay_ms:500,muzzy_decay_ms:1000"}
 KEEPS_FREED_ENV = {MALLOC_VAR: "dirty_decay_ms:10000,muzzy_decay_ms:10000"}
 # How often run_child reads /proc/PID/status of a running child.
@@ -1037,7 +1039,7 @@ def main(argv: list[str] | None = None) -> int:
         if cli["exit"] != 0:
             raise RuntimeError(f"the {source} load failed:\n{cli['stderr']}")
         print(f"[{source}] streamed load, table by table", flush=True)
-        stream = run_phases(child_cmd("stream", source, src, dbs / f"stream-{source}.duckdb", mapping))
+        stream = run_phases(child_cmd("stream", source, src, dbs / f"stream-{source}.duckdb", mapping), CLI_ENV)
         if not stream["ok"]:
             raise RuntimeError(f"the {source} load was refused in-process: {stream['problem_lines']}")
         loads[source] = {"cli": cli, "stream": stream}
