@@ -60,7 +60,7 @@ class Upload:
     key: str
 
 
-def upload_key(name: str, data: bytes | memoryview) -> str:
+def upload_key(name: str, data: bytes) -> str:
     digest = hashlib.sha1(data).hexdigest()[:10]
     return "data_" + re.sub(r"[^A-Za-z0-9]+", "_", name)[:40] + "_" + digest
 
@@ -108,7 +108,7 @@ def stage(files: Sequence[UploadedFile]) -> tuple[list[Staged], list[str]]:
             continue
         staged = known.get(file.file_id)
         if staged is None or not staged.path.is_file():
-            data = file.getbuffer()  # no copy of the upload
+            data = file.getvalue()  # the upload's own bytes (getbuffer() would copy them)
             staged = Staged(name, folder / name, upload_key(name, data))
             staged.path.write_bytes(data)
             known[file.file_id] = staged
