@@ -22,8 +22,10 @@ in a fresh child process so the peak RSS is that load's own:
   table was read, checked and written (Linux: /proc/self/clear_refs resets the peak between
   tables), and where the memory is at the end (the process's mappings: code and other files,
   and the heap);
-- the in-memory path the Data page takes (`load_with_mapping` holds every table, then
-  `history.load_dataset` writes them), for comparison;
+- the Data page's engine calls (`preview_source` of each file, `check_mapped`,
+  `load_mapped`: all streamed; the app's own share, the uploaded bytes Streamlit holds, is
+  measured by bench_upload.py), and the in-memory path the page took before
+  (`load_with_mapping` holds every table, then `history.load_dataset` writes them);
 - a refused load: one bad value in the last row of the activities CSV, loaded over the
   live database; it must report that one problem and leave the database byte-identical;
 - the CLI CSV load again with the allocator settings the CLI had before it set
@@ -272,8 +274,29 @@ def child_stream(source: str, src: Path, db: Path, mapping_file: Path | None) ->
     }
 
 
+def child_page(src: Path, db: Path, mapping_file: Path) -> dict[str, Any]:
+    """The Data page's engine calls, in the app's order: a preview of each file, a check, the load.
+
+    Streamlit's share (holding the uploaded bytes) is measured by bench_upload.py.
+    """
+    peaks = Peaks()
+    from kpi import mapping
+
+    recipe = mapping.Mapping.from_json(mapping_file.read_text(encoding="utf-8"))
+    with peaks.phase("preview each file (preview_source)"):
+        for path in sorted(src.iterdir()):
+            mapping.preview_source(path.name, path)
+    with peaks.phase("check (check_mapped)"):
+        checked = mapping.check_mapped(src, recipe)
+    with peaks.phase("load (load_mapped)"):
+        loaded = mapping.load_mapped(src, recipe, db, loaded_at=datetime.now())
+    peaks.mark()
+    ok = checked.validation.ok and loaded.record is not None
+    return {"ok": ok, "phases": peaks.records, "peak_rss_mb": peaks.overall}
+
+
 def child_in_memory(src: Path, db: Path, mapping_file: Path) -> dict[str, Any]:
-    """The Data page's path: every table read and checked in memory, then written."""
+    """The Data page's path before it streamed: every table read and checked in memory, then written."""
     peaks = Peaks()
     from kpi import history, mapping, store
 
@@ -785,15 +808,15 @@ def render(report: dict[str, Any]) -> str:
         f"Peak of that process {csv_stream['peak_rss_mb']:.0f} MB; "
         f"RSS at its end {csv_stream['rss_at_end_mb']['VmRSS']:.0f} MB.",
     ]
-    memory = report["in_memory"]
-    phases = memory["phases"]
-    parts += [
-        "",
-        "For comparison, the in-memory path the Data page takes (CSV via mapping: `load_with_mapping` holds every "
-        "table, then `history.load_dataset`): "
-        + "; ".join(f"{name} {p['seconds']:.2f} s, peak {p['peak_rss_mb']:.0f} MB" for name, p in phases.items())
-        + f" ({ratio(memory['peak_rss_mb'], text)} the text).",
-    ]
+    for key, label in (
+        ("page", "The Data page's engine calls (CSV via mapping, the app's allocator setting)"),
+        ("in_memory", "For comparison, the in-memory path the Data page took before (`load_with_mapping` holds every "
+         "table, then `history.load_dataset`)"),
+    ):  # fmt: skip
+        memory = report[key]
+        phases = memory["phases"].items()
+        each = "; ".join(f"{n} {f['seconds']:.2f} s, peak {f['peak_rss_mb']:.0f} MB" for n, f in phases)
+        parts += ["", f"{label}: {each} ({ratio(memory['peak_rss_mb'], text)} the text)."]
     ref = report["refused"]
     problem = ref["problems"][0] if ref["problems"] else {}
     parts += [
@@ -995,7 +1018,7 @@ def main(argv: list[str] | None = None) -> int:
         "counts (comma-separated, e.g. 5000,20000,80000)",
     )
     parser.add_argument("--keep", action="store_true", help="--scale: keep each size's data folder (default: delete)")
-    parser.add_argument("--child", choices=("stream", "in-memory"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("stream", "in-memory", "page"), help=argparse.SUPPRESS)
     parser.add_argument("--csv-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--source", choices=tuple(SOURCES), help=argparse.SUPPRESS)
     parser.add_argument("--src", type=Path, help=argparse.SUPPRESS)
@@ -1009,6 +1032,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.child == "stream":
         print(json.dumps(child_stream(args.source, args.src, fresh_db(args.db), args.mapping)))
+        return 0
+    if args.child == "page":
+        print(json.dumps(child_page(args.src, fresh_db(args.db), args.mapping)))
         return 0
     if args.child == "in-memory":
         print(json.dumps(child_in_memory(args.src, fresh_db(args.db), args.mapping)))
@@ -1044,7 +1070,9 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError(f"the {source} load was refused in-process: {stream['problem_lines']}")
         loads[source] = {"cli": cli, "stream": stream}
 
-    print("[in-memory] the Data page's path, CSV via mapping", flush=True)
+    print("[page] the Data page's engine calls, CSV via mapping", flush=True)
+    page = run_phases(child_cmd("page", "crm", data["folders"]["crm"], dbs / "page.duckdb", mapping_file))
+    print("[in-memory] the Data page's path before it streamed, CSV via mapping", flush=True)
     in_memory = run_phases(
         child_cmd("in-memory", "crm", data["folders"]["crm"], dbs / "in-memory.duckdb", mapping_file)
     )
@@ -1075,6 +1103,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": data,
         "startup": startup,
         "loads": loads,
+        "page": page,
         "in_memory": in_memory,
         "refused": refused,
         "allocator": allocator,
