@@ -317,6 +317,20 @@ def child_in_memory(src: Path, db: Path, mapping_file: Path) -> dict[str, Any]:
 # --- parent ------------------------------------------------------------------------------------
 
 
+def report_head(name: str, args: dict[str, Any], load_before: float) -> dict[str, Any]:
+    """What every report starts with: the benchmark, when, its arguments, the machine, the load."""
+    return {
+        "benchmark": name,
+        "generated_at": datetime.now().isoformat(timespec="seconds"),
+        "args": args,
+        "machine": machine(
+            PACKAGES,
+            env={k: v for k, v in child_env().items() if k.startswith("KPI_MAX_") or k == MALLOC_VAR},
+        ),
+        "load_average": [load_before, os.getloadavg()[0]],
+    }
+
+
 def child_env() -> dict[str, str]:
     """This process's environment with the allocator variable as it was at the start."""
     env = {k: v for k, v in os.environ.items() if k != MALLOC_VAR}
@@ -688,17 +702,23 @@ def verdict_lines(verdict: dict[str, Any], text: float, names: dict[str, str]) -
     return lines
 
 
-def render(report: dict[str, Any]) -> str:
-    data = report["data"]
-    text = data["text_mb"]
-    total, acts = data["total_rows"], data["rows"]["activities"]
+def machine_line(report: dict[str, Any]) -> str:
     m = report["machine"]
-    parts = [
+    return (
         f"Machine: {m['cpus_usable']} usable CPUs (nproc {m['nproc']}), {m['memory_gb'] or 0:.1f} GB RAM, "
         f"{m['platform']}; Python {m['python']}; "
         + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
         + f"; commit {m['git'].get('commit', '?')}{' (dirty tree)' if m['git'].get('dirty') else ''}; "
-        f"load average {report['load_average'][0]:.1f} at the start, {report['load_average'][1]:.1f} at the end.",
+        f"load average {report['load_average'][0]:.1f} at the start, {report['load_average'][1]:.1f} at the end."
+    )
+
+
+def render(report: dict[str, Any]) -> str:
+    data = report["data"]
+    text = data["text_mb"]
+    total, acts = data["total_rows"], data["rows"]["activities"]
+    parts = [
+        machine_line(report),
         f"Data: `kpi.demo.generate({data['partners']:,}, seed={data['seed']})`: "
         + ", ".join(f"{name} {n:,}" for name, n in data["rows"].items())
         + f" ({total:,} rows in all). Size of the data as text (the CSV bytes): {text:.1f} MB.",
@@ -883,7 +903,6 @@ def scale_series(counts: list[int], seed: int, workdir: Path, keep: bool) -> lis
 
 
 def render_scale(report: dict[str, Any]) -> str:
-    m = report["machine"]
     idle = report["startup"]
     series = report["series"]
     rows = [
@@ -906,11 +925,7 @@ def render_scale(report: dict[str, Any]) -> str:
         for entry in series
     ]
     parts = [
-        f"Machine: {m['cpus_usable']} usable CPUs (nproc {m['nproc']}), {m['memory_gb'] or 0:.1f} GB RAM, "
-        f"{m['platform']}; Python {m['python']}; "
-        + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
-        + f"; commit {m['git'].get('commit', '?')}{' (dirty tree)' if m['git'].get('dirty') else ''}; "
-        f"load average {report['load_average'][0]:.1f} at the start, {report['load_average'][1]:.1f} at the end.",
+        machine_line(report),
         "",
         f"Scaling: `python -m kpi load CSV_FOLDER --db NEW.duckdb` on `kpi.demo.generate(N, seed={report['seed']})`, "
         "one fresh process each (MB; private = peak RssAnon; the idle process `import kpi.cli`: "
@@ -983,15 +998,8 @@ def scale_main(args: argparse.Namespace) -> int:
     startup = run_child([sys.executable, "-c", "import kpi.cli"])
     series = scale_series(args.scale, args.seed, workdir, args.keep)
     report = {
-        "benchmark": "bench_load_scale",
-        "generated_at": datetime.now().isoformat(timespec="seconds"),
-        "args": {"scale": args.scale, "seed": args.seed, "keep": args.keep},
+        **report_head("bench_load_scale", {"scale": args.scale, "seed": args.seed, "keep": args.keep}, load_before),
         "seed": args.seed,
-        "machine": machine(
-            PACKAGES,
-            env={k: v for k, v in child_env().items() if k.startswith("KPI_MAX_") or k == MALLOC_VAR},
-        ),
-        "load_average": [load_before, os.getloadavg()[0]],
         "startup": startup,
         "series": series,
         "verdicts": {
@@ -1095,14 +1103,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = judge(judged, startup, data["text_mb"])
 
     report = {
-        "benchmark": "bench_load",
-        "generated_at": datetime.now().isoformat(timespec="seconds"),
-        "args": {"partners": args.partners, "seed": args.seed},
-        "machine": machine(
-            PACKAGES,
-            env={k: v for k, v in child_env().items() if k.startswith("KPI_MAX_") or k == MALLOC_VAR},
-        ),
-        "load_average": [load_before, os.getloadavg()[0]],
+        **report_head("bench_load", {"partners": args.partners, "seed": args.seed}, load_before),
         "data": data,
         "startup": startup,
         "loads": loads,

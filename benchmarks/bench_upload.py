@@ -28,12 +28,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, free_port  # noqa: E402
+from bench_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, running_server  # noqa: E402
 from bench_core import machine, md_table, write_report  # noqa: E402
 
 MB = 1024 * 1024
@@ -100,88 +98,62 @@ def make_csv(partners: int, seed: int, folder: Path) -> dict[str, Any]:
     }
 
 
-def start_server(app_root: Path, db: Path, log: Path, max_mb: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "KPI_DB": str(db), "KPI_MAX_UPLOAD_MB": str(max_mb)}
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app_root / "app.py"),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.maxUploadSize",
-        str(max_mb),
-    ]
-    process = subprocess.Popen(cmd, cwd=app_root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return process, base
-        except OSError:
-            pass  # not listening yet: poll again
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"streamlit did not start:\n{log.read_text()}")
-        time.sleep(0.3)
-
-
 def run(app_root: Path, data: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """One app (a checkout) on the data: the steps' seconds and the server's peaks."""
+    db = workdir / f"upload-{int(time.time())}.duckdb"
+    max_mb = int(data["largest_mb"]) + 50
+    env = {**os.environ, "KPI_DB": str(db), "KPI_MAX_UPLOAD_MB": str(max_mb)}
+    steps: dict[str, float] = {}
+    options = [f"server.maxUploadSize={max_mb}"]
+    with running_server(app_root / "app.py", app_root, env, workdir, f"upload-{db.stem}", options) as server:
+        sampler = Sampler(server.process.pid)
+        try:
+            steps = drive(server.base, data, sampler)
+        finally:
+            sampler.stop()
+    for leftover in db.parent.glob(db.name + "*"):
+        if leftover.is_file():
+            leftover.unlink()
+    return {"app_root": str(app_root), "seconds": steps, "peaks": sampler.peaks}
+
+
+def drive(base: str, data: dict[str, Any], sampler: Sampler) -> dict[str, float]:
+    """Upload, check and load in Chromium; each step's seconds (the sampler's step set as it goes)."""
     from playwright.sync_api import expect, sync_playwright
 
-    db = workdir / f"upload-{int(time.time())}.duckdb"
-    process, base = start_server(app_root, db, workdir / "server.log", max_mb=int(data["largest_mb"]) + 50)
-    sampler = Sampler(process.pid)
     steps: dict[str, float] = {}
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_context(viewport=VIEWPORT).new_page()
-            page.goto(f"{base}/data")
-            expect(page.get_by_role("heading", name="Your data")).to_be_visible(timeout=120_000)
-            time.sleep(2.0)  # the idle server, the page drawn
-            sampler.step = "idle"
-            time.sleep(1.0)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport=VIEWPORT).new_page()
+        page.goto(f"{base}/data")
+        expect(page.get_by_role("heading", name="Your data")).to_be_visible(timeout=120_000)
+        time.sleep(2.0)  # the idle server, the page drawn
+        sampler.step = "idle"
+        time.sleep(1.0)
 
-            sampler.step = "upload and preview"
-            start = time.perf_counter()
-            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(data["files"])
-            expect(page.get_by_text("Load this file as")).to_have_count(len(data["files"]), timeout=STEP_TIMEOUT_MS)
-            expect(page.get_by_role("button", name="Check the data")).to_be_visible(timeout=STEP_TIMEOUT_MS)
-            steps["upload and preview"] = time.perf_counter() - start
+        sampler.step = "upload and preview"
+        start = time.perf_counter()
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(data["files"])
+        expect(page.get_by_text("Load this file as")).to_have_count(len(data["files"]), timeout=STEP_TIMEOUT_MS)
+        expect(page.get_by_role("button", name="Check the data")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+        steps["upload and preview"] = time.perf_counter() - start
 
-            sampler.step = "check"
-            start = time.perf_counter()
-            page.get_by_role("button", name="Check the data").click()
-            expect(page.get_by_text("Every row passed")).to_be_visible(timeout=STEP_TIMEOUT_MS)
-            steps["check"] = time.perf_counter() - start
+        sampler.step = "check"
+        start = time.perf_counter()
+        page.get_by_role("button", name="Check the data").click()
+        expect(page.get_by_text("Every row passed")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+        steps["check"] = time.perf_counter() - start
 
-            sampler.step = "load"
-            start = time.perf_counter()
-            page.get_by_role("button", name="Load this data").click()
-            total = sum(data["rows"].values())
-            expect(page.get_by_text(f"Loaded: {total:,} rows.")).to_be_visible(timeout=STEP_TIMEOUT_MS)
-            steps["load"] = time.perf_counter() - start
-            sampler.step = "end"
-            time.sleep(0.2)
-            browser.close()
-    finally:
-        sampler.stop()
-        process.terminate()
-        process.wait(timeout=30)
-        for leftover in db.parent.glob(db.name + "*"):
-            if leftover.is_file():
-                leftover.unlink()
-    return {"app_root": str(app_root), "seconds": steps, "peaks": sampler.peaks}
+        sampler.step = "load"
+        start = time.perf_counter()
+        page.get_by_role("button", name="Load this data").click()
+        total = sum(data["rows"].values())
+        expect(page.get_by_text(f"Loaded: {total:,} rows.")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+        steps["load"] = time.perf_counter() - start
+        sampler.step = "end"
+        time.sleep(0.2)
+        browser.close()
+    return steps
 
 
 def render(report: dict[str, Any]) -> str:
