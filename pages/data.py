@@ -110,7 +110,11 @@ if file_mappings:
             table_rows = checked[1].table_rows
             counts = pl.DataFrame({"table": list(TABLE_NAMES), "rows": [table_rows.get(t, 0) for t in TABLE_NAMES]})
             st.success("Every row passed. This is what will be loaded:", icon=":material/check_circle:")
-            st.dataframe(counts, hide_index=True)
+            st.dataframe(
+                counts,
+                hide_index=True,
+                column_config={"rows": st.column_config.NumberColumn("rows", format="localized")},
+            )
             st.subheader("4. Confirm")
             name = st.text_input("Save this mapping as", value="my exports", key="data_mapping_name")
             st.caption(

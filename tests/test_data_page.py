@@ -167,7 +167,7 @@ def test_a_big_export_is_previewed_yet_every_value_and_row_counts(demo_db, tmp_p
         open_data_page(db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities.csv", big_opportunities(10_500))
     )
     assert not at.exception
-    assert any(c.value.startswith("10,500 rows (the first 10,000 shown") for c in at.caption)
+    assert any(c.value.startswith("10,500 rows (suggestions read the first 10,000)") for c in at.caption)
     assert selectbox_by_label(at, "Negotiation").value == "open"  # seen past the preview
 
     at.button(key="data_check").click().run()

@@ -178,7 +178,7 @@ def mapping_editor(upload: Upload, saved: list[kmap.Mapping]) -> kmap.FileMappin
         key=f"{key}_table",
         help="Which of the five tables this file holds.",
     )
-    shown = f" (the first {source.frame.height:,} shown below and used for suggestions)" if source.is_preview else ""
+    shown = f" (suggestions read the first {source.frame.height:,})" if source.is_preview else ""
     st.caption(
         f"{source.rows:,} rows{shown} · header on row {source.header_row}"
         + (f" · delimiter {source.delimiter!r}" if source.delimiter else "")
