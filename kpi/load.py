@@ -485,6 +485,7 @@ def _delimited_frames(
                 skip_lines=layout.skip_lines if number == 0 else 0,
                 separator=layout.delimiter,
                 infer_schema=False,
+                glob=False,  # a file name is a name: "Report [Q3].csv" is not a pattern
                 # No n_rows: with it polars drops an unterminated last record silently.
                 truncate_ragged_lines=False,
                 raise_if_empty=False,
@@ -508,7 +509,7 @@ def _parquet_frames(
         return SourceError(name, f"cannot be read as PARQUET: {_first_line(exc)}")
 
     try:
-        scan = pl.scan_parquet(data)
+        scan = pl.scan_parquet(data, glob=False)  # a file name is a name, not a pattern
         names = scan.collect_schema().names()
         total = 0 if chunk_rows is None else int(scan.select(pl.len()).collect().item())
     except Exception as exc:  # polars raises many types for unreadable files
@@ -517,7 +518,8 @@ def _parquet_frames(
     def frames() -> Iterator[pl.DataFrame]:
         try:
             if chunk_rows is None:
-                yield pl.read_parquet(data if isinstance(data, Path) else io.BytesIO(data), n_rows=row_cap + 1)
+                source = data if isinstance(data, Path) else io.BytesIO(data)
+                yield pl.read_parquet(source, n_rows=row_cap + 1, glob=False)
                 return
             # One empty frame for an empty file; reading stops one row past the cap.
             for offset in range(0, max(min(total, row_cap + 1), 1), chunk_rows):

@@ -8,8 +8,10 @@ export file, which table it holds and how its columns become the contract's colu
     apply -> a text frame with the contract's columns and the original row numbers
     kpi.load.check_tables -> every problem, naming the original file, row and column
 
-`load_with_mapping` does it in memory (the Data page shows the result before loading);
-`load_mapped` (the CLI's --mapping) streams: read, map, check and write a chunk at a time.
+`load_with_mapping` does it in memory; `check_mapped` streams the check and writes nothing
+(the Data page's Check), and `load_mapped` (the CLI's --mapping, the Data page's Load)
+streams: read, map, check and write a chunk at a time. `preview_source` reads a file once
+for what choosing a mapping needs (its first rows, its row count, its few-valued columns).
 
 A mapping is plain JSON (`Mapping.to_json` / `Mapping.from_json`), so the app can save it
 with the data and `python -m kpi load SRC --db PATH --mapping FILE` can replay it. The
@@ -973,6 +975,7 @@ class _Applied:
 
     counts: dict[str, int] = field(default_factory=dict)
     complete: bool = False  # the file was read to the end
+    rows: int = 0  # rows read from the file (blank rows left out)
 
 
 def _applied_chunks(
@@ -981,6 +984,7 @@ def _applied_chunks(
     _whole(source)
     chunks = source.chunks() if isinstance(source, SourceStream) else [source.frame]
     for chunk in chunks:
+        tally.rows += chunk.height
         frame, counts = _apply_frame(chunk, mapping)
         for key, count in counts.items():
             tally.counts[key] = tally.counts.get(key, 0) + count
@@ -994,8 +998,12 @@ def _check_pairs(
     warnings: Sequence[str],
     mapped_tables: Iterable[str],
     sink: Sink | None,
-) -> tuple[Validation, Checked]:
-    """`validate_mapped` on files read whole or a chunk at a time; clean chunks go to `sink`."""
+) -> tuple[Validation, Checked, list[SourceFileInfo]]:
+    """`validate_mapped` on files read whole or a chunk at a time; clean chunks go to `sink`.
+
+    Also returns each file read: its name, its table and the rows read from it, in the
+    contract's table order.
+    """
     covered = {*mapped_tables, *(table_mapping.table for _, table_mapping in pairs)}
     found: list[ProblemRow] = list(problems)
     warnings = [*warnings, *(w for source, _ in pairs for w in source.warnings)]
@@ -1065,7 +1073,13 @@ def _check_pairs(
             found.append(("partners", None, "", None, "the partners table is required: no file is mapped to it"))
     all_problems = pl.concat([problems_frame(found), result], how="vertical_relaxed") if found else result
     all_problems = all_problems.sort("file", "row", maintain_order=True) if all_problems.height else EMPTY_PROBLEMS
-    return Validation({}, all_problems, warnings + checked.warnings), checked
+    read_files = [
+        SourceFileInfo(name, table_mapping.table, tally.rows)
+        for table in TABLE_NAMES
+        for name, table_mapping, tally in tallies
+        if table_mapping.table == table
+    ]
+    return Validation({}, all_problems, warnings + checked.warnings), checked, read_files
 
 
 def validate_mapped(
@@ -1083,7 +1097,7 @@ def validate_mapped(
     in `pairs` (they could not be read), so they are not reported as unmapped.
     """
     sink = MemorySink()
-    validation, _ = _check_pairs(pairs, problems, warnings, mapped_tables, sink)
+    validation, _, _ = _check_pairs(pairs, problems, warnings, mapped_tables, sink)
     if validation.ok:
         validation.tables = sink.tables()
     return validation
@@ -1100,12 +1114,14 @@ def _match_files(
     claimed: set[tuple[str, str]] = set()
     for file_mapping in mapping.files:
         table = file_mapping.mapping.table
-        matches = [
+        # A file named exactly so is that file, even when its name has [ ] * ? in it
+        # ("Report [Q3].csv"); otherwise the name is a pattern (monthly exports).
+        matches = [p for p in present if p.name == file_mapping.file] or [
             p
             for p in present
             if fnmatchcase(p.name, file_mapping.file)
             # Office lock files (~$deals.xlsx) and hidden files are never exports.
-            and (p.name == file_mapping.file or not p.name.startswith(("~$", ".")))
+            and not p.name.startswith(("~$", "."))
         ]
         if not matches:
             problems.append(
@@ -1178,7 +1194,7 @@ def check_mapped(src_dir: Path, mapping: Mapping, *, chunk_rows: int = DEFAULT_C
         return Loaded(Validation({}, problems_frame([(str(src_dir), None, "", None, "is not a folder")])), None, {})
     pairs, problems, warnings = _open_streams(src_dir, mapping, chunk_rows)
     mapped_tables = [f.mapping.table for f in mapping.files]
-    validation, checked = _check_pairs(pairs, problems, warnings, mapped_tables, None)
+    validation, checked, _ = _check_pairs(pairs, problems, warnings, mapped_tables, None)
     return Loaded(validation, None, dict(checked.rows))
 
 
@@ -1196,31 +1212,29 @@ def load_mapped(
 
     The mapping is applied a chunk at a time (every option works on one row alone; the
     rows skip_incomplete leaves out are counted over the whole file). The load is recorded
-    with the mapping's name, and each table with the file names or patterns that feed it.
+    with the mapping's name, and each file read with its table and the rows read from it
+    (several files, monthly exports, may feed one table).
     """
     src_dir = Path(src_dir)
     if not src_dir.is_dir():
         return Loaded(Validation({}, problems_frame([(str(src_dir), None, "", None, "is not a folder")])), None, {})
     pairs, problems, warnings = _open_streams(src_dir, mapping, chunk_rows)
-    names: dict[str, str] = {}
-    for fm in mapping.files:  # several files (e.g. monthly exports) may feed one table
-        names[fm.mapping.table] = ", ".join(filter(None, (names.get(fm.mapping.table), fm.file)))
     mapped_tables = [f.mapping.table for f in mapping.files]
     outcome: list[tuple[Validation, dict[str, int]]] = []
 
     def fill(writer: DatasetWriter | None) -> list[SourceFileInfo] | None:
         if writer is None:
-            validation, checked = _check_pairs(pairs, problems, warnings, mapped_tables, None)
+            validation, checked, read_files = _check_pairs(pairs, problems, warnings, mapped_tables, None)
         else:
             appender = BackgroundAppender(writer)
             try:
-                validation, checked = _check_pairs(pairs, problems, warnings, mapped_tables, appender)
+                validation, checked, read_files = _check_pairs(pairs, problems, warnings, mapped_tables, appender)
             finally:
                 appender.stop()
         outcome.append((validation, checked.rows))
         if not validation.ok:
             return None
-        return [SourceFileInfo(names[t], t, checked.rows[t]) for t in TABLE_NAMES if t in names]
+        return read_files
 
     record = None
     if problems:

@@ -28,7 +28,9 @@ from kpi.mapping import (
     apply,
     find_saved,
     guess_table,
+    load_mapped,
     load_with_mapping,
+    preview_source,
     read_source,
     suggest,
     validate_mapped,
@@ -955,6 +957,39 @@ def test_changed_headers_are_a_warning_and_unreadable_files_a_problem(tmp_path: 
     assert load_with_mapping(folder, monthly_mapping()).problem_lines() == [
         "orders-2026-02.csv: the header row names 'Order' twice (columns 1 and 3); rename one of them"
     ]
+
+
+def test_a_load_records_each_monthly_file_with_its_own_rows(tmp_path: Path) -> None:
+    folder = monthly_folder(tmp_path)
+    (folder / "orders-2026-02.csv").write_text(
+        "Order;Account;Booked;Total\nSO3;A1;03.02.2026;70\n\nSO4;A2;04.02.2026;1\nSO5;A1;05.02.2026;2\n"
+    )
+    loaded = load_mapped(folder, monthly_mapping(), tmp_path / "kpi.duckdb", loaded_at=datetime(2026, 3, 1))
+    assert loaded.record is not None, loaded.validation.problem_lines()
+    # "Recent loads" lists every file with the rows read from it (February's blank row is not one).
+    assert [(f.name, f.table, f.rows) for f in loaded.record.files] == [
+        ("accounts.csv", "partners", 2),
+        ("orders-2026-01.csv", "deals", 2),
+        ("orders-2026-02.csv", "deals", 3),
+    ]
+
+
+def test_a_file_name_with_brackets_is_that_file_not_a_pattern(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "Accounts [Q3].csv").write_text(PARTNERS_CSV)
+    (folder / "AccountsQ.csv").write_text(PARTNERS_CSV.replace("Alpha", "Other"))  # "[Q3]" as a pattern matches it
+    mapping = Mapping("q3", (FileMapping("Accounts [Q3].csv", (), 1, ",", PARTNERS_MAPPING),))
+
+    validation = load_with_mapping(folder, mapping)
+
+    assert validation.ok, validation.problem_lines()
+    assert validation.tables["partners"]["partner_name"].to_list() == ["Alpha", "Beta"]
+    # The same for Parquet, read whole or a slice at a time.
+    parquet = folder / "Accounts [Q4].parquet"
+    pl.read_csv(folder / "Accounts [Q3].csv", glob=False).write_parquet(parquet)
+    assert read_source(parquet.name, parquet).frame["Account Name"].to_list() == ["Alpha", "Beta"]
+    assert preview_source(parquet.name, parquet).rows == 2
 
 
 # --- the command line ----------------------------------------------------------------------------------
