@@ -617,6 +617,17 @@ def _check_header_names(name: str, names: list[str], keep: list[int]) -> None:
         raise SourceError(name, f"has a column named {reserved[0]!r}, a name the loader reserves; rename it")
 
 
+def size_problem(size: int, size_cap_mb: float | None = None) -> str | None:
+    """What is wrong with a file of `size` bytes under the size limit (KPI_MAX_UPLOAD_MB); None: nothing.
+
+    Raises ValueError for a bad KPI_MAX_UPLOAD_MB setting.
+    """
+    cap = size_limit_mb(size_cap_mb)
+    if size > cap * _MB:
+        return f"is {_megabytes(size)} MB, over the {cap:g} MB limit (set KPI_MAX_UPLOAD_MB to change it)"
+    return None
+
+
 def _megabytes(size: int) -> str:
     value = size / _MB
     return f"{value:,.1f}" if value >= 1 else f"{value:.2g}"
@@ -679,11 +690,8 @@ def open_source(
         size = data.stat().st_size if isinstance(data, Path) else len(data)
     except OSError as exc:
         raise SourceError(name, f"cannot be opened: {exc.strerror or exc}") from None
-    if size > size_cap * _MB:
-        raise SourceError(
-            name,
-            f"is {_megabytes(size)} MB, over the {size_cap:g} MB limit (set KPI_MAX_UPLOAD_MB to change it)",
-        )
+    if (too_big := size_problem(size, size_cap)) is not None:
+        raise SourceError(name, too_big)
     warnings: list[str] = []
     headers: Sequence[str | None]
     frames: Iterator[pl.DataFrame]

@@ -52,6 +52,7 @@ from kpi.load import (
     preview_source,
     problems_frame,
     read_source,
+    size_problem,
     without_consequences,
 )
 from kpi.schema import TABLE_BY_NAME, TABLE_NAMES, Column, Table
@@ -75,6 +76,7 @@ __all__ = [
     "preview_source",
     "read_source",
     "readable_files",
+    "size_problem",
     "suggest",
     "validate_mapped",
 ]

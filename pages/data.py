@@ -1,5 +1,6 @@
 """Data: upload your exports, map their columns, check everything, then load; see and restore earlier loads."""
 
+import json
 from datetime import datetime
 
 import polars as pl
@@ -73,8 +74,9 @@ if file_mappings:
     st.subheader("3. Check")
     mapping = kmap.Mapping(name=st.session_state.get("data_mapping_name") or "my exports", files=tuple(file_mappings))
     mapping_json = mapping.to_json()
-    # What was checked is the files and their mapping; the mapping's name does not matter.
-    check_key = kmap.Mapping(name="check", files=mapping.files).to_json()
+    # What was checked is the files (their contents: a file uploaded again under the same
+    # name is another file) and their mapping; the mapping's name does not matter.
+    check_key = json.dumps([kmap.Mapping(name="check", files=mapping.files).to_json(), sorted(u.key for u in uploads)])
     folder = ui_upload.staging_dir()
     if st.button("Check the data", type="primary", key="data_check", icon=":material/fact_check:"):
         # Streamed: every row is checked a chunk at a time and nothing is kept but the problems.
@@ -82,7 +84,7 @@ if file_mappings:
             st.session_state[CHECKED_KEY] = (check_key, kmap.check_mapped(folder, mapping))
     checked = st.session_state.get(CHECKED_KEY)
     if checked is not None and checked[0] != check_key:
-        st.info("The mapping changed since the last check: check again before loading.")
+        st.info("The files or the mapping changed since the last check: check again before loading.")
         checked = None
     if checked is not None:
         validation = checked[1].validation

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi import history
+from kpi import mapping as kmap
 from kpi.params import View
 from tests.conftest import ROOT, engine_summary
 from tests.test_app import metric
@@ -234,3 +235,52 @@ def test_staging_folders_of_sessions_gone_for_a_day_are_removed(demo_db, tmp_pat
     assert recent.is_dir() and unrelated.is_dir()
     mine = Path(at.session_state["data_staging"])
     assert mine.parent == tmp_path and [p.name for p in mine.iterdir()] == ["accounts.csv"]
+
+
+def test_a_file_uploaded_again_after_the_check_must_be_checked_again(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    at = upload(open_data_page(db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities.csv", OPPORTUNITIES))
+    at.button(key="data_check").click().run()
+    assert any("Every row passed" in s.value for s in at.success)
+
+    # Same name, same headers, two more rows: the earlier "passed" no longer speaks for it.
+    week2 = OPPORTUNITIES + b'O-4,A-3,03/12/2026,Closed Won,03/30/2026,"$1,000.00"\r\n'
+    at = upload(at, ("accounts.csv", ACCOUNTS), ("opportunities.csv", week2))
+    assert not any("Every row passed" in s.value for s in at.success)
+    assert any("changed since the last check" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "data_confirm"]
+
+    at.button(key="data_check").click().run()
+    counts = next(df.value for df in at.dataframe if list(df.value.columns) == ["table", "rows"])
+    assert dict(zip(counts["table"], counts["rows"], strict=True))["deals"] == 4
+
+
+def test_each_upload_is_read_once_for_its_preview(demo_db, tmp_path, monkeypatch):
+    reads: list[str] = []
+    original = kmap.preview_source
+
+    def counted(name, *args, **kwargs):
+        reads.append(name)
+        return original(name, *args, **kwargs)
+
+    monkeypatch.setattr(kmap, "preview_source", counted)
+    at = upload(open_data_page(demo_db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities.csv", OPPORTUNITIES))
+    selectbox_by_label(at, "region").set_value("(none)").run()
+    at.button(key="data_check").click().run()
+    assert sorted(reads) == ["accounts.csv", "opportunities.csv"]
+
+
+def test_names_alike_but_not_the_same_get_a_mapping_each(demo_db, monkeypatch):
+    at = upload(open_data_page(demo_db, monkeypatch), ("accounts 1.csv", ACCOUNTS), ("accounts_1.csv", ACCOUNTS))
+    assert not at.exception
+    assert [e.label for e in at.expander] == ["accounts 1.csv", "accounts_1.csv"]
+    assert [s.value for s in at.selectbox if s.label == "Load this file as"] == ["partners", "partners"]
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_written(demo_db, monkeypatch):
+    monkeypatch.setenv("KPI_MAX_UPLOAD_MB", "0.0001")  # 104 bytes
+    at = upload(open_data_page(demo_db, monkeypatch), ("opportunities.csv", OPPORTUNITIES))
+    assert at.error[0].value.startswith("opportunities.csv: is ")
+    assert "over the 0.0001 MB limit (set KPI_MAX_UPLOAD_MB to change it)" in at.error[0].value
+    assert list(Path(at.session_state["data_staging"]).iterdir()) == []

@@ -61,7 +61,8 @@ class Upload:
 
 
 def upload_key(name: str, data: bytes) -> str:
-    digest = hashlib.sha1(data).hexdigest()[:10]
+    """A widget-key prefix for this file: its (shortened) name and a hash of its name and content."""
+    digest = hashlib.sha1(name.encode() + b"\0" + data).hexdigest()[:10]
     return "data_" + re.sub(r"[^A-Za-z0-9]+", "_", name)[:40] + "_" + digest
 
 
@@ -81,12 +82,14 @@ def _sweep_stale_staging(now: float) -> None:
 
 def staging_dir() -> Path:
     """A folder for this session's uploads, so the engine reads them like any folder."""
-    if "data_staging" not in st.session_state:
+    folder = st.session_state.get("data_staging")
+    if folder is None or not Path(folder).is_dir():
+        # New, or swept while this session slept: a new private folder (mkdtemp: mode 0700,
+        # a fresh name), and the uploads are written to it again.
         _sweep_stale_staging(time.time())
-        st.session_state["data_staging"] = tempfile.mkdtemp(prefix=STAGING_PREFIX)
-    folder = Path(st.session_state["data_staging"])
-    folder.mkdir(parents=True, exist_ok=True)  # swept while this session slept: its files are written again
-    return folder
+        folder = st.session_state["data_staging"] = tempfile.mkdtemp(prefix=STAGING_PREFIX)
+        st.session_state["data_staged"] = {}
+    return Path(folder)
 
 
 def stage(files: Sequence[UploadedFile]) -> tuple[list[Staged], list[str]]:
@@ -107,6 +110,14 @@ def stage(files: Sequence[UploadedFile]) -> tuple[list[Staged], list[str]]:
             problems.append(f"{name}: another uploaded file has the same name; rename one of them and upload again")
             continue
         staged = known.get(file.file_id)
+        if staged is None:
+            try:
+                too_big = kmap.size_problem(file.size)
+            except ValueError:  # a bad KPI_MAX_UPLOAD_MB: the preview says so, naming the file
+                too_big = None
+            if too_big is not None:  # refused before a byte is written
+                problems.append(f"{name}: {too_big}")
+                continue
         if staged is None or not staged.path.is_file():
             data = file.getvalue()  # the upload's own bytes (getbuffer() would copy them)
             staged = Staged(name, folder / name, upload_key(name, data))
@@ -137,9 +148,14 @@ def preview(staged: Staged, header_row: int | None) -> kmap.SourceFile:
     key = (staged.key, header_row)
     if key not in previews:
         try:
-            previews[key] = kmap.preview_source(staged.name, staged.path, header_row=header_row)
+            found = kmap.preview_source(staged.name, staged.path, header_row=header_row)
         except ValueError as exc:  # SourceError, or a bad KPI_MAX_* setting
             previews[key] = exc
+        else:
+            previews[key] = found
+            # The header row found is the one the page asks for next (its number input):
+            # the same preview, not a second read of the whole file.
+            previews.setdefault((staged.key, found.header_row), found)
     found = previews[key]
     if isinstance(found, Exception):
         raise found
@@ -178,7 +194,7 @@ def mapping_editor(upload: Upload, saved: list[kmap.Mapping]) -> kmap.FileMappin
         key=f"{key}_table",
         help="Which of the five tables this file holds.",
     )
-    shown = f" (suggestions read the first {source.frame.height:,})" if source.is_preview else ""
+    shown = f" (suggestions read the first {source.frame.height:,})" if source.rows > source.frame.height else ""
     st.caption(
         f"{source.rows:,} rows{shown} · header on row {source.header_row}"
         + (f" · delimiter {source.delimiter!r}" if source.delimiter else "")
