@@ -561,3 +561,24 @@ def test_a_load_is_stamped_with_the_time_the_command_started(tmp_path: Path) -> 
     out = io.StringIO()
     assert main(["history", "--db", str(db)], out, io.StringIO()) == 0
     assert "2026-05-04 03:02:01" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("inherited", "used"),
+    [
+        # Nothing set: freed memory goes back to the system at once.
+        ("", "dirty_decay_ms:0,muzzy_decay_ms:0"),
+        # What `import polars` in a parent process (a scheduler, the app) passes on: ours wins (later wins).
+        (
+            "dirty_decay_ms:500,muzzy_decay_ms:1000",
+            "dirty_decay_ms:500,muzzy_decay_ms:1000,dirty_decay_ms:0,muzzy_decay_ms:0",
+        ),
+        # A user's own decay setting is kept; their other options keep ours alongside.
+        ("dirty_decay_ms:2000", "dirty_decay_ms:2000"),
+        ("narenas:2", "narenas:2,dirty_decay_ms:0,muzzy_decay_ms:0"),
+    ],
+)
+def test_a_load_hands_freed_memory_back_unless_the_user_set_the_allocator(inherited: str, used: str) -> None:
+    from kpi.__main__ import _allocator_setting
+
+    assert _allocator_setting(inherited) == used
