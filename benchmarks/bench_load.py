@@ -66,7 +66,7 @@ from typing import Any
 # `import polars` writes its own allocator setting into os.environ ("dirty_decay_ms:500,
 # muzzy_decay_ms:1000", plus any value already there), and bench_core imports Polars. A child
 # inheriting that runs `python -m kpi load` with the CLI's setting all the same (kpi/__main__.py
-# treats Polars' own value as unset), but the other children would not start as a user's shell
+# adds its own after Polars'), but the other children would not start as a user's shell
 # does, so children get the variable as it was when this script started (usually unset).
 MALLOC_VAR = "_RJEM_MALLOC_CONF"
 MALLOC_CONF_AT_START = os.environ.get(MALLOC_VAR)
@@ -82,12 +82,12 @@ MB = 1024 * 1024
 WELL_UNDER = 0.5
 PACKAGES = ("polars", "duckdb", "pyarrow", "numpy")
 # Polars' jemalloc (prefixed symbols) reads _RJEM_MALLOC_CONF. `python -m kpi load` now sets
-# "dirty_decay_ms:0,muzzy_decay_ms:0" (freed pages go back to the OS at once) unless the user set
-# it (Polars' own value, inherited from a parent that imported Polars, counts as unset).
+# "dirty_decay_ms:0,muzzy_decay_ms:0" (freed pages go back to the OS at once) unless the user set a
+# decay (Polars' own value, inherited from a parent that imported Polars, is not the user's).
 # Before that, the CLI ran with what `import polars` sets: freed pages kept 0.5 s (dirty) and
 # 1 s more (muzzy). jemalloc's own default, without Polars' setting, keeps them about 10 s.
 CLI_ENV = {MALLOC_VAR: "dirty_decay_ms:0,muzzy_decay_ms:0"}  # what kpi/__main__.py sets for `load`
-# Polars' setting in another order: the CLI takes it for a user's own and keeps it, as before.
+# Polars' setting in another order: the CLI takes it for a user's own decay and keeps it, as before.
 POLARS_DEFAULT_ENV = {MALLOC_VAR: "muzzy_decay_ms:1000,dirty_decay_ms:500"}
 KEEPS_FREED_ENV = {MALLOC_VAR: "dirty_decay_ms:10000,muzzy_decay_ms:10000"}
 # How often run_child reads /proc/PID/status of a running child.
