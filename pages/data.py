@@ -15,7 +15,7 @@ from ui.frame import ensure_routed
 
 ensure_routed()
 DB = db_path()
-CHECKED_KEY = "data_checked"  # (mapping JSON, kpi.load.Loaded) of the last check
+CHECKED_KEY = "data_checked"  # (what was checked: files and mapping, kpi.load.Loaded) of the last check
 
 st.title("Your data")
 loads = history.list_loads(DB) if DB.exists() else []
