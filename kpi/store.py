@@ -386,7 +386,9 @@ def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     """Open the database read-only (many readers may share the file).
 
     The connection keeps reading the dataset that was live when it opened, also
-    after a load replaced the file; a new connection reads the new dataset.
+    after a load replaced the file; a new connection reads the new dataset. It has
+    the shared rules of kpi/sql/macros.sql (`in_program`, `deal_value`, ...), also
+    in its cursors, which every query in kpi/sql uses.
     """
     con = _attach(db_path)
     try:
@@ -399,6 +401,7 @@ def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
         for (name,) in names:
             quoted = '"' + str(name).replace('"', '""') + '"'
             con.sql("create view main." + quoted + " as select * from " + _ATTACHED + ".main." + quoted)
+        con.sql(sql_text("macros"))
     except BaseException:
         con.close()
         raise

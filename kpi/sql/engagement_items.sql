@@ -1,26 +1,28 @@
 -- Every content piece and course, with its use in the window and the deals of the partners
--- who adopted it (Engagement page). Window: dates d with A - W < d <= A; population at A.
+-- who adopted it (Engagement page). Window (in_window): dates d with A - W < d <= A; population
+-- (in_program) at A.
 -- An item is a distinct non-empty item_id anywhere in the activities (any date, any
 -- partner), so an item nobody used in the window still gets a row, with zeros.
 -- Its name is its most recent non-empty item_name (else the id); it is a "course" when it
 -- has training_completed events anywhere in the data, else "content".
 -- Use in the window, over activities of population partners: partners (distinct partners
--- with any activity on it), staff (distinct non-empty user_id), shares, completions, views.
+-- with any activity on it), staff (distinct non-empty user_id: the active_users macro), shares,
+-- completions (training_completed: the trainings macro), views.
 -- Adopters: population partners who shared or completed it in the window. Their closed
 -- deals (won + lost, closed_on in the window), won deals and revenue (deal value of won
--- deals = amount + 12 x mrr) are summed from per-partner totals computed once; the
+-- deals, deal_value) are summed from per-partner totals computed once; the
 -- population's totals are repeated on every row so others = population - adopters.
 -- Parameters: $as_of (date), $window_days (integer).
 with
 bounds as (
-    select $as_of::date as as_of, $as_of::date - $window_days::integer as window_start  -- window_start is exclusive
+    select $as_of::date as as_of
 ),
 
 -- import
 population as (
     select p.partner_id
     from partners p, bounds b
-    where p.joined_on <= b.as_of and (p.left_on is null or p.left_on > b.as_of)
+    where in_program(p.joined_on, p.left_on, b.as_of)
 ),
 item_activities as (
     select partner_id, user_id, occurred_on, activity, item_id, item_name
@@ -30,7 +32,7 @@ item_activities as (
 window_deals as (
     select d.partner_id, d.status, d.amount, d.mrr
     from deals d, bounds b
-    where d.status in ('won', 'lost') and d.closed_on > b.window_start and d.closed_on <= b.as_of
+    where d.status in ('won', 'lost') and in_window(d.closed_on, b.as_of, $window_days)
 ),
 
 -- logic
@@ -50,16 +52,16 @@ window_item_activities as (
     select a.partner_id, a.user_id, a.activity, a.item_id
     from item_activities a
     join population p using (partner_id), bounds b
-    where a.occurred_on > b.window_start and a.occurred_on <= b.as_of
+    where in_window(a.occurred_on, b.as_of, $window_days)
 ),
 item_use as (
     select
         item_id,
         count(distinct partner_id) as partners,
-        count(distinct user_id) filter (where user_id is not null and user_id <> '') as staff,
-        count(*) filter (where activity = 'content_shared') as shares,
-        count(*) filter (where activity = 'training_completed') as completions,
-        count(*) filter (where activity = 'content_viewed') as views
+        active_users(user_id) as staff,
+        content_shares(activity) as shares,
+        trainings(activity) as completions,
+        content_views(activity) as views
     from window_item_activities
     group by item_id
 ),
@@ -73,7 +75,7 @@ partner_deals as (
         p.partner_id,
         count(d.partner_id) as closed,
         count(d.partner_id) filter (where d.status = 'won') as won,
-        coalesce(sum(d.amount + 12 * d.mrr) filter (where d.status = 'won'), 0) as revenue
+        coalesce(sum(deal_value(d.amount, d.mrr)) filter (where d.status = 'won'), 0) as revenue
     from population p
     left join window_deals d using (partner_id)
     group by p.partner_id

@@ -1,12 +1,12 @@
 -- Per-partner facts of the population for one or more as-of dates A and one window W
--- (SPEC "KPI definitions"). Window: dates d with A - W < d <= A. Thresholds are not applied
+-- (SPEC "KPI definitions"; the rules are the macros of macros.sql: in_program, in_window,
+-- deal_value, mrr_live and the activity counts). Thresholds are not applied
 -- here: this result is cached per (dataset, A, W) and every slider move is answered from it.
 -- The same definition at several as-of dates gives the history views (month ends, past weeks).
 -- Parameters: $as_of_dates (date[]), $window_days (integer), $partner_id (text, or null for all).
 with
 bounds as (
-    select d.as_of, d.as_of - $window_days::integer as window_start  -- window_start is exclusive
-    from (select unnest($as_of_dates::date[]) as as_of) d
+    select unnest($as_of_dates::date[]) as as_of
 ),
 
 -- import
@@ -14,14 +14,14 @@ partners_wanted as (
     select * from partners where $partner_id::varchar is null or partner_id = $partner_id::varchar
 ),
 population as (
-    select b.as_of, b.window_start, p.*
+    select b.as_of, p.*
     from partners_wanted p, bounds b
-    where p.joined_on <= b.as_of and (p.left_on is null or p.left_on > b.as_of)
+    where in_program(p.joined_on, p.left_on, b.as_of)
 ),
 window_activities as (
     select b.as_of, a.partner_id, a.user_id, a.activity
     from activities a
-    join bounds b on a.occurred_on > b.window_start and a.occurred_on <= b.as_of
+    join bounds b on in_window(a.occurred_on, b.as_of, $window_days)
     where $partner_id::varchar is null or a.partner_id = $partner_id::varchar
 ),
 partner_deals as (
@@ -30,7 +30,7 @@ partner_deals as (
 window_investments as (
     select b.as_of, i.partner_id, i.amount
     from investments i
-    join bounds b on i.spent_on > b.window_start and i.spent_on <= b.as_of
+    join bounds b on in_window(i.spent_on, b.as_of, $window_days)
     where $partner_id::varchar is null or i.partner_id = $partner_id::varchar
 ),
 
@@ -39,11 +39,11 @@ activity_counts as (
     select
         as_of,
         partner_id,
-        count(*) filter (where activity = 'training_completed') as trainings,
-        count(*) filter (where activity = 'content_shared') as content_shares,
-        count(*) filter (where activity = 'content_viewed') as content_views,
-        count(*) filter (where activity = 'login') as logins,
-        count(distinct user_id) filter (where user_id is not null and user_id <> '') as active_users
+        trainings(activity) as trainings,
+        content_shares(activity) as content_shares,
+        content_views(activity) as content_views,
+        logins(activity) as logins,
+        active_users(user_id) as active_users
     from window_activities
     group by as_of, partner_id
 ),
@@ -51,17 +51,12 @@ deal_facts as (
     select
         b.as_of,
         d.partner_id,
-        count(*) filter (where d.registered_on > b.window_start and d.registered_on <= b.as_of)
-            as deals_registered,
-        count(*) filter (where d.status = 'won' and d.closed_on > b.window_start and d.closed_on <= b.as_of)
-            as deals_won,
-        -- Deal value = amount + 12 x mrr (one-time plus first-year recurring).
-        sum(d.amount + 12 * d.mrr) filter (
-            where d.status = 'won' and d.closed_on > b.window_start and d.closed_on <= b.as_of
+        count(*) filter (where in_window(d.registered_on, b.as_of, $window_days)) as deals_registered,
+        count(*) filter (where d.status = 'won' and in_window(d.closed_on, b.as_of, $window_days)) as deals_won,
+        sum(deal_value(d.amount, d.mrr)) filter (
+            where d.status = 'won' and in_window(d.closed_on, b.as_of, $window_days)
         ) as revenue,
-        sum(d.mrr) filter (
-            where d.status = 'won' and d.closed_on <= b.as_of and (d.churned_on is null or d.churned_on > b.as_of)
-        ) as mrr
+        sum(d.mrr) filter (where mrr_live(d.status, d.closed_on, d.churned_on, b.as_of)) as mrr
     from partner_deals d, bounds b
     group by b.as_of, d.partner_id
 ),

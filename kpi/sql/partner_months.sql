@@ -1,36 +1,19 @@
--- Each partner, calendar month by calendar month, from the first month of the data (its first
--- activity, deal or investment; the first join when there is none) to the
--- month of $until (that month is cut at $until). One row per partner and month from the
--- month it joined (earlier months too when it has deals or activity before joining).
+-- Each partner, calendar month by calendar month, over month_grid($until) (macros.sql: from the
+-- first month of the data, the first activity, deal or investment, the first join when there is
+-- none, to the month of $until, that month cut at $until). One row per partner and month from the
+-- month it joined (earlier months too when it has deals, activity or investments before joining).
 -- Behaviours, deals, revenue and cost count the dates inside the month; mrr is the
 -- recurring revenue live at the month's end (SPEC: won, closed_on <= end, churned_on empty
 -- or after the end). new_mrr / churned_mrr are the mrr of won deals closed / churned in the
 -- month, so mrr(end of m) - mrr(end of m-1) = new_mrr - churned_mrr for every partner.
--- in_program: the partner is in the population at the month's end.
+-- in_program: the partner is in the population at the month's end (the in_program macro).
+-- Revenue is deal value and the counts are the activity macros, as in partner_facts.sql.
 -- Parameters: $until (date), $partner_id (text, or null for every partner).
 with
-first_event as (
-    select coalesce(
-        least(
-            (select min(occurred_on) from activities),
-            (select min(registered_on) from deals),
-            (select min(spent_on) from investments)
-        ),
-        (select min(joined_on) from partners)
-    ) as first_day
-),
-months as (
-    select
-        month_start::date as month_start,
-        least((month_start + interval 1 month - interval 1 day)::date, $until::date) as month_end
-    from range(
-        date_trunc('month', least((select first_day from first_event), $until::date)),
-        date_trunc('month', $until::date) + interval 1 month,
-        interval 1 month
-    ) as t(month_start)
-),
-
 -- import
+months as (
+    select month_start, month_end from month_grid($until::date)
+),
 partners_wanted as (
     select * from partners where $partner_id::varchar is null or partner_id = $partner_id::varchar
 ),
@@ -55,11 +38,11 @@ activity_counts as (
     select
         partner_id,
         month_start,
-        count(*) filter (where activity = 'training_completed') as trainings,
-        count(*) filter (where activity = 'content_shared') as content_shares,
-        count(*) filter (where activity = 'content_viewed') as content_views,
-        count(*) filter (where activity = 'login') as logins,
-        count(distinct user_id) filter (where user_id is not null and user_id <> '') as active_users
+        trainings(activity) as trainings,
+        content_shares(activity) as content_shares,
+        content_views(activity) as content_views,
+        logins(activity) as logins,
+        active_users(user_id) as active_users
     from month_activities
     group by partner_id, month_start
 ),
@@ -68,7 +51,7 @@ deal_events as (
     select partner_id, registered_on as day, 'registered' as event, 0.0 as value, 0.0 as mrr
     from partner_deals
     union all
-    select partner_id, closed_on, 'won', amount + 12 * mrr, mrr from partner_deals where status = 'won'
+    select partner_id, closed_on, 'won', deal_value(amount, mrr), mrr from partner_deals where status = 'won'
     union all
     select partner_id, closed_on, 'lost', 0.0, 0.0 from partner_deals where status = 'lost'
     union all
@@ -82,7 +65,6 @@ deal_counts as (
         count(*) filter (where event = 'registered') as deals_registered,
         count(*) filter (where event = 'won') as deals_won,
         count(*) filter (where event = 'lost') as deals_lost,
-        -- Deal value = amount + 12 x mrr (one-time plus first-year recurring).
         sum(value) filter (where event = 'won') as revenue,
         sum(mrr) filter (where event = 'won') as new_mrr,
         sum(mrr) filter (where event = 'churned') as churned_mrr
@@ -120,7 +102,7 @@ joined as (
         g.partner_name,
         g.month_start as month,
         g.month_end,
-        (g.joined_on <= g.month_end and (g.left_on is null or g.left_on > g.month_end)) as in_program,
+        in_program(g.joined_on, g.left_on, g.month_end) as in_program,
         coalesce(ac.trainings, 0)::bigint as trainings,
         coalesce(ac.content_shares, 0)::bigint as content_shares,
         coalesce(ac.content_views, 0)::bigint as content_views,

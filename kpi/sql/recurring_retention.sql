@@ -1,7 +1,7 @@
 -- The retention cohort of the MRR book over the window ending at $as_of (Recurring revenue page).
 -- Start S = $as_of - $window_days (the day before the window's first day). The cohort: partners in
--- the population at S (joined_on <= S and (left_on empty or left_on > S)) with MRR > 0 at S.
--- MRR live on a day D (SPEC): won deals with closed_on <= D and (churned_on empty or churned_on > D).
+-- the population at S (the in_program macro) with MRR > 0 at S. MRR live on a day D: the mrr_live
+-- macro (SPEC: won deals with closed_on <= D and (churned_on empty or churned_on > D)).
 -- One row per cohort partner: start_mrr (MRR at S); end_mrr (MRR at A of all its deals, 0 when
 -- it left the program by A); retained_mrr (MRR at A of the deals that were already live at S,
 -- 0 when it left by A: no expansion, so retained_mrr <= start_mrr).
@@ -13,7 +13,7 @@ bounds as (
 
 -- import
 won_deals as (
-    select partner_id, mrr, closed_on, churned_on from deals where status = 'won' and mrr > 0
+    select partner_id, status, mrr, closed_on, churned_on from deals where status = 'won' and mrr > 0
 ),
 
 -- logic
@@ -21,22 +21,21 @@ cohort_partners as (
     select
         p.partner_id,
         p.partner_name,
-        (p.left_on is null or p.left_on > b.as_of) as in_program_at_end
+        in_program(p.joined_on, p.left_on, b.as_of) as in_program_at_end
     from partners p, bounds b
-    where p.joined_on <= b.start_day and (p.left_on is null or p.left_on > b.start_day)
+    where in_program(p.joined_on, p.left_on, b.start_day)
 ),
 partner_mrr as (
     select
         w.partner_id,
+        coalesce(sum(w.mrr) filter (where mrr_live(w.status, w.closed_on, w.churned_on, b.start_day)), 0)
+            as start_mrr,
+        coalesce(sum(w.mrr) filter (where mrr_live(w.status, w.closed_on, w.churned_on, b.as_of)), 0)
+            as mrr_at_end,
+        -- The deals live at S that are still live at A: no expansion counts here.
         coalesce(sum(w.mrr) filter (
-            where w.closed_on <= b.start_day and (w.churned_on is null or w.churned_on > b.start_day)
-        ), 0) as start_mrr,
-        coalesce(sum(w.mrr) filter (
-            where w.closed_on <= b.as_of and (w.churned_on is null or w.churned_on > b.as_of)
-        ), 0) as mrr_at_end,
-        -- Live at S and still live at A (churned_on >= closed_on, so churned_on > A means live at S too).
-        coalesce(sum(w.mrr) filter (
-            where w.closed_on <= b.start_day and (w.churned_on is null or w.churned_on > b.as_of)
+            where mrr_live(w.status, w.closed_on, w.churned_on, b.start_day)
+                and mrr_live(w.status, w.closed_on, w.churned_on, b.as_of)
         ), 0) as retained_at_end
     from won_deals w, bounds b
     group by w.partner_id

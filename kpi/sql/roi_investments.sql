@@ -1,12 +1,12 @@
--- Investments by partner and category over the window (SPEC "KPI definitions"): the dates
--- d with A - W < d <= A. The category is as loaded (possibly empty); kpi.roi labels it.
+-- Investments by partner and category over the window (SPEC "KPI definitions"; the in_window
+-- macro: the dates d with A - W < d <= A). The category is as loaded (possibly empty); kpi.roi labels it.
 -- Every partner with an investment counts here; kpi.roi keeps the population's.
 -- Parameters: $as_of (date), $window_days (integer).
 with
 window_investments as (
     select partner_id, category, amount
     from investments
-    where spent_on > $as_of::date - $window_days::integer and spent_on <= $as_of::date
+    where in_window(spent_on, $as_of::date, $window_days)
 ),
 
 final as (

@@ -1,10 +1,10 @@
 -- What each staff member did: the one definition behind the Engagement page's staff and the
 -- Partner scorecard's staff table.
 -- Partners: $partner_id null = every partner in the program at A (the population); an id =
--- that partner alone, in the program or not.
+-- that partner alone, in the program or not (in_program, macros.sql).
 -- One row per staff member (partner_users) of those partners, no_user false: trainings,
 -- content_shares, content_views and logins count the user's activities in the window
--- (A - W < d <= A); last_active_on is the date of the user's latest activity of any kind on
+-- (in_window: A - W < d <= A) with the activity macros; last_active_on is the date of the user's latest activity of any kind on
 -- or before A, also before the window (empty when the user never did anything). Staff with no
 -- activity are listed with zeros.
 -- Activities without a user_id (null or empty) belong to the partner, not to a person: they
@@ -15,7 +15,7 @@
 -- Parameters: $as_of (date), $window_days (integer), $partner_id (text or null).
 with
 bounds as (
-    select $as_of::date as as_of, $as_of::date - $window_days::integer as window_start  -- window_start is exclusive
+    select $as_of::date as as_of
 ),
 
 -- import
@@ -26,8 +26,7 @@ selected_partners as (
         p.partner_id = $partner_id::varchar
         or (
             $partner_id::varchar is null
-            and p.joined_on <= b.as_of
-            and (p.left_on is null or p.left_on > b.as_of)
+            and in_program(p.joined_on, p.left_on, b.as_of)
         )
 ),
 staff as (
@@ -39,9 +38,9 @@ partner_activities as (
     select
         a.partner_id,
         nullif(a.user_id, '') as user_id,
-        a.activity,
-        a.occurred_on,
-        a.occurred_on > b.window_start as in_window
+        -- Empty outside the window, so the activity counts skip it; last_active_on does not.
+        case when in_window(a.occurred_on, b.as_of, $window_days) then a.activity end as window_activity,
+        a.occurred_on
     from activities a, bounds b
     -- Not joined to selected_partners: staff and the user-less rows are joined to them after
     -- counting, which is cheaper than joining every activity first.
@@ -53,10 +52,10 @@ per_user as (
     select
         partner_id,
         user_id,
-        count(*) filter (where in_window and activity = 'training_completed') as trainings,
-        count(*) filter (where in_window and activity = 'content_shared') as content_shares,
-        count(*) filter (where in_window and activity = 'content_viewed') as content_views,
-        count(*) filter (where in_window and activity = 'login') as logins,
+        trainings(window_activity) as trainings,
+        content_shares(window_activity) as content_shares,
+        content_views(window_activity) as content_views,
+        logins(window_activity) as logins,
         max(occurred_on) as last_active_on
     from partner_activities
     group by partner_id, user_id
