@@ -1,35 +1,45 @@
-"""The one parameters object of the product: the `View`.
+"""The one parameters object of the product, the `View`, and every link parameter.
 
-The URL, the sidebar widgets and the CLI all describe a view with the same nine
-parameters (SPEC "Shared links"). Their names, defaults, ranges and help texts are
-declared once in `PARAMS`; `parse_view` turns raw text (a query string, CLI
-arguments) into a validated, frozen `View` and reports every bad value by name.
+The URL, the sidebar widgets and the CLI describe a view with the same nine parameters
+(SPEC "Shared links"); pages add their own view state (a grouping, a tab, a ranking, the
+partner picked). Every one of them is declared once below as a `ParamSpec`, and raw text
+from a query string or the command line is turned into typed values by one parser,
+`parse_params`, which names every value it refuses.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Literal
 
-ParamKind = Literal["date", "int", "money"]
+ParamKind = Literal["date", "int", "money", "choice", "text"]
+TEXT_MAX_CHARS = 200  # a search or an id; anything longer in a link is not one
 
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """How one view parameter is named, bounded and explained."""
+    """How one link parameter is named, bounded and explained.
+
+    `choices` (for kind "choice") pairs each value with the label a control shows; a link
+    may carry either, since a bound select box writes its label into the URL.
+    """
 
     name: str
     label: str
     kind: ParamKind
-    default: int | float | None
+    default: int | float | str | None
     min_value: int | float | None
     max_value: int | float | None
     step: int | float
     help: str
+    choices: tuple[tuple[str, str], ...] = field(default=())
+
+    def label_of(self, value: object) -> str:
+        """What a control shows for a choice value (the value itself for other kinds)."""
+        return dict(self.choices).get(str(value), str(value))
 
 
 PARAMS: tuple[ParamSpec, ...] = (
@@ -125,18 +135,96 @@ PARAMS: tuple[ParamSpec, ...] = (
         "Partners who joined fewer than this many days before the as-of date are never dropped.",
     ),
 )
-PARAM_BY_NAME: dict[str, ParamSpec] = {spec.name: spec for spec in PARAMS}
+
+
+PAGE_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "tiers_tab",
+        "Tiers view",
+        "choice",
+        "Partner list",
+        None,
+        None,
+        1,
+        "The Tiers page's open tab.",
+        choices=(("Partner list", "Partner list"), ("Engagement chart", "Engagement chart")),
+    ),
+    ParamSpec(
+        "roi_group",
+        "Group by",
+        "choice",
+        "tier",
+        None,
+        None,
+        1,
+        "Compare ROI across tiers, regions, partner types or channel managers.",
+        choices=(
+            ("tier", "Tier"),
+            ("region", "Region"),
+            ("partner_type", "Partner type"),
+            ("channel_manager", "Channel manager"),
+        ),
+    ),
+    ParamSpec(
+        "engagement_rank",
+        "Rank items by",
+        "choice",
+        "adopters",
+        None,
+        None,
+        1,
+        "How the content and courses table is ordered.",
+        choices=(
+            ("adopters", "Adopters (partners who shared or completed it)"),
+            ("partners", "Partners using it"),
+            ("staff", "Staff using it"),
+            ("win_rate_lift", "Win-rate lift"),
+            ("revenue_ratio", "Revenue per partner ratio"),
+        ),
+    ),
+    ParamSpec(
+        "engagement_min_logins",
+        "Logins in the window at least",
+        "int",
+        10,
+        1,
+        10_000,
+        1,
+        "A partner that is not activated under the sidebar criteria and logged in at least this often.",
+    ),
+    ParamSpec(
+        "engagement_staff_search",
+        "Find staff by partner or person",
+        "text",
+        "",
+        None,
+        None,
+        1,
+        "Part of a partner's or a person's name.",
+    ),
+    ParamSpec(
+        "scorecard_partner",
+        "Partner ID",
+        "text",
+        "",
+        None,
+        None,
+        1,
+        "The partner's id as in your data. It is in the page link, so a link opens this partner.",
+    ),
+)
+SPEC_BY_NAME: dict[str, ParamSpec] = {spec.name: spec for spec in (*PARAMS, *PAGE_PARAMS)}
 
 
 @dataclass(frozen=True)
 class View:
     """One view of the program: the as-of date, the window and every threshold.
 
-    `as_of` is None until it is resolved against the data (SPEC: default is the
-    latest activity or deal date); every calculation takes a resolved view.
+    Always resolved: a view left without an as-of date takes the data's default (the
+    latest activity or deal date) when it is parsed, so every calculation can use it.
     """
 
-    as_of: date | None = None
+    as_of: date = None  # type: ignore[assignment]  # TRANSITION: required once callers pass it
     window_days: int = 90
     min_trainings: int = 1
     min_shares: int = 1
@@ -146,38 +234,45 @@ class View:
     drop_max_actions: int = 2
     grace_days: int = 90
 
+    # TRANSITION: removed once every caller passes a resolved view.
     def resolved(self, default_as_of: date) -> View:
-        """This view with the as-of date filled in when it was left to the data."""
-        return self if self.as_of is not None else dataclasses.replace(self, as_of=default_as_of)
-
-    def previous_window(self) -> View:
-        """The same view one window earlier (for "change against the previous window")."""
-        as_of = self.require_as_of()
-        return dataclasses.replace(self, as_of=date.fromordinal(as_of.toordinal() - self.window_days))
+        return self if self.as_of is not None else self.replace(as_of=default_as_of)
 
     def require_as_of(self) -> date:
         if self.as_of is None:
             raise ValueError("the view's as-of date has not been resolved against the data")
         return self.as_of
 
+    def previous_window(self) -> View:
+        """The same view one window earlier (for "change against the previous window")."""
+        return self.replace(as_of=date.fromordinal(self.as_of.toordinal() - self.window_days))
+
+    def replace(self, **changes: object) -> View:
+        values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
+        return View(**values)  # type: ignore[arg-type]
+
+    def values(self) -> tuple:
+        """The view as a plain tuple in field order: a cheap, hashable cache key."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
     def to_params(self) -> dict[str, str]:
-        """The view as query parameters: only the values that differ from the defaults."""
-        defaults = View()
-        out: dict[str, str] = {}
-        for spec in PARAMS:
+        """The view as query parameters: the as-of date, then the values that differ from the defaults."""
+        out = {"as_of": self.as_of.isoformat()}
+        for spec in PARAMS[1:]:
             value = getattr(self, spec.name)
-            if value != getattr(defaults, spec.name):
+            if value != spec.default:
                 out[spec.name] = format_param(spec, value)
         return out
 
 
 @dataclass(frozen=True)
 class ParamProblem:
-    """A parameter value that could not be used, and why."""
+    """A parameter value that could not be used, why, and what is used instead."""
 
     name: str
     value: str
     message: str
+    fallback: str = "the default"
 
     def __str__(self) -> str:
         return f"{self.name}={self.value!r}: {self.message}"
@@ -192,6 +287,7 @@ class ParamError(ValueError):
 
 
 def format_param(spec: ParamSpec, value: object) -> str:
+    """A value as a link writes it."""
     if spec.kind == "date":
         assert isinstance(value, date)
         return value.isoformat()
@@ -201,8 +297,39 @@ def format_param(spec: ParamSpec, value: object) -> str:
     return str(value)
 
 
-def _parse_one(spec: ParamSpec, text: str, date_bounds: tuple[date, date] | None) -> int | float | date:
+def _bound(value: int | float) -> str:
+    return f"{value:,}" if float(value).is_integer() else f"{value:g}"
+
+
+def _whole_number(text: str) -> int:
+    """An integer, also when written with a zero fraction ("5.0"), as a number control writes it."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError("not a whole number") from None
+    if not math.isfinite(number) or not number.is_integer():
+        raise ValueError("not a whole number")
+    return int(number)
+
+
+def parse_value(spec: ParamSpec, text: str, date_bounds: tuple[date, date] | None = None) -> object:
+    """One parameter's value from its text, or ValueError saying why it cannot be used."""
     text = text.strip()
+    if spec.kind == "text":
+        if len(text) > TEXT_MAX_CHARS:
+            raise ValueError(f"is longer than {TEXT_MAX_CHARS} characters")
+        return text
+    if text == "":
+        raise ValueError("is empty")
+    if spec.kind == "choice":
+        for value, label in spec.choices:
+            if text in (value, label):
+                return value
+        raise ValueError("not one of " + ", ".join(label for _, label in spec.choices))
     if spec.kind == "date":
         try:
             value = date.fromisoformat(text)
@@ -216,10 +343,7 @@ def _parse_one(spec: ParamSpec, text: str, date_bounds: tuple[date, date] | None
             )
         return value
     if spec.kind == "int":
-        try:
-            number: int | float = int(text)
-        except ValueError:
-            raise ValueError("not a whole number") from None
+        number: int | float = _whole_number(text)
     else:
         try:
             number = float(text)
@@ -229,45 +353,73 @@ def _parse_one(spec: ParamSpec, text: str, date_bounds: tuple[date, date] | None
             raise ValueError("not a finite number")
     assert spec.min_value is not None and spec.max_value is not None
     if not spec.min_value <= number <= spec.max_value:
-        raise ValueError(f"must be between {spec.min_value:g} and {spec.max_value:g}")
+        raise ValueError(f"must be between {_bound(spec.min_value)} and {_bound(spec.max_value)}")
     return number
 
 
-def parse_view(
-    raw: Mapping[str, str | list[str] | None],
-    date_bounds: tuple[date, date] | None = None,
-) -> tuple[View, list[ParamProblem]]:
-    """Parse view parameters leniently: a bad value falls back to its default.
+RawParams = Mapping[str, "str | Sequence[str] | None"]
 
-    `raw` maps parameter names to text (a repeated URL parameter counts by its last
-    value); names that are not view parameters are ignored. `date_bounds` limits the
-    as-of date to the span of the data. Returns the view and one problem per value
-    that was refused, so the caller can show a notice.
+
+def parse_params(
+    raw: RawParams,
+    specs: Sequence[ParamSpec],
+    date_bounds: tuple[date, date] | None = None,
+    fallbacks: Mapping[str, object] | None = None,
+) -> tuple[dict[str, object], list[ParamProblem]]:
+    """Parse the given parameters leniently: a refused value is left out and named.
+
+    `raw` maps names to text (a repeated URL parameter counts by its last value); names
+    that are not among `specs` are ignored, and so are parameters not given. Returns the
+    values that could be used and one problem per value refused, saying what is used
+    instead (the spec's default, or `fallbacks[name]` where the caller knows better).
     """
     values: dict[str, object] = {}
     problems: list[ParamProblem] = []
-    for spec in PARAMS:
-        if spec.name not in raw or raw[spec.name] is None:
+    for spec in specs:
+        given = raw.get(spec.name)
+        if given is None:
             continue
-        given = raw[spec.name]
-        text = given[-1] if isinstance(given, list) else given
-        assert text is not None
-        if text.strip() == "":
-            problems.append(ParamProblem(spec.name, text, "is empty"))
-            continue
+        if not isinstance(given, str):
+            if not given:
+                continue
+            given = given[-1]
         try:
-            values[spec.name] = _parse_one(spec, text, date_bounds)
+            values[spec.name] = parse_value(spec, given, date_bounds)
         except ValueError as exc:
-            problems.append(ParamProblem(spec.name, text, str(exc)))
+            fallback = (fallbacks or {}).get(spec.name, spec.default)
+            shown = "the default" if fallback in (None, "") else spec.label_of(format_param(spec, fallback))
+            problems.append(ParamProblem(spec.name, given, str(exc), shown))
+    return values, problems
+
+
+def parse_view(
+    raw: RawParams,
+    default_as_of: date | None,
+    date_bounds: tuple[date, date] | None = None,
+) -> tuple[View, list[ParamProblem]]:
+    """Parse the view's parameters leniently: a bad value falls back to its default.
+
+    The as-of date defaults to `default_as_of` (the data's latest date); `date_bounds`
+    limits it to the span of the data. Raises `ParamError` when there is no as-of date
+    to use at all (no valid one given and no default).
+    """
+    fallbacks = {"as_of": default_as_of}
+    values, problems = parse_params(raw, PARAMS, date_bounds, fallbacks)
+    values.setdefault("as_of", default_as_of)
+    if values["as_of"] is None:
+        raise ParamError(
+            [*problems, ParamProblem("as_of", "", "the data has no dates to take the as-of date from; give one")]
+        )
     return View(**values), problems  # type: ignore[arg-type]
 
 
 def parse_view_strict(
-    raw: Mapping[str, str | list[str] | None],
+    raw: RawParams,
+    default_as_of: date | None,
     date_bounds: tuple[date, date] | None = None,
 ) -> View:
     """Parse view parameters, raising `ParamError` naming every bad value."""
-    view, problems = parse_view(raw, date_bounds)
+    view, problems = parse_view(raw, default_as_of, date_bounds)
     if problems:
         raise ParamError(problems)
     return view

@@ -16,7 +16,6 @@ from kpi.store import connect, data_span
 from tests.conftest import ROOT, d, engine_summary, load_tables, partner
 from ui import format as fmt
 
-pytestmark = pytest.mark.usefixtures("v2_pages")
 APP = str(ROOT / "app.py")
 
 
@@ -113,6 +112,37 @@ def test_a_bad_link_value_gives_a_notice_and_the_default(demo_db, monkeypatch, p
     assert f"{param}={value}" in notice and why in notice and "default" in notice
     expected = engine_summary(demo_db, View())
     assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])
+
+
+@pytest.mark.parametrize(
+    ("params", "slider", "shown", "notice"),
+    [
+        # Streamlit alone would truncate 30.5 to 30: the link is read by the engine's parser.
+        ({"window_days": "30.5"}, "window_days", 90, "not a whole number"),
+        ({"min_trainings": "2.0"}, "min_trainings", 2, None),  # a whole number written as a number control does
+        ({"window_days": ["30", "60"]}, "window_days", 60, None),  # a repeated parameter counts by its last value
+    ],
+)
+def test_a_link_is_read_by_the_same_parser_as_the_cli(demo_db, monkeypatch, params, slider, shown, notice):
+    monkeypatch.setenv("KPI_DB", str(demo_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception
+    assert at.sidebar.slider(key=slider).value == shown
+    warnings = " ".join(w.value for w in at.warning)
+    assert (notice in warnings) if notice else not warnings
+    expected = engine_summary(demo_db, dataclasses.replace(View(), **{slider: shown}))
+    assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])
+
+
+def test_a_notice_shows_a_link_value_as_text_never_as_markdown(demo_db, monkeypatch):
+    hostile = "1` **Session expired.** [Sign in](https://evil.example/login) ![](http://127.0.0.1:9/b.png) `x"
+    at = open_app(demo_db, monkeypatch, window_days=hostile)
+    notice = at.warning[0].value
+    assert "`window_days=1' **Session expired.**" in notice  # the backtick cannot close the code span
+    assert notice.count("`") == 2
 
 
 def shown_line(at: AppTest) -> str:

@@ -6,8 +6,10 @@ import dataclasses
 
 import pytest
 
-from kpi.params import PARAMS, ParamError, View, parse_view, parse_view_strict
+from kpi.params import PAGE_PARAMS, PARAMS, ParamError, View, parse_params, parse_view, parse_view_strict
 from tests.conftest import d
+
+LATEST = d("2026-10-31")  # the data's default as-of date in these tests
 
 
 def test_every_spec_parameter_is_declared_once_with_its_snake_case_name():
@@ -26,14 +28,14 @@ def test_every_spec_parameter_is_declared_once_with_its_snake_case_name():
 
 
 def test_declared_defaults_are_the_view_defaults():
-    defaults = View()
-    for spec in PARAMS:
+    defaults = View(as_of=LATEST)
+    for spec in PARAMS[1:]:
         assert getattr(defaults, spec.name) == spec.default, spec.name
 
 
 def test_default_window_is_90_days_and_min_criteria_means_all_three():
-    assert View().window_days == 90
-    assert View().min_criteria == 3
+    assert View(as_of=LATEST).window_days == 90
+    assert View(as_of=LATEST).min_criteria == 3
 
 
 def test_parse_reads_every_parameter():
@@ -48,7 +50,8 @@ def test_parse_reads_every_parameter():
             "reward_min_revenue": "12500.5",
             "drop_max_actions": "3",
             "grace_days": "60",
-        }
+        },
+        LATEST,
     )
     assert view == View(d("2026-03-31"), 30, 2, 0, 4, 1, 12500.5, 3, 60)
 
@@ -69,8 +72,8 @@ def test_parse_reads_every_parameter():
     ],
 )
 def test_a_bad_value_falls_back_to_its_default_and_is_named(name, value, message):
-    view, problems = parse_view({name: value, "min_deals": "2"})
-    assert getattr(view, name) == getattr(View(), name)
+    view, problems = parse_view({name: value, "min_deals": "2"}, LATEST)
+    assert getattr(view, name) == getattr(View(as_of=LATEST), name)
     assert view.min_deals == 2  # good values beside a bad one are kept
     assert [p.name for p in problems] == [name]
     assert message in problems[0].message
@@ -78,24 +81,24 @@ def test_a_bad_value_falls_back_to_its_default_and_is_named(name, value, message
 
 def test_strict_parsing_names_every_bad_value_at_once():
     with pytest.raises(ParamError) as caught:
-        parse_view_strict({"window_days": "x", "min_shares": "99"})
+        parse_view_strict({"window_days": "x", "min_shares": "99"}, LATEST)
     assert [p.name for p in caught.value.problems] == ["window_days", "min_shares"]
 
 
 def test_as_of_outside_the_data_is_refused_when_bounds_are_given():
     bounds = (d("2024-01-01"), d("2026-10-31"))
-    view, problems = parse_view({"as_of": "2027-01-01"}, bounds)
-    assert view.as_of is None
+    view, problems = parse_view({"as_of": "2027-01-01"}, LATEST, bounds)
+    assert view.as_of == LATEST
     assert "2024-01-01" in problems[0].message and "2026-10-31" in problems[0].message
-    assert parse_view({"as_of": "2026-10-31"}, bounds)[0].as_of == d("2026-10-31")
+    assert parse_view({"as_of": "2026-10-30"}, LATEST, bounds)[0].as_of == d("2026-10-30")
 
 
 def test_a_repeated_url_parameter_counts_by_its_last_value():
-    assert parse_view({"window_days": ["30", "60"]})[0].window_days == 60
+    assert parse_view({"window_days": ["30", "60"]}, LATEST)[0].window_days == 60
 
 
 def test_unknown_parameters_are_ignored():
-    view, problems = parse_view({"utm_source": "mail", "window_days": "45"})
+    view, problems = parse_view({"utm_source": "mail", "window_days": "45"}, LATEST)
     assert view.window_days == 45 and problems == []
 
 
@@ -103,14 +106,72 @@ def test_to_params_round_trips_and_leaves_defaults_out_of_the_link():
     view = View(as_of=d("2026-03-31"), window_days=30, reward_min_revenue=7500.0)
     params = view.to_params()
     assert params == {"as_of": "2026-03-31", "window_days": "30", "reward_min_revenue": "7500"}
-    assert parse_view_strict(params) == view
+    assert parse_view_strict(params, LATEST) == view
 
 
-def test_resolving_the_as_of_date_keeps_an_explicit_one():
-    assert View().resolved(d("2026-10-31")).as_of == d("2026-10-31")
-    assert View(as_of=d("2026-01-31")).resolved(d("2026-10-31")).as_of == d("2026-01-31")
+def test_a_view_always_has_its_as_of_date():
+    assert parse_view({}, LATEST)[0].as_of == LATEST
+    assert parse_view({"as_of": "2026-01-31"}, LATEST)[0].as_of == d("2026-01-31")
+    assert parse_view({"as_of": "someday"}, LATEST)[0].as_of == LATEST
+    with pytest.raises(ParamError, match="no dates to take the as-of date from"):
+        parse_view({"window_days": "30"}, None)
 
 
-def test_an_unresolved_view_cannot_be_computed():
-    with pytest.raises(ValueError, match="not been resolved"):
-        View().require_as_of()
+def test_a_whole_number_may_be_written_with_a_zero_fraction_but_not_a_fraction():
+    assert parse_view_strict({"min_trainings": "2.0", "window_days": "1e2"}, LATEST).window_days == 100
+    with pytest.raises(ParamError, match="not a whole number"):
+        parse_view_strict({"min_trainings": "2.5"}, LATEST)
+
+
+def test_range_messages_group_thousands():
+    _, problems = parse_view({"drop_max_actions": "5000"}, LATEST)
+    assert problems[0].message == "must be between 0 and 1,000"
+
+
+def test_page_parameters_are_declared_in_the_same_table_style():
+    names = [p.name for p in PAGE_PARAMS]
+    assert names == [
+        "tiers_tab",
+        "roi_group",
+        "engagement_rank",
+        "engagement_min_logins",
+        "engagement_staff_search",
+        "scorecard_partner",
+    ]
+    assert not set(names) & {p.name for p in PARAMS}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "value"),
+    [
+        ("roi_group", "Region", "region"),  # a control's label, as a bound select box writes it
+        ("roi_group", "region", "region"),  # or the value itself
+        ("engagement_rank", "Win-rate lift", "win_rate_lift"),
+        ("engagement_min_logins", "5.0", 5),
+        ("scorecard_partner", "  P00042 ", "P00042"),
+        ("engagement_staff_search", "", ""),  # an empty search is no search, not a problem
+    ],
+)
+def test_page_parameters_parse_like_the_view(name, text, value):
+    values, problems = parse_params({name: text}, PAGE_PARAMS)
+    assert problems == []
+    assert values[name] == value
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message", "fallback"),
+    [
+        ("roi_group", "banana", "not one of Tier, Region, Partner type, Channel manager", "Tier"),
+        ("engagement_rank", "nonsense", "not one of Adopters", "Adopters (partners who shared or completed it)"),
+        ("engagement_min_logins", "0", "must be between 1 and 10,000", "10"),
+        ("engagement_min_logins", "banana", "not a whole number", "10"),
+        ("scorecard_partner", "x" * 201, "longer than 200 characters", "the default"),
+        ("tiers_tab", "Chart", "not one of Partner list, Engagement chart", "Partner list"),
+    ],
+)
+def test_a_bad_page_parameter_is_named_with_what_is_used_instead(name, text, message, fallback):
+    values, problems = parse_params({name: text}, PAGE_PARAMS)
+    assert name not in values
+    assert [p.name for p in problems] == [name]
+    assert message in problems[0].message
+    assert problems[0].fallback == fallback

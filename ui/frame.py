@@ -1,10 +1,11 @@
-"""The frame every page shares: the dataset and the view from the sidebar controls.
+"""The frame every page shares: the dataset, the view from the link and the sidebar, and
+every link parameter's control.
 
-Every control is bound to its URL query parameter (SPEC "Shared links"), so a copied
-link opens the same view on any page, and a bound value survives page navigation.
-Before the widgets read the URL, the raw values are checked by the same parser the
-CLI uses (`kpi.params.parse_view`), so a bad value in a link gets a visible notice
-naming the parameter; the widget then falls back to its default.
+Every control is bound to its URL query parameter (SPEC "Shared links"), so a copied link
+opens the same view on any page and a bound value survives page navigation. The link is
+read by the engine's own parser (`kpi.params`), the one the CLI uses: a control first
+drawn in a session starts from the parsed value, a refused value falls back with a notice
+naming it, and all notices are shown in one place.
 """
 
 from __future__ import annotations
@@ -13,23 +14,29 @@ import atexit
 import contextlib
 import gc
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 import streamlit as st
 
-from kpi.params import PARAMS, ParamProblem, ParamSpec, View, parse_view
+from kpi.params import SPEC_BY_NAME, ParamProblem, ParamSpec, View, parse_params
 from ui.data import Dataset
 
-FRAME_KEY = "frame"  # the frame of the current run, read by the pages
+FRAME_KEY = "frame"  # the frame of the latest app.py run, read by the pages
+ROUTED_KEY = "frame_routed"  # set by app.py each run, taken by the page it runs
 DEFAULT_AS_OF_KEY = "frame_default_as_of"  # the data's default as-of date seen last run
-NOTICES_KEY = "frame_url_notices"  # bad link values seen this session, until dismissed
+NOTICES_KEY = "frame_url_notices"  # bad link values seen this session, by name, until dismissed
+PENDING_KEY = "frame_pending"  # link values to put into controls before they are drawn next run
+BUILDING_KEY = "frame_building"  # true while the sidebar is drawn: its notices need no rerun
 SLIDERS = {"window_days", "min_trainings", "min_shares", "min_deals", "min_criteria"}
 _GROUPS = (
     ("Time", ("as_of", "window_days")),
     ("Activation criteria", ("min_trainings", "min_shares", "min_deals", "min_criteria")),
     ("Tiers", ("reward_min_revenue", "drop_max_actions", "grace_days")),
 )
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ _FROZEN = False
 
 # Libraries Streamlit imports lazily while drawing a page (pandas and pyarrow for tables and
 # chart data, PIL for the page icon, narwhals for Altair's Polars frames). Imported before
-# the freeze so that their ~45,000 objects are frozen too.
+# the freeze so that their objects are frozen too.
 _LAZY_IMPORTS = (
     "numpy",
     "pandas",
@@ -61,11 +68,9 @@ _LAZY_IMPORTS = (
 def freeze_long_lived_objects() -> None:
     """Once per process, take the objects alive now out of later garbage collections.
 
-    Streamlit runs a full collection after every script run; it walked the ~100,000
-    long-lived objects of Polars, DuckDB and Altair each time (~200 ms a slider move,
-    benchmarks/bench_browser.py), and then still ~45,000 of the libraries Streamlit
-    imports on the first page drawn (30-60 ms). Called by app.py once the libraries
-    are imported; the collection after a rerun then takes a few milliseconds.
+    Streamlit runs a full collection after every script run, which walks every long-lived
+    object of Polars, DuckDB and Altair each time; frozen, they are skipped, and the
+    collection after a rerun costs little (benchmarks/README.md).
     """
     global _FROZEN
     if not _FROZEN:
@@ -78,81 +83,154 @@ def freeze_long_lived_objects() -> None:
         _FROZEN = True
 
 
+def mark_routed() -> None:
+    """Called by app.py on every run, just before it runs the page."""
+    st.session_state[ROUTED_KEY] = True
+
+
 def ensure_routed() -> None:
-    """Make sure this page runs under app.py's router, not Streamlit's legacy mode.
+    """Make sure this page script runs under app.py (see `ui.navigation.route_through_app`).
 
-    With a folder named pages/ beside app.py, Streamlit 1.67 serves a freshly started
-    server in its legacy multipage mode until the first `st.navigation` call: a shared
-    deep link (/tiers?..., /data) as the first request then runs the page script alone,
-    without app.py. Such a run switches the legacy mode off, as `st.navigation` itself
-    does, and reruns, so app.py routes to the same page (both modes hash a page by its
-    URL path). Every page calls this first.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
+    app.py marks each of its runs and the page takes the mark, so a page script run alone
+    (no mark this run) is sent through the app."""
+    if not st.session_state.pop(ROUTED_KEY, False):
+        from ui.navigation import route_through_app
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+        route_through_app()
 
 
 def current() -> Frame:
-    """The frame app.py built for this run (see `ensure_routed`)."""
+    """The frame app.py built for this run."""
     ensure_routed()
-    frame = st.session_state.get(FRAME_KEY)
-    if frame is None:  # app.py did not run before this page: route through it
+    return st.session_state[FRAME_KEY]
+
+
+# --- link parameters: parsed by kpi.params, one notice list ---------------------------------------------
+
+
+def _raw_link(name: str) -> list[str] | None:
+    return st.query_params.get_all(name) if name in st.query_params else None
+
+
+def _remember(problems: list[ParamProblem]) -> None:
+    notices: dict[str, ParamProblem] = dict(st.session_state.get(NOTICES_KEY, {}))
+    notices.update({p.name: p for p in problems})
+    st.session_state[NOTICES_KEY] = notices
+
+
+def _forget(name: str) -> None:
+    notices: dict[str, ParamProblem] = st.session_state.get(NOTICES_KEY, {})
+    if name in notices:
+        st.session_state[NOTICES_KEY] = {k: v for k, v in notices.items() if k != name}
+
+
+def notice_text(problems: list[ParamProblem]) -> str:
+    """The one wording of a link's refused values. Values are shown as code and never as
+    markdown: a backtick or a line break in a link cannot step out of the code span."""
+    lines = []
+    for p in problems:
+        shown = p.value.replace("`", "'").replace("\n", " ").replace("\r", " ")
+        shown = shown if len(shown) <= 80 else shown[:79] + "…"
+        lines.append(f"- `{p.name}={shown}`: {p.message}; using {p.fallback} (the default) instead.")
+    return "Some values in this link could not be used:\n" + "\n".join(lines)
+
+
+def show_notices() -> None:
+    """Every refused link value of this session, sidebar's and pages' alike, until dismissed."""
+    notices: dict[str, ParamProblem] = st.session_state.get(NOTICES_KEY, {})
+    if not notices:
+        return
+    st.warning(notice_text(list(notices.values())), icon=":material/link_off:")
+    if st.button("Dismiss", key="frame_dismiss_notices"):
+        st.session_state[NOTICES_KEY] = {}
         st.rerun()
-    return frame
 
 
-def _url_problems(span: tuple[date, date]) -> list[ParamProblem]:
-    raw = {spec.name: st.query_params.get_all(spec.name) for spec in PARAMS if spec.name in st.query_params}
-    return parse_view(raw, span)[1]
+def check_link(name: str, fallback: object = None) -> object | None:
+    """The parsed value of link parameter `name` (kpi.params), or None when the link does not
+    give a usable one; a refused value is remembered as a notice (shown once per session)."""
+    raw = _raw_link(name)
+    if raw is None:
+        return None
+    spec = SPEC_BY_NAME[name]
+    values, problems = parse_params({name: raw}, [spec], fallbacks={name: fallback} if fallback else None)
+    if problems and name not in st.session_state.get(NOTICES_KEY, {}):
+        _remember(problems)
+        st.rerun()  # the notices are drawn above the page
+    return values.get(name)
+
+
+def bound(widget: Callable[..., T], name: str, *args: Any, default: object = None, **kwargs: Any) -> T:
+    """Draw `widget` bound to link parameter `name`, starting from the link's parsed value.
+
+    Streamlit seeds a bound control from the URL by its own rules (it truncates "30.5" to
+    30, drops a repeated parameter); the first time the control is drawn in a session, a
+    value that differs from what `kpi.params` parsed is replaced by the parsed one (or the
+    default, with a notice), so the control, the view and the CLI read a link alike.
+    Moving the control clears its notice.
+    """
+    spec = SPEC_BY_NAME[name]
+    fallback = spec.default if default is None else default
+    pending: dict[str, object] = st.session_state.get(PENDING_KEY, {})
+    if name in pending:  # a control can only be set before it is drawn
+        st.session_state[name] = pending.pop(name)
+    # Read before the control is drawn: Streamlit removes a value it cannot use from the URL.
+    raw = _raw_link(name) if name not in st.session_state else None
+    on_change = kwargs.pop("on_change", None)
+
+    def changed() -> None:
+        _forget(name)
+        if on_change is not None:
+            on_change()
+
+    value = widget(*args, key=name, bind="query-params", on_change=changed, **kwargs)
+    if raw is not None:
+        values, problems = parse_params({name: raw}, [spec], fallbacks={name: fallback})
+        if problems:
+            _remember(problems)
+        wanted = values.get(name, fallback)
+        if value != wanted:
+            st.session_state[PENDING_KEY] = {**pending, name: wanted}
+            st.rerun()
+        if problems and not st.session_state.get(BUILDING_KEY):
+            st.rerun()  # the notices are drawn above the page
+    return value
+
+
+# --- the sidebar ------------------------------------------------------------------------------
 
 
 def _widget(spec: ParamSpec, span: tuple[date, date]) -> object:
-    common = {"key": spec.name, "help": spec.help, "bind": "query-params"}
     if spec.kind == "date":
-        return st.date_input(
-            spec.label, value=span[1], min_value=span[0], max_value=span[1], format="YYYY-MM-DD", **common
+        return bound(
+            st.date_input,
+            spec.name,
+            spec.label,
+            value=span[1],
+            min_value=span[0],
+            max_value=span[1],
+            format="YYYY-MM-DD",
+            default=span[1],
+            help=spec.help,
         )
     if spec.name in SLIDERS:
-        return st.slider(
-            spec.label,
-            min_value=int(spec.min_value),
-            max_value=int(spec.max_value),
-            value=int(spec.default),
-            step=int(spec.step),
-            **common,
-        )
-    if spec.kind == "money":
-        return st.number_input(
-            spec.label,
-            min_value=float(spec.min_value),
-            max_value=float(spec.max_value),
-            value=float(spec.default),
-            step=float(spec.step),
-            format="%.0f",
-            **common,
-        )
-    return st.number_input(
+        widget, cast = st.slider, int
+    elif spec.kind == "money":
+        widget, cast = st.number_input, float
+    else:
+        widget, cast = st.number_input, int
+    extra = {"format": "%.0f"} if spec.kind == "money" else {}
+    return bound(
+        widget,
+        spec.name,
         spec.label,
-        min_value=int(spec.min_value),
-        max_value=int(spec.max_value),
-        value=int(spec.default),
-        step=int(spec.step),
-        **common,
+        min_value=cast(spec.min_value),
+        max_value=cast(spec.max_value),
+        value=cast(spec.default),
+        step=cast(spec.step),
+        help=spec.help,
+        **extra,
     )
-
-
-def _show_notices() -> None:
-    notices: list[ParamProblem] = st.session_state.get(NOTICES_KEY, [])
-    if not notices:
-        return
-    lines = "\n".join(f"- `{p.name}={p.value}`: {p.message}; using the default instead." for p in notices)
-    st.warning(f"Some values in this link could not be used:\n{lines}", icon=":material/link_off:")
-    if st.button("Dismiss", key="frame_dismiss_notices"):
-        st.session_state[NOTICES_KEY] = []
-        st.rerun()
 
 
 def _follow_new_data(span: tuple[date, date]) -> None:
@@ -167,22 +245,32 @@ def _follow_new_data(span: tuple[date, date]) -> None:
         del st.session_state["as_of"]
 
 
+def _as_of_bounds(span: tuple[date, date]) -> None:
+    """The as-of date must lie inside the data: checked here, where the span is known."""
+    raw = _raw_link("as_of")
+    if raw is None or "as_of" in st.session_state:
+        return
+    values, problems = parse_params({"as_of": raw}, [SPEC_BY_NAME["as_of"]], span, {"as_of": span[1]})
+    if problems:
+        _remember(problems)
+        st.session_state["as_of"] = span[1]
+
+
 def build(dataset: Dataset) -> Frame:
     """Draw the shared controls in the sidebar and return the frame for this run."""
     assert dataset.span is not None
-    problems = _url_problems(dataset.span)
-    if problems:
-        st.session_state[NOTICES_KEY] = problems
     _follow_new_data(dataset.span)
+    _as_of_bounds(dataset.span)
     values: dict[str, object] = {}
-    by_name = {spec.name: spec for spec in PARAMS}
+    st.session_state[BUILDING_KEY] = True
     with st.sidebar:
         for title, names in _GROUPS:
             st.subheader(title)
             for name in names:
-                values[name] = _widget(by_name[name], dataset.span)
+                values[name] = _widget(SPEC_BY_NAME[name], dataset.span)
         st.caption("Every control is in the page link: copy the URL to share this exact view.")
-    _show_notices()
+    st.session_state[BUILDING_KEY] = False
+    show_notices()
     frame = Frame(dataset, View(**values))  # type: ignore[arg-type]
     st.session_state[FRAME_KEY] = frame
     return frame
