@@ -4,7 +4,7 @@ Run from the repository root:
 
     python benchmarks/bench_core.py [--sizes 2000 20000] [--repeat N] [--out FILE.json] [--profile]
 
-For each size it builds a demo database (`kpi.demo.generate` -> `kpi.load.validate_frames`
+For each size it builds a demo database (`kpi.demo.generate` -> `kpi.validate.validate_frames`
 -> `kpi.store.write_dataset`, in a child process so the build's memory peak stays apart
 from the app's), then measures
 
@@ -163,7 +163,7 @@ class CountingConnection:
 def build_one(n_partners: int, seed: int, db: Path) -> dict[str, Any]:
     """Generate, validate and write one demo database (runs in a child process)."""
     from kpi.demo import generate
-    from kpi.load import validate_frames
+    from kpi.validate import validate_frames
 
     generate_s, frames = timed(lambda: generate(n_partners, seed))
     validate_s, validation = timed(lambda: validate_frames(frames))

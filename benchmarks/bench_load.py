@@ -17,7 +17,7 @@ in a fresh child process so the peak RSS is that load's own:
   peak of its private memory (RssAnon: what the process allocated) and of its file-backed
   pages (RssFile: the libraries' code, shared, the same at any data size); each also above
   the idle process's;
-- the same streamed load in-process (`kpi.load.load_folder` / `kpi.mapping.load_mapped`,
+- the same streamed load in-process (`kpi.ingest.load_folder` / `kpi.ingest.load_mapped`,
   with the CLI's allocator setting), table by table: the time and the peak RSS while each
   table was read, checked and written (Linux: /proc/self/clear_refs resets the peak between
   tables), and where the memory is at the end (the process's mappings: code and other files,
@@ -92,7 +92,7 @@ POLARS_DEFAULT_ENV = {MALLOC_VAR: "muzzy_decay_ms:1000,dirty_decay_ms:500"}
 KEEPS_FREED_ENV = {MALLOC_VAR: "dirty_decay_ms:10000,muzzy_decay_ms:10000"}
 # How often run_child reads /proc/PID/status of a running child.
 POLL_S = 0.002
-# The CLI's default file size cap (kpi.load.DEFAULT_MAX_UPLOAD_MB); a scaling run whose largest
+# The CLI's default file size cap (kpi.source.DEFAULT_MAX_UPLOAD_MB); a scaling run whose largest
 # CSV is bigger gets KPI_MAX_UPLOAD_MB=SCALE_CAP_MB.
 DEFAULT_CAP_MB = 200.0
 SCALE_CAP_MB = "2000"
@@ -242,24 +242,24 @@ def smaps_summary(top: int = 5) -> dict[str, Any]:
 def child_stream(source: str, src: Path, db: Path, mapping_file: Path | None) -> dict[str, Any]:
     """A streamed load in this process, the peak RSS of each table's read + check + write."""
     peaks = Peaks()
-    from kpi import load, mapping, store
+    from kpi import ingest, mapping, store, validate
 
     start_status, start_maps = proc_status(), smaps_summary()
-    original_table = load._Checks.table
+    original_table = validate._Checks.table
 
     def table(self: Any, contract: Any, parts: Any) -> Any:
         with peaks.phase(f"table {contract.name}"):
             return original_table(self, contract, parts)
 
-    load._Checks.table = table  # type: ignore[method-assign]
+    validate._Checks.table = table  # type: ignore[method-assign]
     wrap(peaks, store.DatasetWriter, "finish", "finish (commit, checkpoint)")
     with peaks.phase("load"):
         if source == "crm":
             assert mapping_file is not None
             recipe = mapping.Mapping.from_json(mapping_file.read_text(encoding="utf-8"))
-            loaded = mapping.load_mapped(src, recipe, db, loaded_at=datetime.now())
+            loaded = ingest.load_mapped(src, recipe, db, loaded_at=datetime.now())
         else:
-            loaded = load.load_folder(src, db, loaded_at=datetime.now())
+            loaded = ingest.load_folder(src, db, loaded_at=datetime.now())
     peaks.mark()
     return {
         "ok": loaded.record is not None,
@@ -283,16 +283,16 @@ def child_page(src: Path, db: Path, mapping_file: Path) -> dict[str, Any]:
     Streamlit's share (holding the uploaded bytes) is measured by bench_upload.py.
     """
     peaks = Peaks()
-    from kpi import mapping
+    from kpi import ingest, mapping, read
 
     recipe = mapping.Mapping.from_json(mapping_file.read_text(encoding="utf-8"))
     with peaks.phase("preview each file (preview_source)"):
         for path in sorted(src.iterdir()):
-            mapping.preview_source(path.name, path)
+            read.preview_source(path.name, path)
     with peaks.phase("check (check_mapped)"):
-        checked = mapping.check_mapped(src, recipe)
+        checked = ingest.check_mapped(src, recipe)
     with peaks.phase("load (load_mapped)"):
-        loaded = mapping.load_mapped(src, recipe, db, loaded_at=datetime.now())
+        loaded = ingest.load_mapped(src, recipe, db, loaded_at=datetime.now())
     peaks.mark()
     ok = checked.validation.ok and loaded.record is not None
     return {"ok": ok, "phases": peaks.records, "peak_rss_mb": peaks.overall}
@@ -301,11 +301,11 @@ def child_page(src: Path, db: Path, mapping_file: Path) -> dict[str, Any]:
 def child_in_memory(src: Path, db: Path, mapping_file: Path) -> dict[str, Any]:
     """The Data page's path before it streamed: every table read and checked in memory, then written."""
     peaks = Peaks()
-    from kpi import history, mapping, store
+    from kpi import history, ingest, mapping, store
 
     recipe = mapping.Mapping.from_json(mapping_file.read_text(encoding="utf-8"))
     with peaks.phase("read + map + check (load_with_mapping)"):
-        validation = mapping.load_with_mapping(src, recipe)
+        validation = ingest.load_with_mapping(src, recipe)
     files = [store.SourceFileInfo(fm.file, fm.mapping.table, validation.tables[fm.mapping.table].height)
              for fm in recipe.files]  # fmt: skip
     with peaks.phase("write (history.load_dataset)"):

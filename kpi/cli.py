@@ -25,11 +25,15 @@ import duckdb
 import polars as pl
 
 from kpi import history, metrics
-from kpi.load import SourceError, load_folder, read_source, validate_frames
-from kpi.mapping import FileMapping, Mapping, MappingError, guess_table, load_mapped, readable_files, suggest
+from kpi.ingest import load_folder, load_mapped
+from kpi.mapping import FileMapping, Mapping, MappingError
 from kpi.params import PARAMS, ParamError, View, parse_view_strict
+from kpi.read import read_source, readable_files
 from kpi.schema import TABLE_NAMES
+from kpi.source import SourceError
 from kpi.store import connect, data_span
+from kpi.suggest import guess_table, suggest
+from kpi.validate import validate_frames
 
 EXIT_OK = 0
 EXIT_REFUSED = 2
@@ -206,7 +210,7 @@ def _read_mapping(path: Path) -> Mapping:
 
 
 def _cmd_load(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) -> int:
-    # Streamed: each file is read, checked and written a chunk at a time (kpi.load.load_folder).
+    # Streamed: each file is read, checked and written a chunk at a time (kpi.ingest.load_folder).
     try:
         if args.mapping is not None:
             loaded = load_mapped(args.src_dir, _read_mapping(args.mapping), args.db, loaded_at=args.started_at)

@@ -113,7 +113,7 @@ def load_dataset(
 ) -> LoadRecord:
     """Make these clean tables the live dataset at `db_path`, keeping the one it replaces.
 
-    The tables must come from `kpi.load.validate`. The load is atomic: readers see the
+    The tables must come from `kpi.validate.validate`. The load is atomic: readers see the
     old dataset or the new one, and an exception at any point changes nothing. The
     newest `keep` datasets, the live one included, are kept; older ones are deleted.
     """
@@ -140,7 +140,7 @@ def load_streamed(
     """Make the dataset `fill` writes the live one at `db_path`, keeping the one it replaces.
 
     `fill` gets a writer on a new database file and appends clean rows to it, a chunk at a
-    time (kpi.load streams a folder so); it returns the source files to record, or None to
+    time (kpi.ingest streams a folder so); it returns the source files to record, or None to
     abandon the load (refused data): then nothing has changed and None is returned. As
     `load_dataset`, the load is atomic and an exception at any point changes nothing. The
     folder's lock is held throughout, so loads never interleave.

@@ -147,7 +147,7 @@ class DatasetWriter:
         return self._con
 
     def append(self, table: str, frame: pl.DataFrame) -> None:
-        """Add these clean rows (kpi.load's shape for `table`) to the table."""
+        """Add these clean rows (kpi.validate's shape for `table`) to the table."""
         if table not in self.rows:
             raise ValueError(f"{table!r} is not one of the tables {', '.join(TABLE_NAMES)}")
         con = self._connection()
@@ -296,27 +296,6 @@ def append_tables(writer: DatasetWriter, tables: Mapping[str, pl.DataFrame]) -> 
             writer.append(name, part)
 
 
-def build_database(
-    tables: Mapping[str, pl.DataFrame],
-    path: Path,
-    *,
-    dataset_id: str,
-    source: str,
-    loaded_at: datetime,
-    files: Sequence[SourceFileInfo] = (),
-    mapping_name: str | None = None,
-) -> None:
-    """Write a complete, checkpointed database file at `path` (which must not exist yet)."""
-    spill_dir = path.with_name(path.name + ".spill")
-    writer = DatasetWriter(path, dataset_id, spill_dir)
-    try:
-        append_tables(writer, tables)
-        writer.finish(source=source, loaded_at=loaded_at, files=files, mapping_name=mapping_name)
-    finally:
-        writer.close()
-        shutil.rmtree(spill_dir, ignore_errors=True)
-
-
 def write_dataset(
     tables: Mapping[str, pl.DataFrame],
     db_path: Path,
@@ -329,7 +308,7 @@ def write_dataset(
 ) -> str:
     """Replace the database at `db_path` with these clean tables; return the dataset id.
 
-    The tables must come from `kpi.load.validate` (or `validate_frames`). `files`
+    The tables must come from `kpi.validate.validate` (or `validate_frames`). `files`
     and `mapping_name` are recorded in the database as a description of the load.
     The new file is built under a temporary name in `temp_dir` (default: the
     database's folder; it must be on the same file system) and renamed over

@@ -8,14 +8,16 @@ import streamlit as st
 
 from kpi import history
 from kpi import mapping as kmap
+from kpi.ingest import check_mapped, load_mapped
 from kpi.schema import TABLE_NAMES
+from kpi.source import SourceError
 from ui import upload as ui_upload
 from ui.data import db_path
 from ui.frame import ensure_routed
 
 ensure_routed()
 DB = db_path()
-CHECKED_KEY = "data_checked"  # (what was checked: files and mapping, kpi.load.Loaded) of the last check
+CHECKED_KEY = "data_checked"  # (what was checked: files and mapping, kpi.ingest.Loaded) of the last check
 
 st.title("Your data")
 loads = history.list_loads(DB) if DB.exists() else []
@@ -45,7 +47,7 @@ for item in staged:
     header_row = st.session_state.get(f"{item.key}_header_row")
     try:
         source = ui_upload.preview(item, header_row)
-    except kmap.SourceError as exc:
+    except SourceError as exc:
         st.error(f"{item.name}: {exc.reason}", icon=":material/error:")
         continue
     except ValueError as exc:
@@ -81,7 +83,7 @@ if file_mappings:
     if st.button("Check the data", type="primary", key="data_check", icon=":material/fact_check:"):
         # Streamed: every row is checked a chunk at a time and nothing is kept but the problems.
         with st.spinner("Checking every row..."):
-            st.session_state[CHECKED_KEY] = (check_key, kmap.check_mapped(folder, mapping))
+            st.session_state[CHECKED_KEY] = (check_key, check_mapped(folder, mapping))
     checked = st.session_state.get(CHECKED_KEY)
     if checked is not None and checked[0] != check_key:
         st.info("The files or the mapping changed since the last check: check again before loading.")
@@ -128,7 +130,7 @@ if file_mappings:
                 # The load reads the staged files again and checks every row as it writes them
                 # to a new database file, which replaces the live one only if all of it passed.
                 with st.spinner("Loading..."):
-                    loaded = kmap.load_mapped(
+                    loaded = load_mapped(
                         folder,
                         named,
                         DB,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -10,10 +11,15 @@ import duckdb
 import polars as pl
 import pytest
 
-from kpi.load import validate
+from kpi.cli import main
+from kpi.ingest import read_dataset
+from kpi.mapping import TableMapping
 from kpi.params import View
-from kpi.schema import TABLE_BY_NAME
+from kpi.read import read_source
+from kpi.schema import TABLE_BY_NAME, TABLE_NAMES
+from kpi.source import SourceFile
 from kpi.store import connect, write_dataset
+from kpi.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +41,117 @@ def write_csv_folder(folder: Path, tables: dict[str, Rows]) -> Path:
     for name, rows in tables.items():
         text_frame(name, rows).write_csv(folder / f"{name}.csv")
     return folder
+
+
+# --- loading: folders, exports and the command line -----------------------------------------
+
+
+PARTNERS_CSV = "Account ID,Account Name,Partner Since\nA1,Alpha,2025-01-01\nA2,Beta,2025-02-01\n"
+PARTNERS_MAPPING = TableMapping(
+    "partners",
+    {"partner_id": "Account ID", "partner_name": "Account Name", "joined_on": "Partner Since"},
+)
+
+
+def base_tables() -> dict[str, Rows]:
+    """A small valid dataset: two partners, one user each, one row in every other table."""
+    return {
+        "partners": [partner("P1"), partner("P2")],
+        "partner_users": [
+            {"user_id": "U1", "partner_id": "P1"},
+            {"user_id": "U2", "partner_id": "P2"},
+        ],
+        "activities": [{"partner_id": "P1", "user_id": "U1", "occurred_at": "2026-03-01", "activity": "login"}],
+        "deals": [
+            {
+                "deal_id": "D1",
+                "partner_id": "P1",
+                "registered_on": "2026-01-10",
+                "status": "won",
+                "closed_on": "2026-02-01",
+                "amount": "1000",
+                "mrr": "10",
+            }
+        ],
+        "investments": [{"partner_id": "P1", "spent_on": "2026-02-01", "category": "mdf", "amount": "100"}],
+    }
+
+
+def with_rows(table: str, rows: Rows) -> dict[str, Rows]:
+    tables = base_tables()
+    tables[table] = rows
+    return tables
+
+
+def write_text(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    """Write `text` as the file `name` in `folder` (made if need be), in `encoding`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def csv_source(name: str, text: str, **kwargs: object) -> SourceFile:
+    """CSV text read as an export (`kpi.read.read_source`)."""
+    return read_source(name, text.encode("utf-8"), **kwargs)  # type: ignore[arg-type]
+
+
+def records(source: SourceFile) -> list[dict[str, object]]:
+    """The rows of an export read as text, with their spreadsheet row numbers (`_row`)."""
+    return source.frame.to_dicts()
+
+
+def partners_source() -> SourceFile:
+    """A partners export with its own headers: accounts.csv, A1 and A2."""
+    return csv_source("accounts.csv", PARTNERS_CSV)
+
+
+def stage_export(rows: int, late_stage: str | None = None) -> str:
+    """An opportunities export of `rows` rows; the last one may have a stage seen nowhere before."""
+    lines = ["Opportunity ID,Account ID,Created Date,Stage,Amount"]
+    for i in range(1, rows + 1):
+        stage = late_stage if late_stage and i == rows else ("Closed Won" if i % 3 else "Closed Lost")
+        lines.append(f"O-{i},P{i % 3 + 1},03/{i % 28 + 1:02d}/2026,{stage},{i}.00")
+    return "\n".join(lines) + "\n"
+
+
+def problems_in(folder: Path) -> list[dict[str, object]]:
+    """Every problem of a folder of the contract's files, read as `python -m kpi load` reads it."""
+    return read_dataset(folder).problems.to_dicts()
+
+
+def places(problems: list[dict[str, object]]) -> set[tuple[object, object, object]]:
+    """The (file, row, column) of each problem."""
+    return {(p["file"], p["row"], p["column"]) for p in problems}
+
+
+def run_cli(*argv: str | Path) -> tuple[int, str, str]:
+    """`python -m kpi ARGV` in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def db_tables(db: Path) -> dict[str, pl.DataFrame]:
+    """Every contract table of a database file, rows in a fixed order."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {name: con.sql(f"select * from {name} order by all").pl() for name in TABLE_NAMES}
+    finally:
+        con.close()
+
+
+def db_counts(db: Path) -> dict[str, object]:
+    """Partners, deals (count and amount) and the recorded source of a database file."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {
+            "partners": con.execute("select count(*) from partners").fetchone()[0],  # type: ignore[index]
+            "deals": con.execute("select count(*), sum(amount) from deals").fetchone(),
+            "source": con.execute("select source from dataset").fetchone()[0],  # type: ignore[index]
+        }
+    finally:
+        con.close()
 
 
 def load_tables(db_path: Path, tables: dict[str, Rows]) -> Path:
@@ -87,7 +204,7 @@ def d(text: str) -> date:
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo dataset at its default size, written once per test session."""
     from kpi.demo import generate
-    from kpi.load import validate_frames
+    from kpi.validate import validate_frames
 
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     validation = validate_frames(generate())

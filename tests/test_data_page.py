@@ -12,11 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi import history
-from kpi import mapping as kmap
 from kpi.params import View
 from tests.conftest import ROOT, engine_summary
 from tests.test_app import metric
 from ui import format as fmt
+from ui import upload as ui_upload
 
 pytestmark = pytest.mark.usefixtures("v2_pages")
 APP = str(ROOT / "app.py")
@@ -258,13 +258,13 @@ def test_a_file_uploaded_again_after_the_check_must_be_checked_again(demo_db, tm
 
 def test_each_upload_is_read_once_for_its_preview(demo_db, tmp_path, monkeypatch):
     reads: list[str] = []
-    original = kmap.preview_source
+    original = ui_upload.preview_source
 
     def counted(name, *args, **kwargs):
         reads.append(name)
         return original(name, *args, **kwargs)
 
-    monkeypatch.setattr(kmap, "preview_source", counted)
+    monkeypatch.setattr(ui_upload, "preview_source", counted)
     at = upload(open_data_page(demo_db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities.csv", OPPORTUNITIES))
     selectbox_by_label(at, "region").set_value("(none)").run()
     at.button(key="data_check").click().run()

@@ -16,7 +16,7 @@ import pytest
 
 from kpi import history, store
 from kpi.history import LoadNotFoundError, LoadRecord, SourceFileInfo
-from kpi.load import validate
+from kpi.validate import validate
 from tests.conftest import ROOT, Rows, partner, text_frame
 
 DAY1 = datetime(2026, 3, 2, 9, 30)

@@ -23,7 +23,10 @@ import polars as pl
 import pytest
 
 from kpi.cli import main
-from kpi.mapping import Mapping, guess_table, load_with_mapping, read_source, suggest
+from kpi.ingest import load_with_mapping
+from kpi.mapping import Mapping
+from kpi.read import read_source
+from kpi.suggest import guess_table, suggest
 from tests.conftest import ROOT
 
 REALDATA = ROOT.parent / "shared" / "realdata"

@@ -48,7 +48,7 @@ _DEMO_LOCK = threading.Lock()  # sessions starting together build the demo once
 
 def _ensure_demo(path: Path) -> None:
     from kpi.demo import generate
-    from kpi.load import validate_frames
+    from kpi.validate import validate_frames
 
     with _DEMO_LOCK:
         if path.exists():

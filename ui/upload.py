@@ -1,8 +1,8 @@
 """The Data page's widgets: upload, map, check, confirm, and the load history.
 
-The engine does the work (kpi.mapping reads and maps exports, kpi.load validates,
-kpi.history loads atomically and keeps earlier datasets); this module only turns
-widgets into a `kpi.mapping.Mapping` and shows what the engine says.
+The engine does the work (kpi.read reads exports, kpi.suggest proposes a mapping,
+kpi.ingest maps, checks and loads them, kpi.history keeps earlier datasets); this module
+only turns widgets into a `kpi.mapping.Mapping` and shows what the engine says.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from kpi import mapping as kmap
+from kpi.read import preview_source
 from kpi.schema import ACTIVITY_KINDS, DEAL_STATUSES, TABLE_BY_NAME, TABLE_NAMES
+from kpi.source import SourceFile, size_problem
+from kpi.suggest import find_saved, guess_table, suggest
 
 IGNORE = "(not loaded)"
 NOT_MAPPED = "(none)"
@@ -55,7 +58,7 @@ class Staged:
 class Upload:
     """One staged upload and its preview (the first rows, and what the whole file holds)."""
 
-    source: kmap.SourceFile
+    source: SourceFile
     path: Path
     key: str
 
@@ -112,7 +115,7 @@ def stage(files: Sequence[UploadedFile]) -> tuple[list[Staged], list[str]]:
         staged = known.get(file.file_id)
         if staged is None:
             try:
-                too_big = kmap.size_problem(file.size)
+                too_big = size_problem(file.size)
             except ValueError:  # a bad KPI_MAX_UPLOAD_MB: the preview says so, naming the file
                 too_big = None
             if too_big is not None:  # refused before a byte is written
@@ -138,17 +141,17 @@ def stage(files: Sequence[UploadedFile]) -> tuple[list[Staged], list[str]]:
     return current, problems
 
 
-def preview(staged: Staged, header_row: int | None) -> kmap.SourceFile:
-    """The staged file's preview (`kpi.mapping.preview_source`), read once per header row.
+def preview(staged: Staged, header_row: int | None) -> SourceFile:
+    """The staged file's preview (`kpi.read.preview_source`), read once per header row.
 
-    Raises `kpi.mapping.SourceError` (a ValueError) for a file that cannot be read; that
+    Raises `kpi.source.SourceError` (a ValueError) for a file that cannot be read; that
     is remembered too, so a broken file is not read again on every rerun.
     """
     previews: dict[tuple[str, int | None], object] = st.session_state.setdefault("data_previews", {})
     key = (staged.key, header_row)
     if key not in previews:
         try:
-            found = kmap.preview_source(staged.name, staged.path, header_row=header_row)
+            found = preview_source(staged.name, staged.path, header_row=header_row)
         except ValueError as exc:  # SourceError, or a bad KPI_MAX_* setting
             previews[key] = exc
         else:
@@ -159,7 +162,7 @@ def preview(staged: Staged, header_row: int | None) -> kmap.SourceFile:
     found = previews[key]
     if isinstance(found, Exception):
         raise found
-    assert isinstance(found, kmap.SourceFile)
+    assert isinstance(found, SourceFile)
     return found
 
 
@@ -169,12 +172,12 @@ def _option_index(options: list[str], value: str | None) -> int:
 
 def _initial(upload: Upload, saved: list[kmap.Mapping]) -> tuple[str | None, kmap.TableMapping | None, str | None]:
     """(table, mapping, saved mapping name) to start the widgets from."""
-    found = kmap.find_saved(saved, upload.source)
+    found = find_saved(saved, upload.source)
     if found is not None:
         name = next(m.name for m in saved if found in m.files)
         return found.mapping.table, found.mapping, name
-    table = kmap.guess_table(upload.source)
-    return table, (kmap.suggest(upload.source, table) if table else None), None
+    table = guess_table(upload.source)
+    return table, (suggest(upload.source, table) if table else None), None
 
 
 def mapping_editor(upload: Upload, saved: list[kmap.Mapping]) -> kmap.FileMapping | None:
@@ -203,7 +206,7 @@ def mapping_editor(upload: Upload, saved: list[kmap.Mapping]) -> kmap.FileMappin
     if table == IGNORE:
         return None
     if mapping0 is None or mapping0.table != table:
-        mapping0 = kmap.suggest(source, table)
+        mapping0 = suggest(source, table)
 
     st.markdown("**Columns**: which of your columns holds each field (or a fixed value for every row).")
     headers = [NOT_MAPPED, *source.headers]

@@ -1,4 +1,4 @@
-"""Streamed loads (issue 3): a big file is read, checked and written a chunk at a time.
+"""Streamed loads (kpi.ingest): a folder is read, checked and written a chunk at a time, all or nothing.
 
 `python -m kpi load` reads each file `chunk_rows` rows at a time. These tests use tiny
 chunks (one to a few rows) on small files written here, so every rule meets chunk
@@ -9,7 +9,7 @@ database byte for byte as it was, and the same data loaded whatever the chunk si
 
 from __future__ import annotations
 
-import random
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,40 +20,24 @@ import xlsxwriter
 from polars.testing import assert_frame_equal
 
 from kpi import history
-from kpi.load import SourceError, load_folder, open_source, preview_source, read_dataset, read_source
-from kpi.mapping import (
-    FileMapping,
-    Mapping,
-    TableMapping,
-    apply,
-    check_mapped,
-    load_mapped,
-    load_with_mapping,
-    suggest,
-    validate_mapped,
+from kpi.ingest import check_mapped, load_folder, load_mapped, load_with_mapping, read_dataset
+from kpi.mapping import FileMapping, Mapping, TableMapping
+from kpi.read import open_source
+from kpi.store import write_dataset
+from tests.conftest import (
+    Rows,
+    base_tables,
+    db_tables,
+    partner,
+    run_cli,
+    write_csv_folder,
+    write_text,
 )
-from kpi.schema import TABLE_NAMES
-from tests.conftest import Rows, partner, write_csv_folder
 
 LOADED_AT = datetime(2026, 4, 1, 9, 0)
 
-# --- helpers -------------------------------------------------------------------------------
 
-
-def write_text(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
-def db_tables(db: Path) -> dict[str, pl.DataFrame]:
-    """Every contract table of a database file, rows in a fixed order."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {name: con.sql(f"select * from {name} order by all").pl() for name in TABLE_NAMES}
-    finally:
-        con.close()
+# --- helpers ---------------------------------------------------------------------------------
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -135,7 +119,8 @@ def write_xlsx_folder(folder: Path, tables: dict[str, Rows]) -> Path:
     return folder
 
 
-# --- a problem in a later chunk ---------------------------------------------------------------
+# --- a problem in a later chunk --------------------------------------------------------------
+
 
 # Spreadsheet rows: 1 header; 2, 3 records; 4 one record over two lines (a quoted line
 # break); 5 blank; 6, 7, 8 records; 9 bad activity; 10 bad date.
@@ -195,7 +180,7 @@ def test_a_reference_in_a_later_chunk_is_checked_against_every_partner_and_user(
     ]
 
 
-# --- uniqueness across chunks ---------------------------------------------------------------
+# --- uniqueness across chunks ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("write", [write_csv_folder, write_parquet_folder, write_xlsx_folder])
@@ -247,7 +232,7 @@ def test_monthly_exports_with_the_same_id_in_two_files_name_each_file(tmp_path: 
     assert not (tmp_path / "kpi.duckdb").exists()
 
 
-# --- a refused load changes nothing ------------------------------------------------------------
+# --- a refused load changes nothing ----------------------------------------------------------
 
 
 def test_a_load_refused_after_many_clean_chunks_leaves_the_database_byte_identical(tmp_path: Path) -> None:
@@ -308,6 +293,60 @@ def test_the_row_limit_counts_rows_across_chunks(tmp_path: Path, monkeypatch: py
         ("activities.csv", "has more than 7 rows, the limit (set KPI_MAX_ROWS to change it)")
     ]
     assert loaded.record is None
+
+
+def summary_of(db: Path) -> dict[str, object]:
+    code, out, err = run_cli("summary", "--db", db, "--as-of", "2026-03-31", "--window-days", "90")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_refused_load_changes_nothing_and_good_load_replaces_everything(tmp_path: Path) -> None:
+    db = tmp_path / "db" / "kpi.duckdb"
+    good = write_csv_folder(tmp_path / "good", base_tables())
+    assert run_cli("load", good, "--db", db)[0] == 0
+    assert sorted(p.name for p in db.parent.iterdir()) == ["kpi.duckdb", "kpi.duckdb.history"]
+    before_bytes = db.read_bytes()
+    before = summary_of(db)
+    # P1: deal D1 won on 2026-02-01 worth 1000 + 12 x 10; investment 100 on 2026-02-01.
+    assert (before["partners"], before["revenue"], before["cost"], before["mrr"]) == (2, 1120.0, 100.0, 10.0)
+
+    bad_tables = base_tables()
+    bad_tables["deals"][0]["amount"] = "$5"
+    bad = write_csv_folder(tmp_path / "bad", bad_tables)
+    code, out, err = run_cli("load", bad, "--db", db)
+    assert code == 2
+    assert out == ""
+    assert "deals.csv, row 2, column amount" in err
+    assert db.read_bytes() == before_bytes
+    assert summary_of(db) == before
+    assert sorted(p.name for p in db.parent.iterdir()) == ["kpi.duckdb", "kpi.duckdb.history"]
+
+    # A new good dataset without P2 and without deals: everything old is gone.
+    new_tables = base_tables()
+    new_tables["partners"] = [partner("P1")]
+    new_tables["partner_users"] = [{"user_id": "U1", "partner_id": "P1"}]
+    del new_tables["deals"]
+    new = write_csv_folder(tmp_path / "new", new_tables)
+    assert run_cli("load", new, "--db", db)[0] == 0
+    after = summary_of(db)
+    assert (after["partners"], after["revenue"], after["cost"], after["mrr"]) == (1, 0.0, 100.0, 0.0)
+    assert db_tables(db)["partners"]["partner_id"].to_list() == ["P1"]
+    assert db_tables(db)["deals"].height == 0
+    assert sorted(p.name for p in db.parent.iterdir()) == ["kpi.duckdb", "kpi.duckdb.history"]
+
+
+def test_dataset_id_changes_with_every_load(tmp_path: Path) -> None:
+    validation = read_dataset(write_csv_folder(tmp_path / "src", base_tables()))
+    db = tmp_path / "kpi.duckdb"
+    first = write_dataset(validation.tables, db, source="a", loaded_at=datetime(2026, 1, 1))
+    second = write_dataset(validation.tables, db, source="b", loaded_at=datetime(2026, 1, 2))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.sql("select dataset_id, source from dataset").fetchall() == [(second, "b")]
+    finally:
+        con.close()
+    assert first != second
 
 
 # --- the same data whatever the chunk size ---------------------------------------------------
@@ -374,87 +413,8 @@ def test_every_problem_is_the_same_whatever_the_chunk_size(tmp_path: Path) -> No
         assert_frame_equal(loaded.validation.problems, whole)
 
 
-# --- the reader, piece by piece -----------------------------------------------------------------
+# --- a mapping, a chunk at a time ------------------------------------------------------------
 
-TRICKY_CSV = (
-    "\ufeffExport of partners;;\r\n"  # a title row, then a blank row, then the header on row 3
-    ";;\r\n"
-    "Account ID;Name;Notes\r\n"
-    'A1;"Smith; Jones";"said ""hi"""\r\n'
-    "\r\n"
-    'A2;Müller;"two\r\nlines"\r\n'
-    "A3;  padded  ;\r\n"
-    'A4;"";x\r\n'
-    "A5;Last;no newline at the end"
-)
-
-
-@pytest.mark.parametrize("encoding", ["utf-8", "cp1252", "utf-16"])
-def test_reading_a_chunk_at_a_time_gives_the_rows_and_row_numbers_of_a_whole_read(encoding: str) -> None:
-    data = TRICKY_CSV.encode(encoding) if encoding != "cp1252" else TRICKY_CSV.lstrip("\ufeff").encode(encoding)
-    whole = read_source("partners.csv", data, header_row=3)
-    # Checked by hand: rows 4, 6 (two lines, one row), 7, 8, 9; row 5 blank; trimmed; "" is empty.
-    assert whole.frame.to_dicts() == [
-        {"Account ID": "A1", "Name": "Smith; Jones", "Notes": 'said "hi"', "_row": 4},
-        {"Account ID": "A2", "Name": "Müller", "Notes": "two\r\nlines", "_row": 6},
-        {"Account ID": "A3", "Name": "padded", "Notes": None, "_row": 7},
-        {"Account ID": "A4", "Name": None, "Notes": "x", "_row": 8},
-        {"Account ID": "A5", "Name": "Last", "Notes": "no newline at the end", "_row": 9},
-    ]
-    for chunk_rows in (1, 2, 3, 4):
-        stream = open_source("partners.csv", data, header_row=3, chunk_rows=chunk_rows)
-        assert (stream.headers, stream.delimiter, stream.warnings) == (whole.headers, whole.delimiter, whole.warnings)
-        chunks = list(stream.chunks())
-        assert len(chunks) > 1
-        assert_frame_equal(pl.concat(chunks), whole.frame)
-
-
-def generated_csv(seed: int) -> str:
-    """A small CSV with the quirks that meet chunk boundaries: quoted delimiters, line breaks
-    and quotes inside quotes, blank lines, CRLF, padding, a title with an odd quote above."""
-    rnd = random.Random(seed)
-    cells = ["", "alpha", "1234", "2026-01-01", "é", " pad ", '"a,b"', '"x\ny"', '"q""q"', '"x\n\ny"', '""']
-    width = rnd.randint(1, 4)
-    lines = [",".join(f"h{i}" for i in range(width))]
-    for _ in range(rnd.randint(0, 12)):
-        lines.append("" if rnd.random() < 0.1 else ",".join(rnd.choice(cells) for _ in range(width)))
-    text = "".join(line + rnd.choice(["\n", "\r\n"]) for line in lines)
-    return text.rstrip("\n") if rnd.random() < 0.3 else text
-
-
-@pytest.mark.parametrize("seed", range(40))
-def test_any_cut_into_chunks_reads_as_the_whole_file(seed: int) -> None:
-    text = generated_csv(seed)
-    for title in ("", 'Report "draft\n\n'):  # the header on row 1, or on row 3 under a title
-        data = (title + text).encode()
-        header_row = 3 if title else 1
-        whole = read_source("f.csv", data, header_row=header_row, delimiter=",").frame
-        for chunk_rows in (1, 2, 3, 5):
-            stream = open_source("f.csv", data, header_row=header_row, delimiter=",", chunk_rows=chunk_rows)
-            assert_frame_equal(pl.concat(list(stream.chunks())), whole)
-
-
-def test_parquet_is_read_a_slice_at_a_time_with_row_numbers(tmp_path: Path) -> None:
-    path = tmp_path / "activities.parquet"
-    pl.DataFrame(
-        {
-            "partner_id": [f"P{i}" for i in range(7)],
-            "occurred_at": [datetime(2026, 3, i + 1, 12, 30) for i in range(7)],
-            "activity": ["login"] * 7,
-        }
-    ).write_parquet(path, row_group_size=3)
-    chunks = list(open_source(path.name, path, chunk_rows=2).chunks())
-    assert [c.height for c in chunks] == [2, 2, 2, 1]
-    assert pl.concat(chunks)["_row"].to_list() == [2, 3, 4, 5, 6, 7, 8]
-    assert chunks[3].row(0, named=True) == {
-        "partner_id": "P6",
-        "occurred_at": "2026-03-07T12:30:00",
-        "activity": "login",
-        "_row": 8,
-    }
-
-
-# --- a mapping, a chunk at a time ---------------------------------------------------------------
 
 CRM_ACTIVITIES = (
     "Account ID,Contact,When,Type,Asset\n"
@@ -466,6 +426,8 @@ CRM_ACTIVITIES = (
     "P1,,03/06/2026 14:00:00,Asset Viewed,Video\n"
     "P3,,03/07/2026 15:00:00,Portal Login,\n"
 )
+
+
 CRM_MAPPING = TableMapping(
     "activities",
     {
@@ -545,58 +507,7 @@ def test_a_date_not_in_the_mappings_format_in_a_later_chunk_names_its_row(tmp_pa
     assert loaded.record is None
 
 
-# --- the Data page's path: a preview to map from, a streamed check, a streamed load ------------
-
-
-def stage_export(rows: int, late_stage: str | None = None) -> str:
-    """An opportunities export of `rows` rows; the last one may have a stage seen nowhere before."""
-    lines = ["Opportunity ID,Account ID,Created Date,Stage,Amount"]
-    for i in range(1, rows + 1):
-        stage = late_stage if late_stage and i == rows else ("Closed Won" if i % 3 else "Closed Lost")
-        lines.append(f"O-{i},P{i % 3 + 1},03/{i % 28 + 1:02d}/2026,{stage},{i}.00")
-    return "\n".join(lines) + "\n"
-
-
-def test_a_preview_holds_the_first_rows_but_counts_and_sees_every_value_of_the_whole_file(tmp_path: Path) -> None:
-    path = write_text(tmp_path, "opportunities.csv", stage_export(250, late_stage="Negotiation"))
-
-    source = preview_source(path.name, path, rows=100)
-
-    assert source.is_preview
-    assert source.frame.height == 100
-    assert source.rows == 250  # the caption's row count is the whole file's
-    assert source.frame["_row"].to_list()[:2] == [2, 3]
-    # "Negotiation" is only on the last row, far past the preview: the value mapping still offers it.
-    assert source.values("Stage", 40) == ["Closed Lost", "Closed Won", "Negotiation"]
-    assert suggest(source, "deals").values["status"] == {
-        "Closed Lost": "lost",
-        "Closed Won": "won",
-        "Negotiation": "open",
-    }
-    # A column with more distinct values than a preview keeps (ids) falls back to the first rows.
-    assert "Opportunity ID" not in (source.distinct or {})
-    assert source.values("Opportunity ID", 3) == ["O-1", "O-10", "O-100"]
-
-
-def test_a_small_file_previews_whole_and_a_broken_row_past_the_preview_is_still_named(tmp_path: Path) -> None:
-    small = write_text(tmp_path, "small.csv", stage_export(5))
-    source = preview_source(small.name, small, rows=100)
-    assert (source.rows, source.frame.height) == (5, 5)
-    assert_frame_equal(source.frame, read_source(small.name, small).frame)
-
-    broken = write_text(tmp_path, "broken.csv", stage_export(300) + 'O-301,P1,"03/01/2026\n')
-    with pytest.raises(SourceError, match="broken.csv"):
-        preview_source(broken.name, broken, rows=10)
-
-
-def test_a_preview_is_never_loaded_as_if_it_were_the_whole_file(tmp_path: Path) -> None:
-    path = write_text(tmp_path, "opportunities.csv", stage_export(50))
-    source = preview_source(path.name, path, rows=10)
-    mapping = suggest(source, "deals")
-    with pytest.raises(ValueError, match="preview holds only the first rows"):
-        apply(source, mapping)
-    with pytest.raises(ValueError, match="preview holds only the first rows"):
-        validate_mapped([(source, mapping)])
+# --- the Data page's check: streamed, writing nothing ----------------------------------------
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 4])
