@@ -81,8 +81,10 @@ def segment_at(facts: pl.DataFrame, view: View) -> pl.DataFrame:
 def partner_months(con: duckdb.DuckDBPyConnection, until: date, partner_id: str | None = None) -> pl.DataFrame:
     """Each partner calendar month by calendar month, up to the month of `until` (cut at it).
 
-    One row per partner and month from its first month (the month it joined, or earlier
-    if it had deals or activity before): `month` (first day), `month_end` (last day, or
+    The months are those of `monthly_program`: from the first month of the data (the first
+    activity, deal registration or investment; the first join when there is none). One row
+    per partner and month from its first month (the month it joined, or earlier if it had
+    deals, activity or investments before): `month` (first day), `month_end` (last day, or
     `until`), `in_program` (in the population at month_end), the behaviour counts and
     active_users within the month, deals_registered / deals_won / deals_lost (by
     registered_on / closed_on in the month), revenue (deal value won in the month), cost
@@ -215,5 +217,9 @@ def tier_breakdown(segmented: pl.DataFrame) -> pl.DataFrame:
 
 def monthly_program(con: duckdb.DuckDBPyConnection, until: date) -> pl.DataFrame:
     """Month by month up to `until`: partners in the program at month end (or at `until`
-    for its own month) and revenue won in the month (deal value by closed_on)."""
+    for its own month) and revenue won in the month (deal value by closed_on).
+
+    The months start at the first month of the data (the first activity, deal registration
+    or investment; the first join when there is none), as in `partner_months`.
+    """
     return query(con, "monthly_program", until=until)
