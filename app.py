@@ -23,7 +23,7 @@ st.set_page_config(
     layout="wide",
 )
 
-navigation = st.navigation(nav.pages())
+navigation = st.navigation(nav.pages(), position="top")
 on_data_page = navigation.url_path == nav.DATA_URL_PATH
 
 try:

@@ -168,10 +168,25 @@ def expect_url_params(page: Page, params: dict[str, str]) -> None:
     assert url_params(page) == params
 
 
+HEADINGS_JS = "() => Array.from(document.querySelectorAll('h1')).map(h => h.innerText).join('|')"
+NAVIGATION_JS = """() => ['stSidebarNav', 'stTopNav']
+    .map(id => document.querySelector(`[data-testid=${id}]`))
+    .filter(Boolean).map(nav => Array.from(nav.querySelectorAll('a')).map(a => a.innerText.trim().split(String.fromCharCode(10)).pop()).join('|')).join('/')"""
+APP_NAVIGATION = "Overview|Tiers|ROI|Recurring revenue|Engagement|Partner scorecard|Data"
+
+
 def test_a_shared_deep_link_opens_the_view_and_navigation_keeps_it(server, page, demo_db):
     # The first request to a fresh server is a deep link to the Tiers page.
     params = {"window_days": "60", "min_deals": "2", "min_criteria": "2", "grace_days": "30"}
-    page.goto(f"{server}/tiers?" + "&".join(f"{k}={v}" for k, v in params.items()))
+    page.goto(f"{server}/tiers?" + "&".join(f"{k}={v}" for k, v in params.items()), wait_until="commit")
+    # From the first frame on, the only navigation is the app's own: never Streamlit's
+    # automatic list of the pages/ folder ("app, data, engagement, ...").
+    navigations: set[str] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "Partner tiers" not in page.evaluate(HEADINGS_JS):
+        navigations.add(page.evaluate(NAVIGATION_JS))
+        time.sleep(0.05)
+    assert {text for text in navigations if text} <= {APP_NAVIGATION}, navigations
     view = View(window_days=60, min_deals=2, min_criteria=2, grace_days=30)
     expected = engine_summary(demo_db, view)
     expect(page.get_by_role("heading", name="Partner tiers")).to_be_visible(timeout=60_000)
@@ -180,7 +195,7 @@ def test_a_shared_deep_link_opens_the_view_and_navigation_keeps_it(server, page,
     expect(page.get_by_text(re.compile(f"reward {expected['tiers']['reward']}"))).to_be_visible()
     wait_for_controls(page)
 
-    page.get_by_test_id("stSidebarNav").get_by_text("Overview").click()
+    page.get_by_test_id("stTopNav").get_by_text("Overview").click()
     expect(page.get_by_role("heading", name="Program overview")).to_be_visible(timeout=30_000)
     expect(metric_value(page, "Activation")).to_have_text(fmt.pct(expected["activation_pct"]))
     expect_url_params(page, params)
@@ -244,7 +259,7 @@ def test_uploading_a_crm_export_for_real_loads_it_and_every_page_shows_it(demo_d
         page.get_by_role("button", name="Load this data").click()
         expect(page.get_by_text("Loaded: 6 rows.")).to_be_visible(timeout=30_000)
 
-        page.get_by_test_id("stSidebarNav").get_by_text("Overview").click()
+        page.get_by_test_id("stTopNav").get_by_text("Overview").click()
         expect(metric_value(page, "Partners in the program")).to_have_text("3", timeout=30_000)
         expect(metric_value(page, "Revenue")).to_have_text(fmt.money(12_500))
         expect(page.get_by_test_id("stException")).to_have_count(0)
@@ -278,7 +293,7 @@ def test_one_shared_link_opens_every_page_with_the_same_view_and_no_error(server
         "ROI": {"Program ROI": fmt.roi(expected["roi"]), "Cost": fmt.money(expected["cost"])},
         "Recurring revenue": {"MRR": fmt.money(expected["mrr"]), "ARR": fmt.money(expected["arr"])},
     }
-    nav = page.get_by_test_id("stSidebarNav")
+    nav = page.get_by_test_id("stTopNav")
     for label, heading in PAGES.items():
         nav.get_by_text(label, exact=True).click()
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=30_000)
