@@ -1,5 +1,5 @@
-"""What each staff member did (issue #4): the one definition behind the Engagement page's
-staff lists and the Partner scorecard's staff table."""
+"""What each staff member did: the one definition behind the Engagement page's staff lists
+and the Partner scorecard's staff table."""
 
 from __future__ import annotations
 
