@@ -88,9 +88,9 @@ def _files_frame(files: Sequence[SourceFileInfo]) -> pl.DataFrame:
 # it needs more); one thread, the other core reads and checks the next chunk.
 _WRITER_MEMORY_MB = 16
 # Except the primary keys of partners, partner_users and deals: DuckDB holds the keys a
-# transaction adds in memory until they are committed and checkpointed (about 42 bytes a
-# short key, 98 a 36-character one, measured; twice that while committing). So those
-# tables are committed and checkpointed every _KEYS_PER_COMMIT keys, with room for them.
+# transaction adds in memory until they are committed and checkpointed (an index entry
+# plus the key itself, twice that while committing). So those tables are committed and
+# checkpointed every _KEYS_PER_COMMIT keys, with room for them.
 _PRIMARY_KEYS = {"partners": "partner_id", "partner_users": "user_id", "deals": "deal_id"}
 _KEYS_PER_COMMIT = 100_000
 _KEY_BYTES = 48  # a key's index entry besides the key itself
@@ -113,7 +113,7 @@ class DatasetWriter:
     """A new database file, filled a table at a time and a chunk at a time (see `building`).
 
     A table is written in one transaction (tables with a primary key: one every
-    100,000 keys), so DuckDB writes its rows straight to the file instead of logging them
+    `_KEYS_PER_COMMIT` keys), so DuckDB writes its rows straight to the file instead of logging them
     first. Chunks of a table must come together; the tables may come in any order.
     `rows` counts the rows written per table.
     """
