@@ -3,7 +3,8 @@
 -- of $until; the same months as partner_months.sql): partners in the program at the end of each
 -- month (in_program at month_end, which is $until for its own month) against the revenue won in
 -- the month (deal_value of won deals, by closed_on).
--- Parameters: $until (date).
+-- month_grid reads the activities, deals and investments (for the first month), so this query
+-- scans them too. Parameters: $until (date).
 with
 -- import
 months as (
