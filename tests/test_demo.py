@@ -1,4 +1,4 @@
-"""The demo dataset: contract-valid, deterministic, fast, and telling the product's story.
+"""The demo dataset: contract-valid, deterministic, and telling the product's story.
 
 Everything here is computed straight from the generated frames with Polars, with the KPI
 definitions of SPEC.md (window = the W days ending at the as-of date A, A - W < d <= A).
@@ -6,7 +6,6 @@ definitions of SPEC.md (window = the W days ending at the as-of date A, A - W < 
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 import polars as pl
@@ -64,6 +63,7 @@ Tables = dict[str, pl.DataFrame]
 
 @pytest.fixture(scope="module")
 def demo() -> Tables:
+    # The demo the app builds on first start and the README describes.
     return generate(300, 7)
 
 
@@ -119,16 +119,23 @@ def window_kpis(t: Tables, as_of: date = DEMO_END, days: int = 90) -> pl.DataFra
     )
 
 
+def growth(t: Tables) -> tuple[float, float]:
+    """Partners and monthly won revenue at DEMO_END over the same 24 months earlier.
+
+    Monthly won revenue: the deal value (amount + 12 x mrr) of the deals won in the 90
+    days ending at the date, over three, as `kpi.demo.generate`'s docstring states it.
+    """
+    partners = population(t, DEMO_END).height / population(t, TWO_YEARS_BEFORE).height
+    revenue = window_kpis(t, DEMO_END)["revenue"].sum() / window_kpis(t, TWO_YEARS_BEFORE)["revenue"].sum()
+    return partners, revenue
+
+
 def top_share(revenue: pl.Series, fraction: float = 0.2) -> float:
     ordered = revenue.sort(descending=True)
     return float(ordered.head(round(fraction * ordered.len())).sum() / ordered.sum())
 
 
-# --- shape, determinism, speed ------------------------------------------------------------
-
-
-def test_demo_end_is_fixed_not_the_clock() -> None:
-    assert DEMO_END == date(2026, 10, 31)
+# --- shape and determinism ----------------------------------------------------------------
 
 
 def test_tables_have_exactly_the_contract_columns_and_types(demo: Tables) -> None:
@@ -165,12 +172,6 @@ def test_rows_scale_with_partners_about_100_activities_each(demo: Tables, demo_1
         assert low <= small <= high and low <= large <= high, (name, small, large)
         if name != "investments":  # funding is lumpy: a few partners get many grants
             assert 0.8 <= large / small <= 1.25, (name, small, large)
-
-
-def test_generation_is_fast() -> None:
-    started = time.perf_counter()
-    generate(300, 11)
-    assert time.perf_counter() - started < 1.0
 
 
 # --- every rule of the input contract ---------------------------------------------------
@@ -340,18 +341,18 @@ def test_one_to_ten_users_more_for_productive_partners(demo: Tables) -> None:
 # --- the story -----------------------------------------------------------------------------
 
 
-def test_program_tripled_but_revenue_grew_far_less(demo_1000: Tables) -> None:
-    now_partners = population(demo_1000, DEMO_END).height
-    then_partners = population(demo_1000, TWO_YEARS_BEFORE).height
-    partner_growth = now_partners / then_partners
-    # Won revenue per month, averaged over the quarter ending each date.
-    now_revenue = window_kpis(demo_1000, DEMO_END)["revenue"].sum() / 3
-    then_revenue = window_kpis(demo_1000, TWO_YEARS_BEFORE)["revenue"].sum() / 3
-    revenue_growth = now_revenue / then_revenue
-    # Measured at seed 7: partners about x3.0, monthly won revenue about x1.3.
-    assert 2.6 <= partner_growth <= 3.5, (now_partners, then_partners)
-    assert 1.05 <= revenue_growth <= 1.7, (now_revenue, then_revenue)
-    assert revenue_growth < partner_growth / 1.8
+def test_readme_story_the_demo_tripled_while_revenue_grew_about_40_percent(demo: Tables) -> None:
+    # README: "it tripled in partner count over two years while monthly won revenue grew
+    # about 40%"; the sentence has to change when this fails.
+    partners, revenue = growth(demo)
+    assert 2.8 <= partners <= 3.2, partners
+    assert 1.35 <= revenue <= 1.45, revenue
+
+
+def test_larger_program_tripled_while_revenue_grew_about_30_percent(demo_1000: Tables) -> None:
+    partners, revenue = growth(demo_1000)
+    assert 2.8 <= partners <= 3.2, partners
+    assert 1.2 <= revenue <= 1.4, revenue
 
 
 def test_older_partners_bring_most_of_the_revenue(demo: Tables) -> None:
