@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import dataclasses
 import json
 import os
 import platform
@@ -224,8 +223,8 @@ def bench_engine(db: Path, repeat: int) -> dict[str, Any]:
     span = store.data_span(con)
     con.close()
     assert span is not None, "the benchmark database is empty"
-    base = View().resolved(span[1])
-    as_of, window = base.require_as_of(), base.window_days
+    base = View(as_of=span[1])
+    as_of, window = base.as_of, base.window_days
 
     # Cold: a fresh connection each time, so DuckDB's buffer pool is empty (the OS file
     # cache is warm: the file was just written). No other connection to the file is open,
@@ -244,7 +243,7 @@ def bench_engine(db: Path, repeat: int) -> dict[str, Any]:
     facts = metrics.partner_facts(con, as_of, window)
     warm_s = [timed(lambda: metrics.partner_facts(con, as_of, window))[0] for _ in range(repeat)]
 
-    views = {name: dataclasses.replace(base, **changes) for name, changes in THRESHOLD_VIEWS.items()}
+    views = {name: base.replace(**changes) for name, changes in THRESHOLD_VIEWS.items()}
     reference = {name: threshold_change(facts, view) for name, view in views.items()}
 
     # The proof: close the connection, check it refuses a query, then run every threshold
@@ -303,32 +302,20 @@ def bench_engine(db: Path, repeat: int) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def app_harness(log: QueryLog) -> Iterator[None]:
-    """AppTest as the real server behaves, and every app query counted.
+    """Every query the app sends to DuckDB counted in `log`.
 
-    - The same patch as the `v2_pages` fixture in tests/conftest.py: AppTest resets
-      `PagesManager.uses_pages_directory` before each run; with a pages/ folder beside
-      app.py every run after the first would execute the page file alone, without app.py.
-    - `kpi.store.connect` returns a `CountingConnection`, so `log` sees every statement
-      the app sends to DuckDB.
+    `kpi.store.connect` returns a `CountingConnection` meanwhile, whichever code path
+    of the app opens the connection.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original_init = PagesManager.__init__
     original_connect = store.connect
-
-    def init(self: PagesManager, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
 
     def connect(db_path: Path) -> Any:
         return CountingConnection(original_connect(db_path), log)
 
-    PagesManager.__init__ = init  # type: ignore[method-assign]
     store.connect = connect  # type: ignore[assignment]
     try:
         yield
     finally:
-        PagesManager.__init__ = original_init  # type: ignore[method-assign]
         store.connect = original_connect  # type: ignore[assignment]
 
 

@@ -5,7 +5,7 @@ Run from the repository root:
     python benchmarks/bench_load.py [--partners 20000] [--out FILE.json]
     python benchmarks/bench_load.py --scale 5000,20000,80000 --out benchmarks/out/bench_load_scale.json
 
-It writes the demo dataset (`kpi.demo.generate(N)`, about 102 activities a partner) as five
+It writes the demo dataset (`kpi.demo.generate(N)`, about a hundred activities a partner) as five
 CSV files and as five Parquet files under benchmarks/out/, and an activities export with
 CRM-like headers, US dates and CRM activity names for a load through a mapping. Then, each
 in a fresh child process so the peak RSS is that load's own:
@@ -24,13 +24,13 @@ in a fresh child process so the peak RSS is that load's own:
   and the heap);
 - the Data page's engine calls (`preview_source` of each file, `check_mapped`,
   `load_mapped`: all streamed; the app's own share, the uploaded bytes Streamlit holds, is
-  measured by bench_upload.py), and the in-memory path the page took before
+  measured by bench_upload.py), and for comparison the in-memory path
   (`load_with_mapping` holds every table, then `history.load_dataset` writes them);
 - a refused load: one bad value in the last row of the activities CSV, loaded over the
   live database; it must report that one problem and leave the database byte-identical;
-- the CLI CSV load again with the allocator settings the CLI had before it set
-  `_RJEM_MALLOC_CONF` to hand freed pages back at once: Polars' own (freed pages kept 0.5 s,
-  then 1 s), and jemalloc's default (about 10 s).
+- the CLI CSV load again with two other allocator settings, to show what the CLI's own
+  (`_RJEM_MALLOC_CONF` handing freed pages back at once) saves: Polars' own (freed pages
+  kept 0.5 s, then 1 s), and jemalloc's default (about 10 s).
 
 With `--scale N1,N2,...` it runs instead the scaling series: for each partner count the five
 CSV files only, the CLI CSV load in a fresh process, then the folder deleted (`--keep` keeps it).
@@ -81,13 +81,13 @@ MB = 1024 * 1024
 # "Well under the size of the data as text": we read it as at most half of it.
 WELL_UNDER = 0.5
 PACKAGES = ("polars", "duckdb", "pyarrow", "numpy")
-# Polars' jemalloc (prefixed symbols) reads _RJEM_MALLOC_CONF. `python -m kpi load` now sets
+# Polars' jemalloc (prefixed symbols) reads _RJEM_MALLOC_CONF. `python -m kpi load` sets
 # "dirty_decay_ms:0,muzzy_decay_ms:0" (freed pages go back to the OS at once) unless the user set a
 # decay (Polars' own value, inherited from a parent that imported Polars, is not the user's).
-# Before that, the CLI ran with what `import polars` sets: freed pages kept 0.5 s (dirty) and
-# 1 s more (muzzy). jemalloc's own default, without Polars' setting, keeps them about 10 s.
+# Compared with: what `import polars` sets (freed pages kept 0.5 s dirty, then 1 s muzzy), and
+# jemalloc's own default (about 10 s).
 CLI_ENV = {MALLOC_VAR: "dirty_decay_ms:0,muzzy_decay_ms:0"}  # what kpi/__main__.py sets for `load`
-# Polars' setting in another order: the CLI takes it for a user's own decay and keeps it, as before.
+# Polars' setting in another order, so the CLI takes it for a user's own decay and keeps it.
 POLARS_DEFAULT_ENV = {MALLOC_VAR: "muzzy_decay_ms:1000,dirty_decay_ms:500"}
 KEEPS_FREED_ENV = {MALLOC_VAR: "dirty_decay_ms:10000,muzzy_decay_ms:10000"}
 # How often run_child reads /proc/PID/status of a running child.
@@ -299,7 +299,7 @@ def child_page(src: Path, db: Path, mapping_file: Path) -> dict[str, Any]:
 
 
 def child_in_memory(src: Path, db: Path, mapping_file: Path) -> dict[str, Any]:
-    """The Data page's path before it streamed: every table read and checked in memory, then written."""
+    """The in-memory path, for comparison: every table read and checked in memory, then written."""
     peaks = Peaks()
     from kpi import history, ingest, mapping, store
 
@@ -615,7 +615,7 @@ def ratio(mb: float, text: float) -> str:
 
 IDLE_LABEL = "idle process (`import kpi.cli`)"
 ALLOCATOR_LABELS = {
-    "polars_default": "load, freed pages kept 0.5 s + 1 s (Polars' setting: before)",
+    "polars_default": "load, freed pages kept 0.5 s + 1 s (Polars' setting)",
     "keeps_10s": "load, freed pages kept 10 s (jemalloc's default)",
 }
 MEMORY_HEADER = [
@@ -666,7 +666,7 @@ def memory_row(name: str, command: str, run: dict[str, Any], idle: dict[str, Any
 
 def judge(runs: dict[str, dict[str, Any]], idle: dict[str, Any], text: float) -> dict[str, Any]:
     """The bar (at most WELL_UNDER x the text) on the total peak RSS, on the private memory above
-    the idle process's, and on the peak RSS above the idle process's (the earlier reading)."""
+    the idle process's, and on the peak RSS above the idle process's (library code included)."""
     verdict: dict[str, Any] = {"well_under_factor": WELL_UNDER, "text_mb": text}
     for key, figure in (
         ("total", lambda run: run["peak_rss_mb"]),
@@ -833,8 +833,8 @@ def render(report: dict[str, Any]) -> str:
     ]
     for key, label in (
         ("page", "The Data page's engine calls (CSV via mapping, the app's allocator setting)"),
-        ("in_memory", "For comparison, the in-memory path the Data page took before (`load_with_mapping` holds every "
-         "table, then `history.load_dataset`)"),
+        ("in_memory", "For comparison, the in-memory path (`load_with_mapping` holds every table, then "
+         "`history.load_dataset`)"),
     ):  # fmt: skip
         memory = report[key]
         phases = memory["phases"].items()
@@ -1083,7 +1083,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("[page] the Data page's engine calls, CSV via mapping", flush=True)
     page = run_phases(child_cmd("page", "crm", data["folders"]["crm"], dbs / "page.duckdb", mapping_file))
-    print("[in-memory] the Data page's path before it streamed, CSV via mapping", flush=True)
+    print("[in-memory] the in-memory path, for comparison, CSV via mapping", flush=True)
     in_memory = run_phases(
         child_cmd("in-memory", "crm", data["folders"]["crm"], dbs / "in-memory.duckdb", mapping_file)
     )

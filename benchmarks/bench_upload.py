@@ -4,8 +4,8 @@ Run from the repository root (Chromium at /usr/bin/chromium, Playwright installe
 
     python benchmarks/bench_upload.py [--partners 20000] [--app-root DIR] [--out FILE.json]
 
-It writes the demo dataset (`kpi.demo.generate(N)`, about 102 activities a partner; 20,000
-partners: 2.05 million activity rows, 156 MB of CSV) as the five contract CSV files, starts
+It writes the demo dataset (`kpi.demo.generate(N)`, about a hundred activities a partner)
+as the five contract CSV files, starts
 `streamlit run app.py` on a new database, opens the Data page in Chromium and:
 
 1. uploads the five files at once, until the page shows a mapping for each (the server stores
@@ -19,7 +19,7 @@ drawn, nothing uploaded) to subtract. The uploaded files are held by Streamlit i
 while they are on the page, so the bar here is not the CLI's: the peak above the idle server
 is compared with the size of the files.
 
-`--app-root DIR` runs the app of another checkout (`git worktree add /tmp/before REV`) on the
+`--app-root DIR` runs the app of another checkout (`git worktree add /tmp/other REV`) on the
 same data, to compare before and after a change. The figures are in benchmarks/README.md,
 section "Data page upload".
 """
