@@ -847,15 +847,17 @@ def database(n: int, seed: int, workdir: Path) -> dict[str, Any]:
 
     from kpi import store
 
-    db = workdir / f"bench-{n}.duckdb"
+    db = workdir.resolve() / f"bench-{n}.duckdb"
+    shown = db.relative_to(ROOT) if db.is_relative_to(ROOT) else db
     source = f"benchmark partners={n} seed={seed}"
+    info = None
     if db.exists():
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # an unreadable file is built again
             info = store.describe(db)
-            if info.source == source and info.table_rows.get("partners") == n:
-                print(f"[{n:,} partners] reusing {db.relative_to(ROOT)}", flush=True)
-                return {"partners": n, "seed": seed, "db": str(db), "built": False, "rows": info.table_rows}
-    print(f"[{n:,} partners] building {db.relative_to(ROOT)}", flush=True)
+    if info is not None and info.source == source and info.table_rows.get("partners") == n:
+        print(f"[{n:,} partners] reusing {shown}", flush=True)
+        return {"partners": n, "seed": seed, "db": str(db), "built": False, "rows": info.table_rows}
+    print(f"[{n:,} partners] building {shown}", flush=True)
     built = bench_core.build(n, seed, db)
     return {"partners": n, "seed": seed, "db": str(db), "built": True, "rows": built["rows"]}
 
