@@ -171,7 +171,10 @@ def expect_url_params(page: Page, params: dict[str, str]) -> None:
 HEADINGS_JS = "() => Array.from(document.querySelectorAll('h1')).map(h => h.innerText).join('|')"
 NAVIGATION_JS = """() => ['stSidebarNav', 'stTopNav']
     .map(id => document.querySelector(`[data-testid=${id}]`))
-    .filter(Boolean).map(nav => Array.from(nav.querySelectorAll('a')).map(a => a.innerText.trim().split(String.fromCharCode(10)).pop()).join('|')).join('/')"""
+    .filter(Boolean)
+    .map(nav => Array.from(nav.querySelectorAll('a'))
+        .map(a => a.innerText.trim().split(String.fromCharCode(10)).pop()).join('|'))
+    .join('/')"""
 APP_NAVIGATION = "Overview|Tiers|ROI|Recurring revenue|Engagement|Partner scorecard|Data"
 
 
