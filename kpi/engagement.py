@@ -1,4 +1,4 @@
-"""Engagement KPIs (issue #4): which behaviours go with revenue.
+"""Engagement KPIs (the Engagement page): which behaviours go with revenue.
 
 Window: dates d with A - W < d <= A; population: partners in the program at A (SPEC).
 Two queries scan events, both cached by the app per (dataset, as-of, window):
@@ -10,6 +10,7 @@ segmented partner facts (`kpi.metrics.segment`), so a threshold move runs no que
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -282,6 +283,62 @@ def active_staff(staff: pl.DataFrame) -> int:
     """Staff with any activity in the window, logins included (the sum of the partners'
     `active_users`, since every user belongs to one partner)."""
     return staff.filter((pl.col("actions") + pl.col("logins")) > 0).height
+
+
+def silent_staff(staff: pl.DataFrame) -> int:
+    """Staff with no activity at all in the window, not even a login: the last of the least
+    engaged staff."""
+    return staff.filter((pl.col("actions") == 0) & (pl.col("logins") == 0)).height
+
+
+# --- the page's facts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    """What the Engagement page shows that depends only on (data, A, W), not on thresholds."""
+
+    items: pl.DataFrame  # every content piece and course with its lift (`item_lift`)
+    unused: pl.DataFrame  # `unused_items`: nobody in the program used them in the window
+    staff: pl.DataFrame  # `staff_facts`: one row per staff member of a partner in the program
+    distribution: pl.DataFrame  # `active_users_distribution`: partners by active staff
+    without_staff: pl.DataFrame  # `partners_without_staff`
+    most_engaged: pl.DataFrame  # `most_engaged_staff`: the top 10 by actions
+    least_engaged: pl.DataFrame  # `least_engaged_staff`: everyone with no action, most logins first
+    active_staff: int  # `active_staff`: any activity in the window, logins included
+    silent_staff: int  # `silent_staff`: no activity at all in the window, not even a login
+
+    @property
+    def used_items(self) -> int:
+        """Items with any activity by a partner in the program in the window."""
+        return self.items.height - self.unused.height
+
+    @property
+    def small_sample_items(self) -> int:
+        """Items whose adopters or others closed fewer than MIN_CLOSED_DEALS deals."""
+        return self.items.filter(pl.col("small_sample")).height
+
+
+def page_facts(con: duckdb.DuckDBPyConnection, as_of: date, window_days: int, facts: pl.DataFrame) -> PageFacts:
+    """The items with their lift, the staff and the partners by active staff at A for window W.
+
+    `facts` is the population's `metrics.partner_facts` at A for the same window (the
+    partners and their `active_users`). Runs the two engagement queries (`item_facts`,
+    `staff_facts`); everything else is computed from them in memory.
+    """
+    items = item_lift(item_facts(con, as_of, window_days))
+    staff = staff_facts(con, as_of, window_days)
+    return PageFacts(
+        items=items,
+        unused=unused_items(items),
+        staff=staff,
+        distribution=active_users_distribution(facts, staff),
+        without_staff=partners_without_staff(facts, staff),
+        most_engaged=most_engaged_staff(staff),
+        least_engaged=least_engaged_staff(staff),
+        active_staff=active_staff(staff),
+        silent_staff=silent_staff(staff),
+    )
 
 
 def find_staff(staff: pl.DataFrame, search: str) -> pl.DataFrame:

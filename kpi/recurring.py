@@ -1,4 +1,4 @@
-"""Recurring revenue KPIs (issue #4, the Recurring revenue page).
+"""Recurring revenue KPIs (the Recurring revenue page).
 
 SPEC: `mrr` at a day D = sum of mrr of won deals with closed_on <= D and (churned_on empty or
 churned_on > D); ARR = 12 x MRR; program numbers use the population (partners in the program).
@@ -11,12 +11,14 @@ Concentration and MRR by tier work on partner facts / segmented partners in memo
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
 import polars as pl
 
+from kpi import metrics
 from kpi.metrics import TIERS
 from kpi.store import query
 
@@ -195,7 +197,7 @@ def top_partners_by_mrr(segmented: pl.DataFrame, n: int = 10) -> tuple[pl.DataFr
     """
     total = float(segmented["mrr"].sum()) if segmented.height else 0.0
     top = (
-        # top_k (no full sort: 20,000 partners on every slider move); reverse: the lowest id wins a tie.
+        # top_k, not a full sort: this runs on every slider move; reverse: the lowest id wins a tie.
         segmented.top_k(n, by=["mrr", "partner_id"], reverse=[False, True])
         .filter(pl.col("mrr") > 0)
         .sort(["mrr", "partner_id"], descending=[True, False])
@@ -300,3 +302,52 @@ def pareto_curve(facts: pl.DataFrame, column: str = "revenue", max_points: int =
     )
     origin = pl.DataFrame({"partners": [0], "partners_pct": [0.0], "share_pct": [0.0]}, schema=schema)
     return pl.concat([origin, points])
+
+
+# --- the page's book ---------------------------------------------------------------------------
+
+
+def window_start(as_of: date, window_days: int) -> date:
+    """S = A - W: the day the retention cohort is taken (the day before the window's first day)."""
+    return as_of - timedelta(days=window_days)
+
+
+@dataclass(frozen=True)
+class Book:
+    """The Recurring revenue page's numbers that thresholds do not change, for one (A, W)."""
+
+    movement: pl.DataFrame  # mrr_movement: every month up to A's month, oldest first
+    retention: dict[str, Any]  # net_revenue_retention of the cohort at S = A - W
+    revenue_concentration: dict[str, Any]  # concentration of revenue in the window
+    mrr_concentration: dict[str, Any]  # concentration of MRR at A
+    pareto: pl.DataFrame  # pareto_curve of revenue in the window; empty when there is none
+
+    @property
+    def this_month(self) -> dict[str, Any] | None:
+        """The movement of A's month up to A (its `mrr` is the MRR at A); None without months."""
+        return self.movement.row(-1, named=True) if self.movement.height else None
+
+
+def book(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    window_days: int,
+    facts: pl.DataFrame,
+    movement: pl.DataFrame | None = None,
+) -> Book:
+    """The recurring book at A with window W.
+
+    `facts`: the population's `metrics.partner_facts` at A for the window (revenue in the
+    window, MRR at A) for the concentration of revenue and of MRR. `movement`:
+    `mrr_movement(metrics.partner_months(con, as_of))`, read here unless the caller already
+    has it. Retention: `net_revenue_retention` of `retention_cohort` (one small query).
+    """
+    if movement is None:
+        movement = mrr_movement(metrics.partner_months(con, as_of))
+    return Book(
+        movement=movement,
+        retention=net_revenue_retention(retention_cohort(con, as_of, window_days)),
+        revenue_concentration=concentration(facts, "revenue"),
+        mrr_concentration=concentration(facts, "mrr"),
+        pareto=pareto_curve(facts, "revenue"),
+    )

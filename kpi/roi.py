@@ -1,4 +1,4 @@
-"""Return on investment (issue #4, ROI page): what the program gets back for what it spends.
+"""Return on investment (the ROI page): what the program gets back for what it spends.
 
 Every ROI here is `kpi.metrics.roi`: (revenue - cost) / cost, empty (never infinite,
 never zero) when cost is 0. Revenue is deal value (amount + 12 x mrr) of deals won, cost
@@ -9,6 +9,7 @@ and apply the view's thresholds in memory.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -117,6 +118,42 @@ def activated_at(counts: pl.DataFrame, view: View) -> pl.DataFrame:
     return segmented.group_by("as_of").agg(
         activated=pl.col("partners").filter(pl.col("activated")).sum().cast(pl.Int64)
     )
+
+
+@dataclass(frozen=True)
+class MonthlyHistory:
+    """The month-by-month view's data that thresholds do not change (see `monthly_history`)."""
+
+    months: pl.DataFrame  # program_months: money per calendar month, the last MONTHS_SHOWN
+    counts: pl.DataFrame  # activation_counts at each month end, over the window ending that day
+
+
+def monthly_history(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    window_days: int,
+    months: pl.DataFrame | None = None,
+) -> MonthlyHistory:
+    """The program's months up to A and its partners' activation criteria at each month end.
+
+    `months` is `program_months(metrics.partner_months(con, as_of))` (the last MONTHS_SHOWN
+    calendar months, the as-of month ending at A), read here unless the caller already has
+    it. At each month end D the partners in the program that day are counted over the
+    window of W days ending on D (`metrics.facts_at`: the same facts as today's, at an
+    earlier date) and grouped by their criteria counts (`activation_counts`). Apply a
+    view's thresholds with `monthly`.
+    """
+    if months is None:
+        months = program_months(metrics.partner_months(con, as_of))
+    facts = metrics.facts_at(con, months["month_end"].to_list(), window_days)
+    return MonthlyHistory(months, activation_counts(facts))
+
+
+def monthly(history: MonthlyHistory, view: View) -> pl.DataFrame:
+    """Program ROI and cost per activated partner month by month under the view's thresholds:
+    `monthly_roi` of the history's months with the partners activated at each month end
+    (`activated_at`). In memory: a threshold move reads no data."""
+    return monthly_roi(history.months, activated_at(history.counts, view))
 
 
 def monthly_roi(months: pl.DataFrame, activated: pl.DataFrame) -> pl.DataFrame:
@@ -231,6 +268,13 @@ def investment_by_category(investments: pl.DataFrame, facts: pl.DataFrame) -> pl
     return table.with_columns(
         revenue_per_invested=pl.when(pl.col("spend") > 0).then(pl.col("revenue") / pl.col("spend"))
     )
+
+
+def categories(con: duckdb.DuckDBPyConnection, as_of: date, window_days: int, facts: pl.DataFrame) -> pl.DataFrame:
+    """Investment by category over the window A - W < d <= A against the revenue of the
+    partners who received it: `investment_by_category` of the window's investments and
+    `facts`, the population's `metrics.partner_facts` at A for the same window."""
+    return investment_by_category(investments_by_category(con, as_of, window_days), facts)
 
 
 # --- partner lists ---------------------------------------------------------------------------------

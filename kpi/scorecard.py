@@ -1,4 +1,4 @@
-"""The partner scorecard (issue #4): one partner's tier and why, its months, its staff, its weeks.
+"""The partner scorecard: one partner's tier and why, its months, its staff, its weeks.
 
 The queries here read one partner (or the partner list) and are cached by the app per
 dataset, as-of date, window and partner. The thresholds are applied in memory: the tier and
@@ -131,7 +131,7 @@ def explain_tier(facts_row: Mapping[str, Any], view: View) -> TierReasons:
     definition); the conditions restate its rules (SPEC "Activation and tiers") so a page
     can say which one held or failed and by how much.
     """
-    as_of = view.require_as_of()
+    as_of = view.as_of
     segmented = metrics.segment(pl.DataFrame([dict(facts_row)]), view).row(0, named=True)
     thresholds = {
         "trainings": view.min_trainings,
@@ -265,4 +265,58 @@ def tier_history(facts: pl.DataFrame, view: View, dates: Sequence[date]) -> pl.D
         .with_columns(pl.col("tier").fill_null(NOT_IN_PROGRAM))
         .select("as_of", "in_program", *columns[1:])
         .sort("as_of")
+    )
+
+
+def weeks_in_tier(history: pl.DataFrame) -> dict[str, int]:
+    """How many weeks of a `tier_history` the partner spent in each tier and out of the
+    program: reward, nurture, drop, then NOT_IN_PROGRAM, zeros included."""
+    counts = dict(history.group_by("tier").len().iter_rows()) if history.height else {}
+    return {tier: int(counts.get(tier, 0)) for tier in (*metrics.TIERS, NOT_IN_PROGRAM)}
+
+
+def staff_counts(staff_rows: pl.DataFrame) -> dict[str, int]:
+    """From `staff_activity`: the people on record (`on_record`; the "(no user)" row is not a
+    person) and those of them with any activity in the window, logins included (`active`:
+    the partner's Active staff)."""
+    named = staff_rows.filter(~pl.col("no_user"))
+    return {"on_record": named.height, "active": named.filter(pl.col("activities") > 0).height}
+
+
+@dataclass(frozen=True)
+class PartnerRecord:
+    """What the scorecard reads of one partner for (A, W); thresholds apply to it in memory."""
+
+    partner_id: str
+    as_of: date
+    weeks: pl.DataFrame  # metrics.facts_at the history dates, window W each (no row: not in the program)
+    months: pl.DataFrame  # `monthly`: every month from its first up to A's month
+    staff: pl.DataFrame  # `staff_activity` in the window
+
+    @property
+    def dates(self) -> list[date]:
+        """The as-of dates of its tier history (`history_dates`)."""
+        return history_dates(self.as_of)
+
+    @property
+    def today(self) -> dict[str, Any] | None:
+        """Its facts at A, or None when it is not in the program at A."""
+        rows = self.weeks.filter(pl.col("as_of") == self.as_of)
+        return rows.row(0, named=True) if rows.height else None
+
+    def history(self, view: View) -> pl.DataFrame:
+        """Its `tier_history` under the view's thresholds."""
+        return tier_history(self.weeks, view, self.dates)
+
+
+def partner_record(con: duckdb.DuckDBPyConnection, partner_id: str, as_of: date, window_days: int) -> PartnerRecord:
+    """One partner's facts at A, A - 7, ..., A - 77 (each its own window of W days), its months
+    up to A (`metrics.partner_months` with `monthly`'s ROI) and its staff in the window
+    (`staff_activity`): three one-partner queries."""
+    return PartnerRecord(
+        partner_id=partner_id,
+        as_of=as_of,
+        weeks=metrics.facts_at(con, history_dates(as_of), window_days, partner_id),
+        months=monthly(metrics.partner_months(con, as_of, partner_id)),
+        staff=staff_activity(con, partner_id, as_of, window_days),
     )

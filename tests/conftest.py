@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from kpi.cli import main
 from kpi.ingest import read_dataset
@@ -180,6 +182,220 @@ def make_db(tmp_path: Path) -> Iterator[Callable[[dict[str, Rows]], duckdb.DuckD
 
 def partner(pid: str, joined: str = "2025-01-01", left: str | None = None, **extra: object) -> dict[str, object]:
     return {"partner_id": pid, "partner_name": f"Partner {pid}", "joined_on": joined, "left_on": left, **extra}
+
+
+# --- rows the engine's and the pages' tests share -----------------------------------------------
+
+
+def activity(pid: str, on: str, kind: str, user: str | None = None) -> dict[str, object]:
+    return {"partner_id": pid, "user_id": user, "occurred_at": on, "activity": kind}
+
+
+def deal(did: str, pid: str, registered: str, status: str = "open", closed: str | None = None, **money):
+    return {
+        "deal_id": did,
+        "partner_id": pid,
+        "registered_on": registered,
+        "status": status,
+        "closed_on": closed,
+        **money,
+    }
+
+
+def spend(pid: str, on: str, amount: float, category: str | None = "mdf") -> dict[str, object]:
+    return {"partner_id": pid, "spent_on": on, "amount": amount, "category": category}
+
+
+# The recurring book (tests/test_recurring.py and the Recurring revenue page's tests):
+# A stays in the program: A1 (100) won in January; A2 (50) won and churned in February (churn in
+# its first month); A3 (30) won in March, churned in April.
+# L joined in January and left on 2026-03-15 with L1 (200) live; L2 (10) is won in March, the month
+# it leaves, so it never enters the program's book.
+# J joined on 2026-03-10 with J1 (40) won in December, before it joined; J2 (5) won in March.
+# May has no deals at all: zero movement.
+BOOK = {
+    "partners": [
+        partner("A", joined="2026-01-01"),
+        partner("L", joined="2026-01-01", left="2026-03-15"),
+        partner("J", joined="2026-03-10"),
+    ],
+    "deals": [
+        deal("A1", "A", "2026-01-02", "won", "2026-01-10", mrr=100),
+        deal("A2", "A", "2026-02-01", "won", "2026-02-05", mrr=50, churned_on="2026-02-20"),
+        deal("A3", "A", "2026-03-01", "won", "2026-03-15", mrr=30, churned_on="2026-04-10"),
+        deal("L1", "L", "2026-01-05", "won", "2026-01-20", mrr=200),
+        deal("L2", "L", "2026-03-01", "won", "2026-03-05", mrr=10),
+        deal("J1", "J", "2025-12-01", "won", "2025-12-20", mrr=40),
+        deal("J2", "J", "2026-03-12", "won", "2026-03-20", mrr=5),
+    ],
+}
+
+
+# The engagement program (tests/test_engagement.py, answers worked out by hand there): as-of
+# ENGAGEMENT_A = 2026-03-31 with a 30-day window, so 2026-03-02 .. 2026-03-31 count. The program
+# (population at A): P1..P6; PX left on 2026-03-15, so it is not in it. Staff: P1 Ana (U1A) and
+# Ben (U1B); P2 Cy (U2); P3 Dee (U3) and Eve (U3B); P5 four people; P6 Gus (U6); P4 has nobody on
+# record; PX has Xi (UX).
+ENGAGEMENT_A = date(2026, 3, 31)
+ENGAGEMENT_W = 30
+
+
+def act(pid: str, user: str | None, on: str, kind: str, item: str | None = None, name: str | None = None) -> dict:
+    return {"partner_id": pid, "user_id": user, "occurred_at": on, "activity": kind, "item_id": item, "item_name": name}
+
+
+def user(uid: str, pid: str, name: str, role: str = "sales") -> dict:
+    return {"user_id": uid, "partner_id": pid, "user_name": name, "role": role}
+
+
+def closed_deal(
+    did: str, pid: str, status: str, closed: str | None, amount: float = 0.0, mrr: float = 0.0, reg="2026-02-01"
+):
+    return {
+        "deal_id": did,
+        "partner_id": pid,
+        "registered_on": reg,
+        "status": status,
+        "closed_on": closed,
+        "amount": amount,
+        "mrr": mrr,
+    }
+
+
+ENGAGEMENT_PROGRAM = {
+    "partners": [
+        *(partner(f"P{i}") for i in range(1, 7)),
+        partner("PX", left="2026-03-15"),
+    ],
+    "partner_users": [
+        user("U1A", "P1", "Ana Lee"),
+        user("U1B", "P1", "Ben Ode", "presales"),
+        user("U2", "P2", "Cy Park"),
+        user("U3", "P3", "Dee Ray"),
+        user("U3B", "P3", "Eve Sol"),
+        *(user(f"U5{c}", "P5", f"Fay {c}") for c in "ABCD"),
+        user("U6", "P6", "Gus Tam"),
+        user("UX", "PX", "Xi Wu"),
+    ],
+    "activities": [
+        # K1, content: shared once (P1), viewed by P1, P2 and P3 (P3 without a user)
+        act("P1", "U1A", "2026-03-10", "content_shared", "K1", "Deck"),
+        act("P1", "U1B", "2026-03-11", "content_viewed", "K1", "Deck"),
+        act("P2", "U2", "2026-03-12", "content_viewed", "K1", "Deck v2"),  # latest non-empty name
+        act("P3", None, "2026-03-15", "content_viewed", "K1", None),  # later, but no name
+        act("P1", "U1A", "2026-01-01", "content_viewed", "K1", "Old deck"),  # outside the window
+        act("PX", "UX", "2026-03-05", "content_shared", "K1", "Deck"),  # PX is not in the program at A
+        # C1, a course: completed twice by P2 in the window (03-02 is the first day in), viewed by P1 on A
+        act("P2", "U2", "2026-03-20", "training_completed", "C1", "Course one"),
+        act("P2", "U2", "2026-03-02", "training_completed", "C1", "Course one"),
+        act("P2", "U2", "2026-03-01", "training_completed", "C1", "Course one"),  # A - W: outside
+        act("P1", "U1A", "2026-03-31T18:00:00", "content_viewed", "C1", "Course one"),
+        # C2: a course whose only event is before the window
+        act("P1", "U1A", "2026-02-15", "training_completed", "C2", "Old course"),
+        # K3: no name, its only event after A
+        act("P1", "U1A", "2026-04-05", "content_shared", "K3", None),
+        # logins
+        act("P1", "U1A", "2026-03-05", "login"),
+        act("P3", "U3", "2026-03-06", "login"),
+        *(act("P5", f"U5{c}", "2026-03-07", "login") for c in "ABCD"),
+        *(act("P5", None, "2026-03-08", "login") for _ in range(3)),  # P5: 7 logins, 4 people
+        act("P4", None, "2026-03-08", "login"),  # a partner with no staff logs in without a user
+    ],
+    "deals": [
+        closed_deal("D1", "P1", "won", "2026-03-10", amount=1000, mrr=10),  # deal value 1,120
+        closed_deal("D2", "P1", "lost", "2026-03-15"),
+        closed_deal("D3", "P2", "won", "2026-03-31", amount=500),  # closed on A: in
+        closed_deal("D4", "P2", "lost", "2026-03-01"),  # A - W: out
+        closed_deal("D5", "P3", "lost", "2026-03-20"),
+        closed_deal("D6", "PX", "won", "2026-03-10", amount=9999),  # not in the program
+        closed_deal("D7", "P4", "open", None, reg="2026-03-10"),  # P4 registered a deal in the window
+    ],
+}
+
+
+# A program small enough to check every page's headline by hand (tests/test_report.py works the
+# numbers out). As-of 2026-03-31 (U4's login), default view: the window is 2026-01-01 .. 2026-03-31,
+# the previous one ends 2025-12-31.
+# - P1: Ana trained (C1) and shared (K1), one deal registered and won (60,000 + 12 x 100), 10,000 of
+#   MDF: activated, reward. Dan never did anything. K2 was viewed once, long before the window.
+# - P2: Ben logged in 12 times, won 40,000, got 50,000 of incentive: nurture, overpaid, looks busy.
+# - P3: nobody on record, nothing in the window; a deal of 5,000 + 12 x 50 won in December, still
+#   live: drop, 50 of MRR since before the window.
+# - P4: joined 2026-03-01 (grace period), Cy logged in once, won 1,000 without cost: nurture.
+# - P5: left on 2026-02-01, so not in the program on the as-of date.
+SMALL_PROGRAM = {
+    "partners": [partner(f"P{i}") for i in range(1, 4)]
+    + [partner("P4", joined="2026-03-01"), partner("P5", left="2026-02-01")],
+    "partner_users": [
+        {"user_id": "U1", "partner_id": "P1", "user_name": "Ana", "role": "sales"},
+        {"user_id": "U1B", "partner_id": "P1", "user_name": "Dan", "role": "sales"},
+        {"user_id": "U2", "partner_id": "P2", "user_name": "Ben", "role": "sales"},
+        {"user_id": "U4", "partner_id": "P4", "user_name": "Cy", "role": "sales"},
+        {"user_id": "U5", "partner_id": "P5", "user_name": "Eve", "role": "sales"},
+    ],
+    "activities": [
+        {**activity("P1", "2026-03-15", "training_completed", "U1"), "item_id": "C1", "item_name": "Course"},
+        {**activity("P1", "2026-03-15", "content_shared", "U1"), "item_id": "K1", "item_name": "Deck"},
+        {**activity("P1", "2025-06-01", "content_viewed", "U1"), "item_id": "K2", "item_name": "Old deck"},
+        *(activity("P2", "2026-03-20", "login", "U2") for _ in range(12)),
+        activity("P4", "2026-03-31", "login", "U4"),
+    ],
+    "deals": [
+        deal("D1", "P1", "2026-02-01", "won", "2026-03-01", amount=60_000, mrr=100),
+        deal("D2", "P2", "2026-02-01", "won", "2026-03-01", amount=40_000),
+        deal("D3", "P3", "2025-11-01", "won", "2025-12-01", amount=5_000, mrr=50),
+        deal("D4", "P4", "2026-03-05", "won", "2026-03-20", amount=1_000),
+    ],
+    "investments": [spend("P1", "2026-03-10", 10_000), spend("P2", "2026-03-10", 50_000, "incentive")],
+}
+
+
+@pytest.fixture(scope="session")
+def small_program_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SMALL_PROGRAM written once per test session."""
+    return load_tables(tmp_path_factory.mktemp("small") / "small.duckdb", SMALL_PROGRAM)
+
+
+@pytest.fixture(params=["small_program_db", "demo_db"])
+def report_db(request: pytest.FixtureRequest) -> Path:
+    """Each page's report is checked against the page on SMALL_PROGRAM and on the demo data."""
+    return request.getfixturevalue(request.param)
+
+
+# --- the app under AppTest ----------------------------------------------------------------------
+
+APP = str(ROOT / "app.py")
+
+
+def open_app(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
+    """The app on its first page with these link parameters, reading `db`."""
+    monkeypatch.setenv("KPI_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def open_page(db: Path, monkeypatch: pytest.MonkeyPatch, page: str, **params: str) -> AppTest:
+    """The app opened on pages/<page>.py, as a shared link to that page does."""
+    monkeypatch.setenv("KPI_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The value a metric card with this label shows."""
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def page_report(db: Path, page: str, *flags: str) -> dict:
+    """`python -m kpi report --db DB --page PAGE FLAGS...` run in this process, as parsed JSON."""
+    code, out, err = run_cli("report", "--db", str(db), "--page", page, *flags)
+    assert code == 0, err
+    return json.loads(out)
 
 
 def engine_summary(db: Path, view: View) -> dict:

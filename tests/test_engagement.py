@@ -16,82 +16,12 @@ import pytest
 
 from kpi import engagement, metrics, scorecard
 from kpi.params import View
-from tests.conftest import d, partner
+from tests.conftest import ENGAGEMENT_A, ENGAGEMENT_PROGRAM, ENGAGEMENT_W, d
 
-A = d("2026-03-31")
-W = 30
+A = ENGAGEMENT_A
+W = ENGAGEMENT_W
+PROGRAM = ENGAGEMENT_PROGRAM  # tests/conftest.py
 VIEW = View(as_of=A, window_days=W)
-
-
-def act(pid: str, user: str | None, on: str, kind: str, item: str | None = None, name: str | None = None) -> dict:
-    return {"partner_id": pid, "user_id": user, "occurred_at": on, "activity": kind, "item_id": item, "item_name": name}
-
-
-def user(uid: str, pid: str, name: str, role: str = "sales") -> dict:
-    return {"user_id": uid, "partner_id": pid, "user_name": name, "role": role}
-
-
-def deal(did: str, pid: str, status: str, closed: str | None, amount: float = 0.0, mrr: float = 0.0, reg="2026-02-01"):
-    return {
-        "deal_id": did,
-        "partner_id": pid,
-        "registered_on": reg,
-        "status": status,
-        "closed_on": closed,
-        "amount": amount,
-        "mrr": mrr,
-    }
-
-
-PROGRAM = {
-    "partners": [
-        *(partner(f"P{i}") for i in range(1, 7)),
-        partner("PX", left="2026-03-15"),
-    ],
-    "partner_users": [
-        user("U1A", "P1", "Ana Lee"),
-        user("U1B", "P1", "Ben Ode", "presales"),
-        user("U2", "P2", "Cy Park"),
-        user("U3", "P3", "Dee Ray"),
-        user("U3B", "P3", "Eve Sol"),
-        *(user(f"U5{c}", "P5", f"Fay {c}") for c in "ABCD"),
-        user("U6", "P6", "Gus Tam"),
-        user("UX", "PX", "Xi Wu"),
-    ],
-    "activities": [
-        # K1, content: shared once (P1), viewed by P1, P2 and P3 (P3 without a user)
-        act("P1", "U1A", "2026-03-10", "content_shared", "K1", "Deck"),
-        act("P1", "U1B", "2026-03-11", "content_viewed", "K1", "Deck"),
-        act("P2", "U2", "2026-03-12", "content_viewed", "K1", "Deck v2"),  # latest non-empty name
-        act("P3", None, "2026-03-15", "content_viewed", "K1", None),  # later, but no name
-        act("P1", "U1A", "2026-01-01", "content_viewed", "K1", "Old deck"),  # outside the window
-        act("PX", "UX", "2026-03-05", "content_shared", "K1", "Deck"),  # PX is not in the program at A
-        # C1, a course: completed twice by P2 in the window (03-02 is the first day in), viewed by P1 on A
-        act("P2", "U2", "2026-03-20", "training_completed", "C1", "Course one"),
-        act("P2", "U2", "2026-03-02", "training_completed", "C1", "Course one"),
-        act("P2", "U2", "2026-03-01", "training_completed", "C1", "Course one"),  # A - W: outside
-        act("P1", "U1A", "2026-03-31T18:00:00", "content_viewed", "C1", "Course one"),
-        # C2: a course whose only event is before the window
-        act("P1", "U1A", "2026-02-15", "training_completed", "C2", "Old course"),
-        # K3: no name, its only event after A
-        act("P1", "U1A", "2026-04-05", "content_shared", "K3", None),
-        # logins
-        act("P1", "U1A", "2026-03-05", "login"),
-        act("P3", "U3", "2026-03-06", "login"),
-        *(act("P5", f"U5{c}", "2026-03-07", "login") for c in "ABCD"),
-        *(act("P5", None, "2026-03-08", "login") for _ in range(3)),  # P5: 7 logins, 4 people
-        act("P4", None, "2026-03-08", "login"),  # a partner with no staff logs in without a user
-    ],
-    "deals": [
-        deal("D1", "P1", "won", "2026-03-10", amount=1000, mrr=10),  # deal value 1,120
-        deal("D2", "P1", "lost", "2026-03-15"),
-        deal("D3", "P2", "won", "2026-03-31", amount=500),  # closed on A: in
-        deal("D4", "P2", "lost", "2026-03-01"),  # A - W: out
-        deal("D5", "P3", "lost", "2026-03-20"),
-        deal("D6", "PX", "won", "2026-03-10", amount=9999),  # not in the program
-        deal("D7", "P4", "open", None, reg="2026-03-10"),  # P4 registered a deal in the window
-    ],
-}
 
 
 @pytest.fixture
@@ -385,3 +315,27 @@ def test_the_metrics_docs_state_the_engagement_constants():
     assert f"default {engagement.MIN_LOGINS_DEFAULT},\nfrom {low} to {high:,}" in section
     for ranking in engagement.ITEM_RANKINGS:
         assert ranking.replace("_", " ").replace("win rate lift", "win-rate lift") in section
+
+
+# --- the page's facts ---------------------------------------------------------------------
+
+
+def test_page_facts_gather_the_items_and_the_staff(program):
+    facts = metrics.partner_facts(program, A, W)
+    page = engagement.page_facts(program, A, W, facts)
+    items = engagement.item_lift(engagement.item_facts(program, A, W))
+    staff = engagement.staff_facts(program, A, W)
+    assert page.items.equals(items) and page.staff.equals(staff)
+    assert page.unused.equals(engagement.unused_items(items))
+    assert page.distribution.equals(engagement.active_users_distribution(facts, staff))
+    assert page.without_staff["partner_id"].to_list() == ["P4"]
+    assert page.most_engaged.equals(engagement.most_engaged_staff(staff))
+    assert page.least_engaged.equals(engagement.least_engaged_staff(staff))
+    # K1 and C1 used; C2 and K3 not. 8 of 10 staff active; 7 did none of the work, 2 not even a login.
+    assert (page.used_items, page.items.height, page.small_sample_items) == (2, 4, 4)
+    assert (page.active_staff, page.staff.height, page.least_engaged.height, page.silent_staff) == (8, 10, 7, 2)
+
+
+def test_silent_staff_did_nothing_at_all():
+    staff = pl.DataFrame({"actions": [0, 0, 3, 0], "logins": [0, 2, 0, 0]})
+    assert engagement.silent_staff(staff) == 2  # a login is something; an action is something

@@ -9,8 +9,7 @@ import dataclasses
 
 from kpi import metrics
 from kpi.params import View
-from tests.conftest import d, partner
-from tests.test_metrics import activity, deal
+from tests.conftest import activity, d, deal, partner
 
 
 def test_facts_at_counts_each_as_of_date_over_its_own_window(make_db):

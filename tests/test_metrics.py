@@ -13,7 +13,7 @@ import pytest
 
 from kpi import metrics
 from kpi.params import View
-from tests.conftest import d, partner
+from tests.conftest import activity, d, deal, partner
 
 A = "2026-03-31"
 VIEW = View(as_of=d(A), window_days=30)
@@ -27,21 +27,6 @@ def facts_by_id(con, view: View = VIEW) -> dict[str, dict]:
 def segment_by_id(con, view: View) -> dict[str, dict]:
     frame = metrics.segment(metrics.partner_facts(con, view.require_as_of(), view.window_days), view)
     return {row["partner_id"]: row for row in frame.iter_rows(named=True)}
-
-
-def activity(pid: str, on: str, kind: str, user: str | None = None) -> dict[str, object]:
-    return {"partner_id": pid, "user_id": user, "occurred_at": on, "activity": kind}
-
-
-def deal(did: str, pid: str, registered: str, status: str = "open", closed: str | None = None, **money):
-    return {
-        "deal_id": did,
-        "partner_id": pid,
-        "registered_on": registered,
-        "status": status,
-        "closed_on": closed,
-        **money,
-    }
 
 
 # --- population --------------------------------------------------------------------------

@@ -7,33 +7,11 @@ import pytest
 
 from kpi import metrics, recurring
 from kpi.params import View
-from tests.conftest import d, partner
-from tests.test_metrics import deal
+from tests.conftest import BOOK, d, deal, partner
 
 # --- the MRR book month by month ----------------------------------------------------------------
 #
-# A stays in the program: A1 (100) won in January; A2 (50) won and churned in February (churn in
-# its first month); A3 (30) won in March, churned in April.
-# L joined in January and left on 2026-03-15 with L1 (200) live; L2 (10) is won in March, the month
-# it leaves, so it never enters the program's book.
-# J joined on 2026-03-10 with J1 (40) won in December, before it joined; J2 (5) won in March.
-# May has no deals at all: zero movement.
-BOOK = {
-    "partners": [
-        partner("A", joined="2026-01-01"),
-        partner("L", joined="2026-01-01", left="2026-03-15"),
-        partner("J", joined="2026-03-10"),
-    ],
-    "deals": [
-        deal("A1", "A", "2026-01-02", "won", "2026-01-10", mrr=100),
-        deal("A2", "A", "2026-02-01", "won", "2026-02-05", mrr=50, churned_on="2026-02-20"),
-        deal("A3", "A", "2026-03-01", "won", "2026-03-15", mrr=30, churned_on="2026-04-10"),
-        deal("L1", "L", "2026-01-05", "won", "2026-01-20", mrr=200),
-        deal("L2", "L", "2026-03-01", "won", "2026-03-05", mrr=10),
-        deal("J1", "J", "2025-12-01", "won", "2025-12-20", mrr=40),
-        deal("J2", "J", "2026-03-12", "won", "2026-03-20", mrr=5),
-    ],
-}
+# BOOK (tests/conftest.py): A stays in the program; L leaves in March; J joins in March.
 
 
 def by_month(frame: pl.DataFrame) -> dict[str, dict]:
@@ -315,3 +293,48 @@ def test_pareto_curve_is_thinned_to_at_most_200_points_ending_at_everyone():
 def test_top_count_is_a_whole_number_ceiling():
     assert [recurring.top_count(n, 10) for n in (0, 1, 7, 10, 11, 70)] == [0, 1, 1, 1, 2, 7]
     assert [recurring.top_count(n, 20) for n in (0, 1, 7, 10, 11, 70)] == [0, 1, 2, 2, 3, 14]
+
+
+# --- the page's book ---------------------------------------------------------------------------
+
+
+def test_the_book_at_the_end_of_may(make_db):
+    con = make_db(BOOK)
+    as_of = d("2026-05-31")
+    facts = metrics.partner_facts(con, as_of, 90)
+    book = recurring.book(con, as_of, 90, facts)
+    assert book.movement.equals(recurring.mrr_movement(metrics.partner_months(con, as_of)))
+    # May: A 100 (A1) + J 45 (J1 + J2), nothing moved.
+    this_month = book.this_month
+    assert (this_month["month"], this_month["mrr"], this_month["net_new_mrr"]) == (d("2026-05-01"), 145.0, 0.0)
+    # S = 2026-03-02: A (100) and L (200) had MRR; L left (0 now); A keeps A1.
+    assert recurring.window_start(as_of, 90) == d("2026-03-02")
+    assert book.retention == {
+        "partners": 2,
+        "left": 1,
+        "start_mrr": 300.0,
+        "end_mrr": 100.0,
+        "retained_mrr": 100.0,
+        "nrr": pytest.approx(100 / 3),
+        "grr": pytest.approx(100 / 3),
+    }
+    # Revenue in the window: A 360 (A3: 12 x 30), J 60 (J2); MRR at A: A 100, J 45.
+    assert book.revenue_concentration["top10_share"] == pytest.approx(100 * 360 / 420)
+    assert (book.revenue_concentration["partners_for_80"], book.mrr_concentration["partners_for_80"]) == (1, 2)
+    assert book.pareto.equals(recurring.pareto_curve(facts, "revenue"))
+
+
+def test_the_book_takes_a_movement_already_made(make_db):
+    con = make_db(BOOK)
+    as_of = d("2026-05-31")
+    movement = recurring.mrr_movement(metrics.partner_months(con, as_of))
+    book = recurring.book(con, as_of, 90, metrics.partner_facts(con, as_of, 90), movement=movement)
+    assert book.movement is movement
+
+
+def test_a_book_without_months_has_no_month_and_no_curve(make_db):
+    con = make_db({"partners": [partner("Q", joined="2027-01-01")], "deals": []})
+    as_of = d("2026-03-31")
+    book = recurring.book(con, as_of, 30, metrics.partner_facts(con, as_of, 30))
+    assert book.this_month is None
+    assert book.pareto.is_empty() and book.retention["nrr"] is None

@@ -14,15 +14,10 @@ import pytest
 from kpi import metrics, roi
 from kpi.params import View
 from kpi.store import connect, data_span
-from tests.conftest import d, partner
-from tests.test_metrics import activity, deal
+from tests.conftest import activity, d, deal, partner, spend
 
 A = "2026-03-31"
 VIEW = View(as_of=d(A), window_days=30)
-
-
-def spend(pid: str, on: str, amount: float, category: str | None = "mdf") -> dict[str, object]:
-    return {"partner_id": pid, "spent_on": on, "amount": amount, "category": category}
 
 
 def segmented(con, view: View = VIEW) -> pl.DataFrame:
@@ -186,9 +181,8 @@ MONTH_VIEW = View(as_of=d("2026-03-15"), window_days=30, min_trainings=1, min_sh
 
 
 def monthly_for(con, view: View, last_n: int = roi.MONTHS_SHOWN) -> pl.DataFrame:
-    months = roi.program_months(metrics.partner_months(con, view.require_as_of()), last_n)
-    counts = roi.activation_counts(metrics.facts_at(con, months["month_end"].to_list(), view.window_days))
-    return roi.monthly_roi(months, roi.activated_at(counts, view))
+    months = roi.program_months(metrics.partner_months(con, view.as_of), last_n)
+    return roi.monthly(roi.monthly_history(con, view.as_of, view.window_days, months=months), view)
 
 
 def test_monthly_roi_and_cost_per_activated_partner_with_quiet_months(five_months):
@@ -225,6 +219,22 @@ def test_a_threshold_change_moves_only_the_activated_counts(five_months):
     assert monthly["roi"].to_list() == [None, -1.0, 1.0, None, -1.0]
 
 
+def test_monthly_history_reads_its_months_and_takes_thresholds_in_memory(five_months, monkeypatch):
+    history = roi.monthly_history(five_months, MONTH_VIEW.as_of, 30)
+    assert history.months.equals(roi.program_months(metrics.partner_months(five_months, MONTH_VIEW.as_of)))
+    assert history.counts["as_of"].unique().sort().to_list() == history.months["month_end"].to_list()
+
+    def no_query(*args, **kwargs):
+        raise AssertionError("applying thresholds must not read the database")
+
+    monkeypatch.setattr(metrics, "facts_at", no_query)
+    monkeypatch.setattr(metrics, "partner_months", no_query)
+    assert roi.monthly(history, MONTH_VIEW)["activated"].to_list() == [0, 1, 0, 0, 1]
+    strict = roi.monthly(history, dataclasses.replace(MONTH_VIEW, min_trainings=2))
+    assert strict["activated"].to_list() == [0, 0, 0, 0, 0]
+    assert strict["cost_per_activated"].to_list() == [None] * 5
+
+
 def test_the_as_of_month_matches_the_window_numbers_on_the_demo(demo_db):
     con = connect(demo_db)
     try:
@@ -247,6 +257,22 @@ def test_the_as_of_month_matches_the_window_numbers_on_the_demo(demo_db):
 
 
 # --- by investment category --------------------------------------------------------------------------
+
+
+def test_categories_of_the_window_against_the_recipients_revenue(four_partners):
+    # In the window: P1 100 of MDF (revenue 300), P2 100 of incentive, P4 50 of SPIFF; P4's 70 of
+    # MDF on 03-01 (A - W) is outside it. P3's 500 came without any investment.
+    facts = metrics.partner_facts(four_partners, d(A), 30)
+    got = rows_by(roi.categories(four_partners, d(A), 30, facts), "category")
+    assert list(got) == list(roi.KNOWN_CATEGORIES)
+    assert (got["mdf"]["spend"], got["mdf"]["recipients"], got["mdf"]["revenue"]) == (100.0, 1, 300.0)
+    assert got["mdf"]["revenue_per_invested"] == pytest.approx(3.0)
+    assert (got["incentive"]["spend"], got["incentive"]["revenue_per_invested"]) == (100.0, 0.0)
+    assert (got["spiff"]["spend"], got["enablement"]["spend"], got["enablement"]["revenue_per_invested"]) == (
+        50.0,
+        0.0,
+        None,
+    )
 
 
 def test_investment_by_category_against_the_recipients_revenue(make_db):

@@ -15,8 +15,7 @@ import pytest
 
 from kpi import metrics, scorecard
 from kpi.params import View
-from tests.conftest import d, partner
-from tests.test_metrics import activity, deal
+from tests.conftest import activity, d, deal, partner
 
 A = d("2026-03-31")
 # Grace 90 days: joined on or before 2025-12-31 can be dropped at A.
@@ -383,3 +382,39 @@ def test_partner_list_holds_everyone_by_name(make_db):
     listed = scorecard.partner_list(con)
     assert listed["partner_id"].to_list() == ["A1", "B1", "B2"]  # by name, then id; in the program or not
     assert listed.row(0, named=True)["left_on"] == d("2026-01-01")
+
+
+# --- the partner's record -----------------------------------------------------------------
+
+
+def test_partner_record_reads_its_weeks_months_and_staff(make_db):
+    # W = 30. P1 joined 2026-02-20: in the program for the weeks from 02-24. Ana trained on 03-25.
+    con = make_db(
+        {
+            "partners": [partner("P1", joined="2026-02-20"), partner("P2")],
+            "partner_users": [
+                {"user_id": "U1", "partner_id": "P1", "user_name": "Ana"},
+                {"user_id": "U2", "partner_id": "P1", "user_name": "Bo"},
+            ],
+            "activities": [activity("P1", "2026-03-25", "training_completed", "U1"), activity("P2", A, "login")],
+            "deals": [deal("D1", "P1", "2026-03-05", "won", "2026-03-10", amount=500)],
+        }
+    )
+    record = scorecard.partner_record(con, "P1", A, 30)
+    assert record.dates == scorecard.history_dates(A)
+    assert record.weeks.equals(metrics.facts_at(con, record.dates, 30, "P1"))
+    assert record.months.equals(scorecard.monthly(metrics.partner_months(con, A, "P1")))
+    assert record.staff.equals(scorecard.staff_activity(con, "P1", A, 30))
+    today = record.today
+    assert (today["trainings"], today["deals_registered"], today["revenue"]) == (1, 1, 500.0)
+    history = record.history(VIEW)
+    assert history.equals(scorecard.tier_history(record.weeks, VIEW, record.dates))
+    # Six weeks before it joined; then six in its grace period, never activated (two trainings needed).
+    assert scorecard.weeks_in_tier(history) == {"reward": 0, "nurture": 6, "drop": 0, "not in program": 6}
+    assert scorecard.staff_counts(record.staff) == {"on_record": 2, "active": 1}
+    assert scorecard.partner_record(con, "P2", d("2024-12-31"), 30).today is None  # not joined yet
+
+
+def test_staff_counts_leave_out_activity_without_a_person():
+    staff = pl.DataFrame({"no_user": [False, False, True], "activities": [0, 4, 9]})
+    assert scorecard.staff_counts(staff) == {"on_record": 2, "active": 1}
