@@ -39,7 +39,7 @@ goes: browser before the request, server script, server after the script, websoc
 browser rendering (main-thread tasks over 50 ms, from the Long Tasks API).
 
 It prints Markdown tables and writes every figure, raw samples included, to a JSON file.
-See benchmarks/README.md, section "Browser: slider move to screen".
+See benchmarks/README.md, section "bench_browser.py: slider move to screen".
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ is also given as a fraction of the size of the data as text (the CSV bytes). The
 "well under the size of the data as text", read as at most half of it (WELL_UNDER), is
 judged on (a) the whole peak RSS and (b) the private memory above the idle process's; the
 peak RSS above the idle process's (library code included) is given too. See
-benchmarks/README.md, section "Load path".
+benchmarks/README.md, section "bench_load.py: the load path".
 """
 
 from __future__ import annotations

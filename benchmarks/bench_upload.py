@@ -20,8 +20,8 @@ while they are on the page, so the bar here is not the CLI's: the peak above the
 is compared with the size of the files.
 
 `--app-root DIR` runs the app of another checkout (`git worktree add /tmp/other REV`) on the
-same data, to compare before and after a change. The figures are in benchmarks/README.md,
-section "Data page upload".
+same data, to compare two versions of the app. The figures are in benchmarks/README.md,
+section "bench_upload.py: the Data page upload".
 """
 
 from __future__ import annotations
