@@ -5,6 +5,13 @@
     python -m kpi demo --db PATH [--partners N] [--seed S]
     python -m kpi segment --db PATH [params] [--format csv|json]
     python -m kpi summary --db PATH [params]
+    python -m kpi report --db PATH [params] --page PAGE [--partner ID] [--engagement-min-logins N]
+
+`report` prints, as one JSON object, every headline number of one page of the app
+(overview, tiers, roi, recurring, engagement or scorecard) for the view: the same
+numbers the page shows, from the same functions (kpi.report). `--partner` picks the
+scorecard's partner (default: the first by name); `--engagement-min-logins` is the
+Engagement page's look-busy threshold (default 10).
 
 Bad arguments and refused data exit with status 2 and a readable message on
 stderr, never a traceback.
@@ -24,7 +31,7 @@ from typing import NoReturn
 import duckdb
 import polars as pl
 
-from kpi import history, metrics
+from kpi import engagement, history, metrics, report
 from kpi.ingest import load_folder, load_mapped
 from kpi.mapping import FileMapping, Mapping, MappingError
 from kpi.params import PARAMS, ParamError, View, parse_view_strict
@@ -93,6 +100,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "one row per partner of the population: tier, activation, behaviours, money",
         ),
         ("summary", "the program summary as one JSON object"),
+        ("report", "every headline number of one page of the app as one JSON object"),
     ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--db", type=Path, required=True, metavar="PATH")
@@ -105,7 +113,23 @@ def _build_parser() -> argparse.ArgumentParser:
             )
         if name == "segment":
             sub.add_argument("--format", choices=("csv", "json"), default="csv")
+        if name == "report":
+            sub.add_argument("--page", type=_page, required=True, metavar="PAGE", help=" | ".join(report.PAGES))
+            sub.add_argument("--partner", metavar="ID", help="the scorecard's partner (default: the first by name)")
+            sub.add_argument(
+                "--engagement-min-logins",
+                dest="engagement_min_logins",
+                metavar="N",
+                help=f"the Engagement page's look-busy logins (default {engagement.MIN_LOGINS_DEFAULT})",
+            )
     return parser
+
+
+def _page(text: str) -> str:
+    """An argparse type: one of the app's pages."""
+    if text not in report.PAGES:
+        raise argparse.ArgumentTypeError(f"no page {text!r}; choose one of {', '.join(report.PAGES)}")
+    return text
 
 
 def _int_at_least(minimum: int) -> Callable[[str], int]:
@@ -178,6 +202,28 @@ def _cmd_segment(args: argparse.Namespace, out: io.TextIOBase) -> int:
 def _cmd_summary(args: argparse.Namespace, out: io.TextIOBase) -> int:
     view, segmented = _segmented(args)
     out.write(json.dumps(metrics.summarize(segmented, view), indent=2) + "\n")
+def _cmd_report(args: argparse.Namespace, out: io.TextIOBase) -> int:
+    if args.partner is not None and args.page != "scorecard":
+        raise UsageError("--partner is for --page scorecard only")
+    min_logins = engagement.MIN_LOGINS_DEFAULT
+    if args.engagement_min_logins is not None:
+        if args.page != "engagement":
+            raise UsageError("--engagement-min-logins is for --page engagement only")
+        min_logins, problem = engagement.parse_min_logins(args.engagement_min_logins)
+        if problem is not None:
+            raise UsageError(f"--engagement-min-logins {args.engagement_min_logins!r}: {problem}")
+    con = _open(args.db)
+    try:
+        view = _view(args, con)
+        numbers = report.page_report(con, view, args.page, partner_id=args.partner, min_logins=min_logins)
+    except report.UnknownPartnerError as exc:
+        raise UsageError(f"--partner: {exc}") from None
+    finally:
+        con.close()
+    out.write(json.dumps(numbers, indent=2) + "\n")
+    return EXIT_OK
+
+
     return EXIT_OK
 
 
@@ -347,6 +393,8 @@ def main(
         if args.command == "restore":
             return _cmd_restore(args, out)
         if args.command == "demo":
+        if args.command == "report":
+            return _cmd_report(args, out)
             return _cmd_demo(args, out, err)
         if args.command == "segment":
             return _cmd_segment(args, out)
