@@ -393,11 +393,11 @@ def main(
         if args.command == "restore":
             return _cmd_restore(args, out)
         if args.command == "demo":
-        if args.command == "report":
-            return _cmd_report(args, out)
             return _cmd_demo(args, out, err)
         if args.command == "segment":
             return _cmd_segment(args, out)
+        if args.command == "report":
+            return _cmd_report(args, out)
         return _cmd_summary(args, out)
     except UsageError as exc:
         err.write(f"error: {exc}\n")
