@@ -202,6 +202,9 @@ def _cmd_segment(args: argparse.Namespace, out: io.TextIOBase) -> int:
 def _cmd_summary(args: argparse.Namespace, out: io.TextIOBase) -> int:
     view, segmented = _segmented(args)
     out.write(json.dumps(metrics.summarize(segmented, view), indent=2) + "\n")
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace, out: io.TextIOBase) -> int:
     if args.partner is not None and args.page != "scorecard":
         raise UsageError("--partner is for --page scorecard only")
@@ -221,9 +224,6 @@ def _cmd_report(args: argparse.Namespace, out: io.TextIOBase) -> int:
     finally:
         con.close()
     out.write(json.dumps(numbers, indent=2) + "\n")
-    return EXIT_OK
-
-
     return EXIT_OK
 
 
