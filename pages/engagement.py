@@ -1,18 +1,18 @@
 """Engagement: which content, courses and staff behaviours go with revenue, and who only looks busy."""
 
-import polars as pl
 import streamlit as st
 
-from kpi import engagement
+from kpi import engagement, report
 from ui import charts_engagement, data
 from ui import format as fmt
 from ui.frame import current
 
 frame = current()
 view = frame.view
-as_of = view.require_as_of()
-facts = data.engagement_facts(frame.dataset, view)
+as_of = view.as_of
+facts = data.engagement_facts(frame.dataset, as_of, view.window_days)
 segmented = data.segmented(frame.dataset, view)
+numbers = report.engagement_numbers(facts, segmented)
 
 TOP_ITEMS = 20
 TOP_STAFF = 50
@@ -62,29 +62,29 @@ st.caption(
 )
 _check_link()
 
-used_items = facts.items.height - facts.unused.height
+items, staff = numbers["items"], numbers["staff"]
 cols = st.columns(4)
 cols[0].metric(
     "Content and courses used",
-    f"{used_items:,} of {facts.items.height:,}",
+    f"{items['used']:,} of {items['total']:,}",
     help="Items with any activity by a partner in the program in the window, of every item ever seen in the data.",
     border=True,
 )
 cols[1].metric(
     "Active staff",
-    f"{facts.active_staff:,} of {facts.staff.height:,}",
+    f"{staff['active']:,} of {staff['total']:,}",
     help="Staff of partners in the program with any activity in the window, logins included.",
     border=True,
 )
 cols[2].metric(
     "Partners with no staff on record",
-    fmt.count(facts.without_staff.height),
+    fmt.count(numbers["partners_without_staff"]),
     help="Partners in the program with nobody listed in partner_users.",
     border=True,
 )
 cols[3].metric(
     "Staff who did none of the work",
-    fmt.count(facts.least_engaged.height),
+    fmt.count(staff["did_none_of_the_work"]),
     help="Staff of partners in the program with no training, share or view in the window (logins do not count).",
     border=True,
 )
@@ -98,8 +98,8 @@ rank_by = st.selectbox(
     key="engagement_rank",
     bind="query-params",
 )
-ranked = data.ranked_items(frame.dataset, view, rank_by, TOP_ITEMS)
-small = ranked.ranked.filter(pl.col("small_sample")).height
+ranked = data.ranked_items(frame.dataset, as_of, view.window_days, rank_by, TOP_ITEMS)
+small = items["small_sample"]
 st.dataframe(
     ranked.table.to_arrow(),
     hide_index=True,
@@ -152,15 +152,16 @@ st.caption(
 
 # --- staff -------------------------------------------------------------------------------
 st.subheader("Staff: who does the work")
-st.vega_lite_chart(facts.active_users_chart[1], facts.active_users_chart[0], width="stretch")
-distribution = dict(facts.distribution.select("bucket", "partners").iter_rows())
+users_spec, users_rows = data.active_users_chart(frame.dataset, as_of, view.window_days)
+st.vega_lite_chart(users_rows, users_spec, width="stretch")
+distribution = numbers["active_staff_per_partner"]
 st.caption(
     "How many partners have 0, 1, 2, 3 or 4 and more people active in the window (any activity, logins included). "
     f"{distribution['0']:,} partners have staff on record but nobody active; "
     f"{distribution[engagement.NO_STAFF]:,} have no staff on record at all (pink)."
 )
 if facts.without_staff.height:
-    st.markdown(f"**Partners with no staff on record**: {facts.without_staff.height:,} (top 20 by revenue)")
+    st.markdown(f"**Partners with no staff on record**: {numbers['partners_without_staff']:,} (top 20 by revenue)")
     st.dataframe(
         facts.without_staff.head(20).select("partner_name", "region", "partner_type", "channel_manager", "revenue"),
         hide_index=True,
@@ -196,8 +197,8 @@ with cols[0]:
     )
 with cols[1]:
     st.markdown(
-        f"**Least engaged staff**: {facts.least_engaged.height:,} did none of the work in the window, "
-        f"{facts.silent_staff:,} of them not even a login (top 10 by logins)"
+        f"**Least engaged staff**: {staff['did_none_of_the_work']:,} did none of the work in the window, "
+        f"{staff['silent']:,} of them not even a login (top 10 by logins)"
     )
     st.dataframe(
         facts.least_engaged.head(10).select(list(STAFF_COLUMNS)).to_arrow(),
@@ -243,11 +244,12 @@ min_logins = st.number_input(
     help="A partner that is not activated under the sidebar criteria and logged in at least this often.",
 )
 busy = engagement.look_busy(segmented, int(min_logins))
+busy_numbers = report.look_busy_numbers(segmented, int(min_logins))
 cols = st.columns(2)
-cols[0].metric("Look-busy partners", fmt.count(busy.height), border=True)
+cols[0].metric("Look-busy partners", fmt.count(busy_numbers["partners"]), border=True)
 cols[1].metric(
     "Share of the program",
-    fmt.pct(engagement.share_pct(busy.height, segmented.height)),
+    fmt.pct(busy_numbers["share_pct"]),
     help="Look-busy partners ÷ partners in the program.",
     border=True,
 )

@@ -1,24 +1,23 @@
 """Recurring revenue: MRR and ARR over time, each month's movement, retention, MRR by tier and
 by partner, and how concentrated revenue is."""
 
-from datetime import timedelta
-
 import streamlit as st
 
-from kpi import recurring
+from kpi import recurring, report
 from ui import charts_recurring, data
 from ui import format as fmt
 from ui.frame import current
 
 frame = current()
 view = frame.view
-as_of = view.require_as_of()
+as_of = view.as_of
 window = view.window_days
 currency = fmt.currency_symbol()
-book = data.recurring_book(frame.dataset, view, currency)  # everything the thresholds do not change
-movement, retention = book.movement, book.retention
+shown = data.recurring_book(frame.dataset, as_of, window, currency)  # everything the thresholds do not change
 segmented = data.segmented(frame.dataset, view)
-start_day = as_of - timedelta(days=window)  # the retention cohort is taken on this day
+numbers = report.recurring_page(shown.book, segmented, view)
+this_month, retention = numbers["this_month"], numbers["retention"]
+start_day = retention["start_day"]  # the retention cohort is taken on this day
 
 st.title("Recurring revenue")
 st.caption(
@@ -28,31 +27,25 @@ st.caption(
 )
 
 # The month of the as-of date, counted up to the as-of date.
-this_month = movement.row(-1, named=True) if movement.height else None
 month_name = as_of.strftime("%B %Y")
-
-
-def _this_month(column: str) -> float | None:
-    return this_month[column] if this_month is not None else None
-
 
 cols = st.columns(3)
 cols[0].metric(
     "MRR",
-    fmt.money(_this_month("mrr")),
+    fmt.money(numbers["mrr"]),
     help="Monthly recurring revenue live on the as-of date, of the partners in the program.",
     border=True,
 )
-cols[1].metric("ARR", fmt.money(_this_month("arr")), help="12 x MRR.", border=True)
+cols[1].metric("ARR", fmt.money(numbers["arr"]), help="12 x MRR.", border=True)
 cols[2].metric(
     "Net new MRR this month",
-    fmt.money(_this_month("net_new_mrr")),
+    fmt.money(this_month["net_new_mrr"]),
     help=f"MRR on the as-of date minus MRR at the end of the month before {month_name}.",
     border=True,
 )
 
 st.subheader("MRR and ARR month by month")
-st.vega_lite_chart(book.history_chart, width="stretch")
+st.vega_lite_chart(shown.history_chart, width="stretch")
 st.caption(
     "The recurring revenue of the partners in the program at each month end (the last month stops at "
     "the as-of date). Read MRR on the left axis and ARR, twelve times it, on the right."
@@ -62,32 +55,32 @@ st.subheader(f"How the MRR book moved: {month_name} to date")
 cols = st.columns(4)
 cols[0].metric(
     "New MRR",
-    fmt.money(_this_month("new_mrr")),
+    fmt.money(this_month["new_mrr"]),
     help="MRR of deals won this month by partners in the program.",
 )
 cols[1].metric(
     "Churned MRR",
-    fmt.money(_this_month("churned_mrr")),
+    fmt.money(this_month["churned_mrr"]),
     help="MRR of deals that churned this month (also deals won and churned in the same month).",
 )
 cols[2].metric(
     "MRR in with partners joining",
-    fmt.money(_this_month("joined_mrr")),
+    fmt.money(this_month["joined_mrr"]),
     help="MRR that partners entering the program this month already had from earlier deals.",
 )
 cols[3].metric(
     "MRR out with partners leaving",
-    fmt.money(_this_month("left_mrr")),
+    fmt.money(this_month["left_mrr"]),
     help="MRR that partners leaving the program this month had at the end of last month.",
 )
-st.vega_lite_chart(book.movement_chart, width="stretch")
+st.vega_lite_chart(shown.movement_chart, width="stretch")
 st.caption(
     f"Each month (the last {charts_recurring.MOVEMENT_MONTHS} at most): MRR added by new deals and brought "
     "in by partners joining (above zero), MRR lost to churned deals and taken away by partners leaving "
     "(below zero). The black line is the net new MRR: the month's end MRR minus the previous month's."
 )
 st.dataframe(
-    book.recent.select(
+    shown.recent.select(
         "month",
         "mrr_start",
         "new_mrr",
@@ -128,7 +121,7 @@ cols[1].metric(
 cols[2].metric(
     "Partners with MRR at the window start",
     fmt.count(retention["partners"]),
-    help=f"In the program on {start_day.isoformat()} with MRR above zero that day.",
+    help=f"In the program on {start_day} with MRR above zero that day.",
     border=True,
 )
 cols = st.columns(3)
@@ -137,20 +130,20 @@ cols[1].metric("Their MRR now", fmt.money(retention["end_mrr"]))
 cols[2].metric("Of it, from deals live at the start", fmt.money(retention["retained_mrr"]))
 if retention["start_mrr"] > 0:
     st.caption(
-        f"The {fmt.count(retention['partners'])} partners that had recurring revenue on {start_day.isoformat()} "
+        f"The {fmt.count(retention['partners'])} partners that had recurring revenue on {start_day} "
         f"(the day before the window) now bring {fmt.pct(retention['nrr'])} of it (net revenue retention, "
         f"new deals included) and keep {fmt.pct(retention['grr'])} from the deals they already had (gross "
         f"revenue retention). {fmt.count(retention['left'])} of them left the program and count as zero."
     )
 else:
     st.caption(
-        f"No partner in the program had recurring revenue on {start_day.isoformat()}, the day before the "
+        f"No partner in the program had recurring revenue on {start_day}, the day before the "
         "window, so retention is n/a."
     )
 
 st.subheader("MRR by tier and by partner")
 by_tier = recurring.mrr_by_tier(segmented)
-top, with_mrr = recurring.top_partners_by_mrr(segmented, 10)
+top, with_mrr = recurring.top_partners_by_mrr(segmented, 10)[0], numbers["partners_with_mrr"]
 left, right = st.columns([2, 3])
 with left:
     st.vega_lite_chart(data.recurring_tier_chart(by_tier, currency), width="stretch")
@@ -175,7 +168,7 @@ with right:
     st.caption(f"The {top.height} partners with the most MRR, of {with_mrr:,} partners with any recurring revenue.")
 
 st.subheader("Revenue concentration")
-revenue_spread, mrr_spread = book.revenue_concentration, book.mrr_concentration
+revenue_spread, mrr_spread = numbers["revenue_concentration"], numbers["mrr_concentration"]
 partners = revenue_spread["partners"]
 cols = st.columns(3)
 cols[0].metric(
@@ -196,10 +189,10 @@ st.caption(
     f"{fmt.pct(revenue_spread['partners_for_80_pct'])} of partners. A program that lives on a handful "
     "of partners is at risk when one of them leaves."
 )
-if book.pareto_chart is None:
+if shown.pareto_chart is None:
     st.info("No revenue in the window: there is no concentration to show.")
 else:
-    st.vega_lite_chart(book.pareto_chart, width="stretch")
+    st.vega_lite_chart(shown.pareto_chart, width="stretch")
     st.caption(
         "Partners lined up from the most revenue to the least: how much of the program's revenue the top "
         "partners bring together. The dashed lines mark the top 10% and 20% of partners; the grey diagonal "

@@ -4,17 +4,17 @@ investment category and partner by partner."""
 import polars as pl
 import streamlit as st
 
-from kpi import roi
+from kpi import report, roi
 from ui import charts_roi, data
 from ui import format as fmt
 from ui.frame import current
 
 frame = current()
 view = frame.view
-as_of = view.require_as_of()
+as_of = view.as_of
 currency = fmt.currency_symbol()
 segmented = data.segmented(frame.dataset, view)
-headline = roi.window_headline(segmented, view)
+headline = report.roi_page(segmented, view)
 
 MONEY = fmt.money_column_format()
 ROI_COLUMN = st.column_config.NumberColumn("ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost")
@@ -56,9 +56,9 @@ cols[3].metric(
 
 # --- month by month ------------------------------------------------------------------------------
 st.subheader("Month by month")
-monthly = data.roi_monthly(frame.dataset, view)
+monthly = roi.monthly(data.roi_history(frame.dataset, as_of, view.window_days), view)
 left, right = st.columns(2)
-roi_spec, roi_rows = data.roi_monthly_chart(frame.dataset, view)
+roi_spec, roi_rows = data.roi_monthly_chart(frame.dataset, as_of)
 left.vega_lite_chart(roi_rows, roi_spec, width="stretch")
 left.caption(
     f"Program ROI in each calendar month of the last {roi.MONTHS_SHOWN} months up to the as-of date "
@@ -149,8 +149,8 @@ st.dataframe(
 
 # --- by investment category ----------------------------------------------------------------------------
 st.subheader("Investment by category")
-categories = data.roi_categories(frame.dataset, view)
-category_spec, category_rows = data.roi_category_chart(frame.dataset, view, currency)
+categories = data.roi_categories(frame.dataset, as_of, view.window_days)
+category_spec, category_rows = data.roi_category_chart(frame.dataset, as_of, view.window_days, currency)
 st.vega_lite_chart(category_rows, category_spec, width="stretch")
 st.caption(
     "For each kind of investment: what the program spent on it in the window (blue) and what the partners who "
@@ -186,7 +186,7 @@ PARTNER_COLUMNS = {
 }
 
 st.subheader("Are we overpaying?")
-losing, losing_count = roi.overpaying(segmented)
+losing, losing_count = roi.overpaying(segmented)[0], headline["overpaying"]
 st.caption(
     f"**{losing_count:,}** partners cost more than they brought back in the window (ROI below 0)."
     + (f" The {losing.height} with the largest spend:" if losing_count else "")
@@ -201,7 +201,7 @@ if losing_count:
     )
 
 st.subheader("Best return")
-best, funded_count = roi.best_return(segmented)
+best, funded_count = roi.best_return(segmented)[0], headline["funded"]
 st.caption(
     f"Of the **{funded_count:,}** partners the program spent money on in the window, the {best.height} "
     "with the highest ROI:"
@@ -216,7 +216,7 @@ if funded_count:
     )
 
 st.subheader("Unfunded earners")
-earners = roi.unfunded_earners(segmented)
+earners = headline["unfunded_earners"]
 cols = st.columns(2)
 cols[0].metric(
     "Partners with revenue but no cost",

@@ -1,16 +1,15 @@
 """Partner scorecard: one partner's tier and why, its months, its staff and its past weeks."""
 
-import polars as pl
 import streamlit as st
 
-from kpi import metrics, scorecard
+from kpi import report, scorecard
 from ui import charts_scorecard, data
 from ui import format as fmt
 from ui.frame import current
 
 frame = current()
 view = frame.view
-as_of = view.require_as_of()
+as_of = view.as_of
 partners = data.scorecard_partners(frame.dataset)
 currency = fmt.currency_symbol()
 
@@ -61,7 +60,7 @@ elif typed:
 search = search_col.text_input(
     "Find a partner", key="scorecard_search", placeholder="part of a name or id", help="Narrows the list on the right."
 )
-# The picker lists at most PICKER_MAX partners (a list of 20,000 would cost every rerun ~15 ms).
+# The picker lists at most PICKER_MAX partners (a list of every partner would slow every rerun).
 options, matched = data.scorecard_matches(frame.dataset, search, PICKER_MAX)
 if partner_id not in options:
     options = (partner_id, *options)
@@ -89,9 +88,11 @@ if partner["left_on"] is not None:
     details.append(f"left {partner['left_on'].isoformat()}")
 st.caption(" · ".join(details))
 
-record = data.scorecard_partner(frame.dataset, view, partner_id, currency)
-today = record.weeks.filter(pl.col("as_of") == as_of)
-status = scorecard.membership(partner["joined_on"], partner["left_on"], as_of)
+record = data.scorecard_record(frame.dataset, partner_id, as_of, view.window_days)
+tables = data.scorecard_tables(frame.dataset, partner_id, as_of, view.window_days, currency)
+weekly = data.scorecard_history(frame.dataset, view, partner_id)
+numbers = report.scorecard_page(partner, record, weekly.history, view)
+status = numbers["membership"]
 
 # --- tier and why -------------------------------------------------------------------------
 if status != "in program":
@@ -106,29 +107,28 @@ if status != "in program":
         icon=":material/event_busy:",
     )
 else:
-    facts = today.row(0, named=True)
-    reasons = scorecard.explain_tier(facts, view)
+    reasons = scorecard.explain_tier(record.today, view)  # the why, in words, below
     enabled = [c for c in reasons.criteria if c.enabled]
     # Two rows of three: six cards in one row cut off a value like "$1,234,567" on a projector.
     cols = [*st.columns(3), *st.columns(3)]
-    cols[0].metric("Tier", reasons.tier.capitalize(), border=True)
+    cols[0].metric("Tier", numbers["tier"].capitalize(), border=True)
     cols[1].metric(
         "Criteria met",
-        f"{reasons.criteria_met} of {len(enabled)}",
-        help=f"Switched-on criteria met; activation needs {reasons.needed}.",
+        f"{numbers['criteria_met']} of {numbers['criteria_enabled']}",
+        help=f"Switched-on criteria met; activation needs {numbers['criteria_needed']}.",
         border=True,
     )
     cols[2].metric(
-        "Revenue", fmt.money(facts["revenue"]), help="Deals won in the window: amount + 12 x MRR.", border=True
+        "Revenue", fmt.money(numbers["revenue"]), help="Deals won in the window: amount + 12 x MRR.", border=True
     )
-    cols[3].metric("Cost", fmt.money(facts["cost"]), help="Invested in the partner in the window.", border=True)
+    cols[3].metric("Cost", fmt.money(numbers["cost"]), help="Invested in the partner in the window.", border=True)
     cols[4].metric(
         "ROI",
-        fmt.roi(metrics.roi(facts["revenue"], facts["cost"])),
+        fmt.roi(numbers["roi"]),
         help="(revenue - cost) / cost; n/a without cost.",
         border=True,
     )
-    cols[5].metric("MRR", fmt.money(facts["mrr"]), help="Recurring revenue live on the as-of date.", border=True)
+    cols[5].metric("MRR", fmt.money(numbers["mrr"]), help="Recurring revenue live on the as-of date.", border=True)
     behaviour = (
         ("Trainings", "trainings"),
         ("Content shares", "content_shares"),
@@ -139,7 +139,7 @@ else:
         ("Active staff", "active_users"),
     )
     for column, (label, key) in zip(st.columns(len(behaviour)), behaviour, strict=True):
-        column.metric(label, fmt.count(facts[key]))
+        column.metric(label, fmt.count(numbers[key]))
 
     st.subheader(f"Why {reasons.tier}")
     lines = []
@@ -213,16 +213,16 @@ st.subheader("Month by month")
 if record.months.is_empty():
     st.info("Nothing to show month by month: no activity, deals or spend up to the as-of date.")
 else:
-    st.vega_lite_chart(record.months_spec, width="stretch")
-    shown = min(record.months.height, charts_scorecard.MONTHS_SHOWN)
+    st.vega_lite_chart(tables.months_spec, width="stretch")
+    shown = min(numbers["months"], charts_scorecard.MONTHS_SHOWN)
     st.caption(
         f"Grey bars: revenue won in each calendar month (one-time amount plus first-year recurring); purple bars: "
         f"what was invested in the partner that month; blue line: recurring revenue (MRR) live at each month end. "
-        f"The last {shown} of {record.months.height} months, up to {as_of.isoformat()}."
+        f"The last {shown} of {numbers['months']} months, up to {as_of.isoformat()}."
     )
     money = fmt.money_column_format()
     st.dataframe(
-        record.months_table,
+        tables.months_table,
         hide_index=True,
         placeholder=fmt.EMPTY,
         column_config={
@@ -244,23 +244,23 @@ else:
 
 # --- staff --------------------------------------------------------------------------------
 st.subheader("Staff")
-named = record.staff.filter(~pl.col("no_user"))
-if named.is_empty():
+staff = numbers["staff"]
+if staff["on_record"] == 0:
     st.info("This partner has no staff on record (no partner_users rows).", icon=":material/person_off:")
 if not record.staff.is_empty():
-    active = named.filter(pl.col("activities") > 0).height
     more = (
         f" The {charts_scorecard.STAFF_SHOWN} most active are listed."
         if record.staff.height > charts_scorecard.STAFF_SHOWN
         else ""
     )
     st.caption(
-        f"{named.height:,} staff on record, {active:,} active in the window. Activities in the {view.window_days} "
+        f"{staff['on_record']:,} staff on record, {staff['active']:,} active in the window. "
+        f"Activities in the {view.window_days} "
         f"days up to {as_of.isoformat()}, logins included; last active is the latest day with any activity, "
         f"also before the window. Activities recorded without a person show as {charts_scorecard.NO_USER}.{more}"
     )
     st.dataframe(
-        record.staff_table,
+        tables.staff_table,
         hide_index=True,
         placeholder=fmt.EMPTY,
         column_config={
@@ -277,14 +277,11 @@ if not record.staff.is_empty():
 
 # --- tier history -------------------------------------------------------------------------
 st.subheader(f"Tier over the past {scorecard.HISTORY_WEEKS} weeks")
-weekly = data.scorecard_history(frame.dataset, view, record, partner_id)
 st.vega_lite_chart(weekly.points, charts_scorecard.tier_history_template(currency), width="stretch")
-weeks_in = weekly.history.group_by("tier").len()
-counts = dict(zip(weeks_in["tier"], weeks_in["len"], strict=True))
 st.caption(
     f"Each square is one week: the tier this partner would have had on that day, with a {view.window_days}-day "
     "window ending there and today's thresholds. Weeks in each tier: "
-    + " · ".join(f"{tier} {counts[tier]}" for tier in charts_scorecard.HISTORY_DOMAIN if tier in counts)
+    + " · ".join(f"{tier} {weeks}" for tier, weeks in numbers["weeks_in_tier"].items() if weeks)
     + "."
 )
 st.dataframe(

@@ -5,7 +5,7 @@ import math
 import polars as pl
 import streamlit as st
 
-from kpi import metrics
+from kpi import metrics, report, tiers
 from kpi.metrics import SEGMENT_COLUMNS, TIERS
 from ui import charts, data
 from ui import format as fmt
@@ -38,16 +38,15 @@ FILTERS = (  # column, label, widget key, placeholder
     ("partner_type", "Partner type", "tiers_type", "All types"),
     ("channel_manager", "Channel manager", "tiers_manager", "All managers"),
 )
-TIER_RANK = {tier: rank for rank, tier in enumerate(reversed(TIERS))}  # descending: reward, nurture, drop
 
 frame = current()
 view = frame.view
-partners = data.partner_list(frame.dataset, view)
+partners = data.partner_list(frame.dataset, view.as_of, view.window_days)
 segmented = metrics.segment(partners.facts, view)  # in partner-name order
 
 st.title("Partner tiers")
 st.caption(
-    f"As of **{view.require_as_of().isoformat()}**, over the last **{view.window_days} days**. "
+    f"As of **{view.as_of.isoformat()}**, over the last **{view.window_days} days**. "
     "Reward the partners who deliver, nurture the middle, drop the dead weight."
 )
 
@@ -69,21 +68,15 @@ search = filters.text_input(
     "Search partner name", key="tiers_search", placeholder="e.g. Northwind", on_change=_first_page
 )
 
-shown = segmented
-for column, values in chosen.items():
-    if values:
-        shown = shown.filter(pl.col(column).is_in(values))
-if search.strip():
-    shown = shown.filter(pl.col("partner_name").str.to_lowercase().str.contains(search.strip().lower(), literal=True))
-
-counts = dict(shown["tier"].value_counts().iter_rows())
+shown = tiers.filter_partners(segmented, chosen, search)
+headline = report.tiers_page(segmented, view, shown)
 st.markdown(
-    f"**{shown.height:,}** of {segmented.height:,} partners shown: "
-    + " · ".join(f"{tier} **{counts.get(tier, 0):,}**" for tier in TIERS)
+    f"**{headline['shown']:,}** of {headline['partners']:,} partners shown: "
+    + " · ".join(f"{tier} **{count:,}**" for tier, count in headline["tiers"].items())
 )
 
 # Two tabs, and only the open one is built: a threshold move redraws the list or the chart,
-# not both (drawing the chart took the browser 50-100 ms a rerun). The tab is in the link.
+# not both (drawing the chart is the slow part of a rerun in the browser). The tab is in the link.
 list_tab, chart_tab = st.tabs(TABS, key="tiers_tab", bind="query-params")
 
 if list_tab.open:
@@ -100,11 +93,8 @@ if list_tab.open:
         )
         page = controls.number_input("Page", min_value=1, max_value=pages, step=1, key=PAGE_KEY, persist_state="page")
 
-        # One sort of the filtered list (empty values, like an ROI without cost, last; ties keep
-        # partner-name order); only the page's rows go to the browser.
-        sort_column = SORTS[sort_label]
-        sort_key = pl.col("tier").replace_strict(TIER_RANK) if sort_column == "tier" else pl.col(sort_column)
-        ordered = shown.sort(sort_key, descending=order == ORDERS[0], nulls_last=True, maintain_order=True)
+        # One sort of the filtered list; only the page's rows go to the browser.
+        ordered = tiers.sort_partners(shown, SORTS[sort_label], descending=order == ORDERS[0])
         first = (page - 1) * PAGE_ROWS
         table = (
             ordered.slice(first, PAGE_ROWS)
@@ -114,7 +104,7 @@ if list_tab.open:
         controls.download_button(
             "Download the whole list (CSV)",
             lambda: ordered.select(SEGMENT_COLUMNS).write_csv(),  # built only when clicked
-            file_name=f"partner-tiers-{view.require_as_of().isoformat()}.csv",
+            file_name=f"partner-tiers-{view.as_of.isoformat()}.csv",
             mime="text/csv",
             key="tiers_download",
             icon=":material/download:",

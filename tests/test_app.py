@@ -13,22 +13,8 @@ from streamlit.testing.v1 import AppTest
 from kpi.metrics import SEGMENT_COLUMNS
 from kpi.params import View
 from kpi.store import connect, data_span
-from tests.conftest import ROOT, d, engine_summary, load_tables, partner
+from tests.conftest import APP, d, engine_summary, load_tables, metric, open_app, partner
 from ui import format as fmt
-
-APP = str(ROOT / "app.py")
-
-
-def open_app(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
-    monkeypatch.setenv("KPI_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    for name, value in params.items():
-        at.query_params[name] = value
-    return at.run()
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
 def test_overview_shows_the_engine_numbers_for_the_default_view(demo_db, monkeypatch):

@@ -12,10 +12,12 @@ import pytest
 from kpi import engagement, metrics
 from kpi.params import View
 from kpi.store import connect, data_span
-from tests.conftest import load_tables
-from tests.test_app import metric, open_app
-from tests.test_engagement import PROGRAM, A, W
+from tests.conftest import ENGAGEMENT_A as A
+from tests.conftest import ENGAGEMENT_PROGRAM as PROGRAM
+from tests.conftest import ENGAGEMENT_W as W
+from tests.conftest import load_tables, metric, open_app, page_report
 from ui import charts_engagement
+from ui import format as fmt
 from ui.charts import TIER_COLORS
 
 pytestmark = pytest.mark.usefixtures("v2_pages")
@@ -256,3 +258,39 @@ def test_look_busy_chart_uses_the_tier_palette(program_engine):
 )
 def test_rates_read_with_their_sample_size(rate, sample, text):
     assert charts_engagement.rate_with_sample(rate, sample) == text
+
+
+# --- the page and python -m kpi report ------------------------------------------------------------
+
+
+def assert_shows(at, numbers: dict) -> None:
+    """The page's numbers are the report's, as the page writes them."""
+    items, staff, busy = numbers["items"], numbers["staff"], numbers["look_busy"]
+    expected = {
+        "Content and courses used": f"{items['used']:,} of {items['total']:,}",
+        "Active staff": f"{staff['active']:,} of {staff['total']:,}",
+        "Partners with no staff on record": fmt.count(numbers["partners_without_staff"]),
+        "Staff who did none of the work": fmt.count(staff["did_none_of_the_work"]),
+        "Look-busy partners": fmt.count(busy["partners"]),
+        "Share of the program": fmt.pct(busy["share_pct"]),
+    }
+    assert {label: metric(at, label) for label in expected} == expected
+    assert any(
+        f"{staff['did_none_of_the_work']:,} did none of the work in the window, {staff['silent']:,} of them not even"
+        in m.value
+        for m in at.markdown
+    )
+    captions = " ".join(c.value for c in at.caption)
+    assert f"over the {numbers['partners']:,} partners in the program" in captions
+    small = items["small_sample"]
+    assert (f"{small:,} item is" if small == 1 else f"{small:,} items are") + " flagged **small sample**" in captions
+    per_partner = numbers["active_staff_per_partner"]
+    assert f"{per_partner['0']:,} partners have staff on record but nobody active" in captions
+    assert f"{per_partner['no staff on record']:,} have no staff on record at all" in captions
+
+
+def test_the_page_shows_the_numbers_of_python_m_kpi_report(report_db, monkeypatch):
+    at = open_page(report_db, monkeypatch, engagement_min_logins="5")
+    assert_shows(at, page_report(report_db, "engagement", "--engagement-min-logins", "5"))
+    at.sidebar.slider(key="min_deals").set_value(0).run()
+    assert_shows(at, page_report(report_db, "engagement", "--engagement-min-logins", "5", "--min-deals", "0"))

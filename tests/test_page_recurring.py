@@ -12,10 +12,7 @@ import pytest
 from kpi import metrics, recurring
 from kpi.params import View
 from kpi.store import connect, data_span
-from tests.conftest import d, load_tables, partner
-from tests.test_app import metric, open_app
-from tests.test_metrics import activity
-from tests.test_recurring import BOOK
+from tests.conftest import BOOK, activity, d, load_tables, metric, open_app, page_report, partner
 from ui import charts, charts_recurring
 from ui import data as ui_data
 from ui import format as fmt
@@ -271,9 +268,54 @@ def test_pareto_chart_marks_the_top_10_and_20_percent():
 def test_a_page_chart_ships_its_rows_as_arrow_once_built():
     import pyarrow as pa
 
-    spec = ui_data._chart_spec(charts_recurring.mrr_history(movement_of(3), "$"))
+    spec = ui_data.arrow_spec(charts_recurring.mrr_history(movement_of(3), "$"))
     ((name, payload),) = spec["datasets"].items()
     assert spec["data"] == {"name": name} and isinstance(payload, bytes)
     rows = pa.ipc.open_stream(payload).read_all()
     assert rows.column("mrr").to_pylist() == [110.0, 110.0, 110.0]
     assert rows.column("month").to_pylist() == ["2024-01-01", "2024-02-01", "2024-03-01"]
+
+
+# --- the page and python -m kpi report ------------------------------------------------------------
+
+
+def assert_shows(at, numbers: dict) -> None:
+    """Every card of the page is the report's number, as the page writes it."""
+    month, retention = numbers["this_month"], numbers["retention"]
+    revenue, mrr = numbers["revenue_concentration"], numbers["mrr_concentration"]
+    expected = {
+        "MRR": fmt.money(numbers["mrr"]),
+        "ARR": fmt.money(numbers["arr"]),
+        "Net new MRR this month": fmt.money(month["net_new_mrr"]),
+        "New MRR": fmt.money(month["new_mrr"]),
+        "Churned MRR": fmt.money(month["churned_mrr"]),
+        "MRR in with partners joining": fmt.money(month["joined_mrr"]),
+        "MRR out with partners leaving": fmt.money(month["left_mrr"]),
+        "Net revenue retention": fmt.pct(retention["nrr"]),
+        "Gross revenue retention": fmt.pct(retention["grr"]),
+        "Partners with MRR at the window start": fmt.count(retention["partners"]),
+        "Their MRR at the window start": fmt.money(retention["start_mrr"]),
+        "Their MRR now": fmt.money(retention["end_mrr"]),
+        "Of it, from deals live at the start": fmt.money(retention["retained_mrr"]),
+        "Top 10% share of revenue": fmt.pct(revenue["top10_share"]),
+        "Top 20% share of revenue": fmt.pct(revenue["top20_share"]),
+        "Partners bringing 80% of revenue": fmt.count(revenue["partners_for_80"]),
+        "Top 10% share of MRR": fmt.pct(mrr["top10_share"]),
+        "Top 20% share of MRR": fmt.pct(mrr["top20_share"]),
+        "Partners bringing 80% of MRR": fmt.count(mrr["partners_for_80"]),
+    }
+    assert {label: metric(at, label) for label in expected} == expected
+    by_tier = " · ".join(f"{tier} {fmt.pct(row['mrr_pct'])}" for tier, row in numbers["mrr_by_tier"].items())
+    assert by_tier in caption_with(at, "split by today's tiers")
+    assert f"of {numbers['partners_with_mrr']:,} partners with any" in caption_with(at, "partners with the most MRR")
+    assert f"of {fmt.count(revenue['partners'])} in the program" in caption_with(at, "Top 10% = the")
+    assert f"In the program on {retention['start_day']}" in next(
+        m.help for m in at.metric if m.label == "Partners with MRR at the window start"
+    )
+
+
+def test_the_page_shows_the_numbers_of_python_m_kpi_report(report_db, monkeypatch):
+    at = open_page(report_db, monkeypatch)
+    assert_shows(at, page_report(report_db, "recurring"))
+    at.sidebar.slider(key="min_trainings").set_value(0).run()
+    assert_shows(at, page_report(report_db, "recurring", "--min-trainings", "0"))

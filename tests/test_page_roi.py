@@ -13,10 +13,7 @@ from streamlit.testing.v1 import AppTest
 from kpi import metrics, roi
 from kpi.params import View
 from kpi.store import connect, data_span
-from tests.conftest import d, engine_summary, load_tables, partner
-from tests.test_app import APP, metric
-from tests.test_metrics import activity, deal
-from tests.test_roi import monthly_for, spend
+from tests.conftest import APP, activity, d, deal, engine_summary, load_tables, metric, page_report, partner, spend
 from ui import charts, charts_roi
 from ui import format as fmt
 
@@ -39,7 +36,7 @@ def engine(db: Path, view: View) -> dict:
     try:
         view = view.resolved(data_span(con)[1])
         segmented = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
-        monthly = monthly_for(con, view)
+        monthly = roi.monthly(roi.monthly_history(con, view.as_of, view.window_days), view)
     finally:
         con.close()
     return {"view": view, "segmented": segmented, "monthly": monthly, "headline": roi.window_headline(segmented, view)}
@@ -312,3 +309,41 @@ def test_the_page_sends_the_same_chart_as_a_template_and_its_rows():
     spec, rows = charts_roi.spec_and_data(charts_roi.monthly_roi_chart(months))
     assert "datasets" not in spec and rows["roi"].to_list() == [1.0, None, -1.0]
     alt.LayerChart.from_dict({**spec, "data": {"values": rows.to_dicts()}})
+
+
+# --- the page and python -m kpi report ------------------------------------------------------------
+
+HEADLINE_CARDS = (
+    "Program ROI",
+    "Revenue",
+    "Cost",
+    "Cost per activated partner",
+    "Partners with revenue but no cost",
+    "Revenue without cost",
+)
+
+
+def assert_shows(at: AppTest, numbers: dict) -> None:
+    """The page's headline is the report's numbers, as the page writes them."""
+    earners = numbers["unfunded_earners"]
+    assert {label: metric(at, label) for label in HEADLINE_CARDS} == {
+        "Program ROI": fmt.roi(numbers["roi"]),
+        "Revenue": fmt.money(numbers["revenue"]),
+        "Cost": fmt.money(numbers["cost"]),
+        "Cost per activated partner": fmt.money(numbers["cost_per_activated"]),
+        "Partners with revenue but no cost": fmt.count(earners["partners"]),
+        "Revenue without cost": fmt.money(earners["revenue"]),
+    }
+    help_text = next(m for m in at.metric if m.label == "Cost per activated partner").help
+    assert f"the {numbers['activated']:,} partners activated" in help_text
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(f"**{numbers['overpaying']:,}** partners cost more") for c in captions)
+    assert any(c.startswith(f"Of the **{numbers['funded']:,}** partners the program spent") for c in captions)
+
+
+def test_the_page_shows_the_numbers_of_python_m_kpi_report(report_db, monkeypatch):
+    at = open_roi(report_db, monkeypatch)
+    assert not at.exception
+    assert_shows(at, page_report(report_db, "roi"))
+    at.sidebar.slider(key="min_shares").set_value(0).run()
+    assert_shows(at, page_report(report_db, "roi", "--min-shares", "0"))

@@ -17,14 +17,11 @@ from streamlit.testing.v1 import AppTest
 from kpi import metrics, scorecard
 from kpi.params import View
 from kpi.store import connect, data_span
-from tests.conftest import ROOT, d, load_tables, partner
-from tests.test_app import metric
-from tests.test_metrics import activity
+from tests.conftest import APP, activity, d, load_tables, metric, page_report, partner
 from ui import charts, charts_scorecard
 from ui import format as fmt
 
 pytestmark = pytest.mark.usefixtures("v2_pages")
-APP = str(ROOT / "app.py")
 
 
 def open_scorecard(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
@@ -295,3 +292,69 @@ def test_tables_put_the_newest_first_and_name_unattributed_activity():
         }
     )
     assert charts_scorecard.staff_table(staff)["user_name"].to_list() == ["Ana", "(no user)"]
+
+
+# --- the page and python -m kpi report ------------------------------------------------------------
+
+BEHAVIOUR_CARDS = {
+    "Trainings": "trainings",
+    "Content shares": "content_shares",
+    "Deals registered": "deals_registered",
+    "Content views": "content_views",
+    "Logins": "logins",
+    "Deals won": "deals_won",
+    "Active staff": "active_users",
+}
+
+
+def assert_shows(at: AppTest, numbers: dict) -> None:
+    """The partner's numbers on the page are the report's, as the page writes them."""
+    assert at.header[0].value == numbers["partner_name"]
+    shown = {m.label: m.value for m in at.metric}
+    if numbers["tier"] is None:
+        assert "Tier" not in shown and numbers["membership"] != "in program"
+    else:
+        assert {label: shown[label] for label in ("Tier", "Criteria met", "Revenue", "Cost", "ROI", "MRR")} == {
+            "Tier": numbers["tier"].capitalize(),
+            "Criteria met": f"{numbers['criteria_met']} of {numbers['criteria_enabled']}",
+            "Revenue": fmt.money(numbers["revenue"]),
+            "Cost": fmt.money(numbers["cost"]),
+            "ROI": fmt.roi(numbers["roi"]),
+            "MRR": fmt.money(numbers["mrr"]),
+        }
+        assert {label: shown[label] for label in BEHAVIOUR_CARDS} == {
+            label: fmt.count(numbers[key]) for label, key in BEHAVIOUR_CARDS.items()
+        }
+        help_text = next(m.help for m in at.metric if m.label == "Criteria met")
+        assert f"activation needs {numbers['criteria_needed']}" in help_text
+    captions = " ".join(c.value for c in at.caption)
+    staff = numbers["staff"]
+    if staff["on_record"]:
+        assert f"{staff['on_record']:,} staff on record, {staff['active']:,} active in the window" in captions
+    weeks = " · ".join(f"{tier} {n}" for tier, n in numbers["weeks_in_tier"].items() if n)
+    assert f"Weeks in each tier: {weeks}." in captions
+    if numbers["months"]:
+        assert f"of {numbers['months']} months, up to {numbers['as_of']}" in captions
+
+
+@pytest.mark.parametrize("which", ["first by name", "one that left"])
+def test_the_page_shows_the_numbers_of_python_m_kpi_report(report_db, monkeypatch, which):
+    partner = None if which == "first by name" else first_that_left(report_db)
+    flags = () if partner is None else ("--partner", partner)
+    link = {} if partner is None else {"scorecard_partner": partner}
+    at = open_scorecard(report_db, monkeypatch, **link)
+    assert not at.exception
+    assert_shows(at, page_report(report_db, "scorecard", *flags))
+    at.sidebar.slider(key="min_trainings").set_value(3).run()
+    assert_shows(at, page_report(report_db, "scorecard", *flags, "--min-trainings", "3"))
+
+
+def first_that_left(db: Path) -> str:
+    """The first partner by id that left the program by the data's latest date (P5 in SMALL_PROGRAM)."""
+    con = connect(db)
+    try:
+        as_of = data_span(con)[1]
+        partners = scorecard.partner_list(con).filter(pl.col("left_on") <= as_of).sort("partner_id")
+    finally:
+        con.close()
+    return partners["partner_id"][0]

@@ -71,6 +71,12 @@ def mrr_history(over_time: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
     )
 
 
+def recent_months(movement: pl.DataFrame, months: int = 12) -> pl.DataFrame:
+    """The movement table: the last `months` months of `mrr_movement`, newest first, each
+    month written "Mar 2026"."""
+    return movement.tail(months).reverse().with_columns(pl.col("month").dt.strftime("%b %Y")).drop("month_end")
+
+
 def movement_frame(movement: pl.DataFrame, months: int = MOVEMENT_MONTHS) -> pl.DataFrame:
     """The last `months` months of `mrr_movement`, long: one row per month and component,
     signed (churned and left negative), plus the month's net new MRR on every row."""
