@@ -165,18 +165,15 @@ def _open(db: Path) -> duckdb.DuckDBPyConnection:
 
 def _view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:
     raw = {spec.name: getattr(args, spec.name) for spec in PARAMS}
+    span = data_span(con)
+    if span is None and args.as_of is None:
+        raise UsageError("the database has no dates to take the as-of date from; pass --as-of")
     try:
-        view = parse_view_strict(raw)
+        return parse_view_strict(raw, None if span is None else span[1])
     except ParamError as exc:
         raise UsageError(
             "; ".join(f"--{p.name.replace('_', '-')} {p.value!r}: {p.message}" for p in exc.problems)
         ) from None
-    if view.as_of is None:
-        span = data_span(con)
-        if span is None:
-            raise UsageError("the database has no dates to take the as-of date from; pass --as-of")
-        view = view.resolved(span[1])
-    return view
 
 
 def _segmented(args: argparse.Namespace) -> tuple[View, pl.DataFrame]:

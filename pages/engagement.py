@@ -3,9 +3,10 @@
 import streamlit as st
 
 from kpi import engagement, report
+from kpi.params import SPEC_BY_NAME
 from ui import charts_engagement, data
 from ui import format as fmt
-from ui.frame import current
+from ui.frame import bound, current
 
 frame = current()
 view = frame.view
@@ -16,42 +17,9 @@ numbers = report.engagement_numbers(facts, segmented)
 
 TOP_ITEMS = 20
 TOP_STAFF = 50
-RANK_LABELS = {
-    "adopters": "Adopters (partners who shared or completed it)",
-    "partners": "Partners using it",
-    "staff": "Staff using it",
-    "win_rate_lift": "Win-rate lift",
-    "revenue_ratio": "Revenue per partner ratio",
-}
-NOTICES_KEY = "engagement_url_notices"
-
-
-def _check_link() -> None:
-    """Refuse bad values of this page's own link parameters before their widgets read them:
-    the widget then starts at its default and a notice says why (kept until dismissed)."""
-    problems: list[str] = []
-    if "engagement_min_logins" in st.query_params:
-        raw = st.query_params.get_all("engagement_min_logins")[-1]
-        _, problem = engagement.parse_min_logins(raw)
-        if problem and st.session_state.get("engagement_min_logins") is None:
-            problems.append(f"`engagement_min_logins={raw}`: {problem}; using {engagement.MIN_LOGINS_DEFAULT}.")
-            st.session_state["engagement_min_logins"] = engagement.MIN_LOGINS_DEFAULT
-    if "engagement_rank" in st.query_params:
-        raw = st.query_params.get_all("engagement_rank")[-1]
-        if raw not in RANK_LABELS and st.session_state.get("engagement_rank") is None:
-            problems.append(f"`engagement_rank={raw}`: not a known ranking; ranking by adopters.")
-            st.session_state["engagement_rank"] = "adopters"
-    if problems:
-        st.session_state[NOTICES_KEY] = problems
-    notices = st.session_state.get(NOTICES_KEY, [])
-    if notices:
-        st.warning(
-            "This link's Engagement settings could not all be used:\n- " + "\n- ".join(notices),
-            icon=":material/link_off:",
-        )
-        if st.button("Dismiss", key="engagement_dismiss_notices"):
-            st.session_state[NOTICES_KEY] = []
-            st.rerun()
+RANK = SPEC_BY_NAME["engagement_rank"]
+MIN_LOGINS = SPEC_BY_NAME["engagement_min_logins"]
+STAFF_SEARCH = SPEC_BY_NAME["engagement_staff_search"]
 
 
 st.title("Engagement")
@@ -60,7 +28,6 @@ st.caption(
     f"{segmented.height:,} partners in the program. Which behaviours go with revenue, who does the work, "
     "and who only looks busy."
 )
-_check_link()
 
 items, staff = numbers["items"], numbers["staff"]
 cols = st.columns(4)
@@ -91,13 +58,7 @@ cols[3].metric(
 
 # --- content and courses ---------------------------------------------------------------------
 st.subheader("Content and courses: do the partners who use them win more?")
-rank_by = st.selectbox(
-    "Rank items by",
-    list(RANK_LABELS),
-    format_func=RANK_LABELS.__getitem__,
-    key="engagement_rank",
-    bind="query-params",
-)
+rank_by = bound(st.selectbox, RANK.name, RANK.label, [value for value, _ in RANK.choices], format_func=RANK.label_of)
 ranked = data.ranked_items(frame.dataset, as_of, view.window_days, rank_by, TOP_ITEMS)
 small = items["small_sample"]
 st.dataframe(
@@ -129,7 +90,7 @@ st.dataframe(
     },
 )
 st.caption(
-    f"Top {ranked.table.height:,} of {facts.items.height:,} items, ranked by {RANK_LABELS[rank_by].lower()}. "
+    f"Top {ranked.table.height:,} of {facts.items.height:,} items, ranked by {RANK.label_of(rank_by).lower()}. "
     "Every rate shows how many deals or partners it comes from; "
     + (f"{small:,} item is" if small == 1 else f"{small:,} items are")
     + " flagged **small sample** "
@@ -207,9 +168,7 @@ with cols[1]:
         column_config=STAFF_COLUMNS,
     )
 
-search = st.text_input(
-    "Find staff by partner or person", key="engagement_staff_search", bind="query-params", placeholder="e.g. Apex"
-)
+search = bound(st.text_input, STAFF_SEARCH.name, STAFF_SEARCH.label, placeholder="e.g. Apex")
 found = engagement.find_staff(facts.staff, search)
 st.dataframe(
     found.head(TOP_STAFF).select(list(STAFF_COLUMNS)).to_arrow(),
@@ -233,15 +192,15 @@ st.download_button(
 
 # --- look busy ---------------------------------------------------------------------------
 st.subheader("Look busy: many logins, not activated")
-min_logins = st.number_input(
-    "Logins in the window at least",
-    min_value=engagement.MIN_LOGINS_RANGE[0],
-    max_value=engagement.MIN_LOGINS_RANGE[1],
-    value=engagement.MIN_LOGINS_DEFAULT,
+min_logins = bound(
+    st.number_input,
+    MIN_LOGINS.name,
+    MIN_LOGINS.label,
+    min_value=MIN_LOGINS.min_value,
+    max_value=MIN_LOGINS.max_value,
+    value=MIN_LOGINS.default,
     step=1,
-    key="engagement_min_logins",
-    bind="query-params",
-    help="A partner that is not activated under the sidebar criteria and logged in at least this often.",
+    help=MIN_LOGINS.help,
 )
 busy = engagement.look_busy(segmented, int(min_logins))
 busy_numbers = report.look_busy_numbers(segmented, int(min_logins))

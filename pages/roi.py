@@ -5,9 +5,10 @@ import polars as pl
 import streamlit as st
 
 from kpi import report, roi
+from kpi.params import SPEC_BY_NAME
 from ui import charts_roi, data
 from ui import format as fmt
-from ui.frame import current
+from ui.frame import bound, current
 
 frame = current()
 view = frame.view
@@ -18,9 +19,7 @@ headline = report.roi_page(segmented, view)
 
 MONEY = fmt.money_column_format()
 ROI_COLUMN = st.column_config.NumberColumn("ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost")
-GROUP_KEY = "roi_group"
-GROUP_NOTICE_KEY = "roi_group_notice"  # a bad roi_group link value, shown until another group is picked
-GROUP_OPTIONS = {title: column for column, title in charts_roi.GROUP_TITLES.items()}
+GROUP = SPEC_BY_NAME["roi_group"]
 
 
 def _as_percent(frame: pl.DataFrame) -> pl.DataFrame:
@@ -99,24 +98,15 @@ with st.expander("The months in numbers"):
 
 # --- by group --------------------------------------------------------------------------------------
 st.subheader("ROI by group")
-link_value = st.query_params.get(GROUP_KEY)
-if link_value is not None and link_value not in GROUP_OPTIONS:
-    st.session_state[GROUP_NOTICE_KEY] = link_value
-chosen = st.selectbox(
-    "Group by",
-    list(GROUP_OPTIONS),
-    key=GROUP_KEY,
-    bind="query-params",
-    help="Compare ROI across tiers, regions, partner types or channel managers.",
-    on_change=lambda: st.session_state.pop(GROUP_NOTICE_KEY, None),
+group_column = bound(
+    st.selectbox,
+    GROUP.name,
+    GROUP.label,
+    [value for value, _ in GROUP.choices],
+    format_func=GROUP.label_of,
+    help=GROUP.help,
 )
-if (bad := st.session_state.get(GROUP_NOTICE_KEY)) is not None:
-    st.warning(
-        f"`{GROUP_KEY}={bad}` in this link is not a grouping (choose {', '.join(GROUP_OPTIONS)}); "
-        f"showing {chosen} instead.",
-        icon=":material/link_off:",
-    )
-group_column = GROUP_OPTIONS[chosen]
+chosen = GROUP.label_of(group_column)
 groups = roi.roi_by_group(segmented, group_column)
 group_rows = charts_roi.roi_by_group_data(groups)
 st.vega_lite_chart(group_rows, data.roi_group_template(group_column, group_rows.height), width="stretch")

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from kpi import report, scorecard
+from kpi.params import SPEC_BY_NAME
 from ui import charts_scorecard, data
 from ui import format as fmt
-from ui.frame import current
+from ui.frame import bound, current
 
 frame = current()
 view = frame.view
@@ -15,7 +16,8 @@ currency = fmt.currency_symbol()
 
 # The URL carries the partner's id in `scorecard_partner` (a bound text input). The name picker
 # is not bound itself: Streamlit 1.67 would put its label, "name (id)", in the URL.
-PARTNER_KEY = "scorecard_partner"
+PARTNER = SPEC_BY_NAME["scorecard_partner"]
+PARTNER_KEY = PARTNER.name
 PICK_KEY = "scorecard_pick"
 PICKER_MAX = 1_000
 CRITERION_LABELS = {
@@ -40,13 +42,8 @@ def _follow_pick() -> None:
 
 
 search_col, pick_col, id_col = st.columns([2, 3, 1.2])
-typed = id_col.text_input(
-    "Partner ID",
-    key=PARTNER_KEY,
-    bind="query-params",
-    placeholder="e.g. P00042",
-    help="The partner's id as in your data. It is in the page link, so a link opens this partner.",
-).strip()
+with id_col:
+    typed = bound(st.text_input, PARTNER.name, PARTNER.label, placeholder="e.g. P00042", help=PARTNER.help).strip()
 partner_id = partners.ids[0]
 if typed in partners.rows:
     partner_id = typed

@@ -7,9 +7,10 @@ import streamlit as st
 
 from kpi import metrics, report, tiers
 from kpi.metrics import SEGMENT_COLUMNS, TIERS
+from kpi.params import SPEC_BY_NAME
 from ui import charts, data
 from ui import format as fmt
-from ui.frame import current
+from ui.frame import check_link, current
 
 PAGE_ROWS = 100  # partners a page of the list shows; the CSV has them all
 PAGE_KEY = "tiers_page"
@@ -32,7 +33,7 @@ SORTS = {
     "Partner ID": "partner_id",
 }
 ORDERS = ("Descending", "Ascending")
-TABS = ("Partner list", "Engagement chart")
+TAB = SPEC_BY_NAME["tiers_tab"]
 FILTERS = (  # column, label, widget key, placeholder
     ("region", "Region", "tiers_region", "All regions"),
     ("partner_type", "Partner type", "tiers_type", "All types"),
@@ -77,7 +78,8 @@ st.markdown(
 
 # Two tabs, and only the open one is built: a threshold move redraws the list or the chart,
 # not both (drawing the chart is the slow part of a rerun in the browser). The tab is in the link.
-list_tab, chart_tab = st.tabs(TABS, key="tiers_tab", bind="query-params")
+check_link(TAB.name)
+list_tab, chart_tab = st.tabs([label for _, label in TAB.choices], key=TAB.name, bind="query-params")
 
 if list_tab.open:
     with list_tab:

@@ -427,24 +427,3 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert validation.ok, validation.problem_lines(10)
     write_dataset(validation.tables, path, source="demo", loaded_at=datetime(2026, 1, 1))
     return path
-
-
-@pytest.fixture
-def v2_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make AppTest run app.py on every run, as the real server does.
-
-    AppTest resets `PagesManager.uses_pages_directory` before each run; with a folder
-    named pages/ beside app.py every run after the first then takes the legacy
-    multipage path and executes the page file alone, skipping app.py and its sidebar.
-    The live server clears that flag for good on the first st.navigation call; this
-    fixture does the same after each PagesManager is made.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original_init = PagesManager.__init__
-
-    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)

@@ -18,7 +18,6 @@ from tests.test_app import metric
 from ui import format as fmt
 from ui import upload as ui_upload
 
-pytestmark = pytest.mark.usefixtures("v2_pages")
 APP = str(ROOT / "app.py")
 
 # A CRM export as it comes: its own headers, US dates, currency-formatted amounts.

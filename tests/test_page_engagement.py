@@ -20,7 +20,6 @@ from ui import charts_engagement
 from ui import format as fmt
 from ui.charts import TIER_COLORS
 
-pytestmark = pytest.mark.usefixtures("v2_pages")
 PAGE = "pages/engagement.py"
 
 

@@ -17,7 +17,6 @@ from ui import charts, charts_recurring
 from ui import data as ui_data
 from ui import format as fmt
 
-pytestmark = pytest.mark.usefixtures("v2_pages")
 PAGE = "pages/recurring.py"
 
 

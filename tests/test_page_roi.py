@@ -17,8 +17,6 @@ from tests.conftest import APP, activity, d, deal, engine_summary, load_tables, 
 from ui import charts, charts_roi
 from ui import format as fmt
 
-pytestmark = pytest.mark.usefixtures("v2_pages")
-
 
 def open_roi(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
     """The app opened on the ROI page, as a shared link to /roi?... does."""
@@ -117,7 +115,8 @@ def test_moving_min_trainings_changes_cost_per_activated_partner(demo_db, monkey
 def test_grouping_by_region_from_a_link_shows_the_engines_groups(demo_db, monkeypatch):
     at = open_roi(demo_db, monkeypatch, roi_group="Region")
     assert not at.exception and not at.warning
-    assert at.selectbox(key="roi_group").value == "Region"
+    assert at.selectbox(key="roi_group").value == "region"
+    assert at.selectbox(key="roi_group").format_func("region") == "Region"
     groups = table(at, "groups")
     expected = roi.roi_by_group(engine(demo_db, View())["segmented"], "region")
     assert list(groups["group"]) == expected["group"].to_list()
@@ -126,14 +125,21 @@ def test_grouping_by_region_from_a_link_shows_the_engines_groups(demo_db, monkey
         assert same(shown, None if value is None else 100 * value)
 
 
+def test_the_grouping_may_be_written_in_a_link_as_its_name_or_its_label(demo_db, monkeypatch):
+    at = open_roi(demo_db, monkeypatch, roi_group="partner_type")
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="roi_group").value == "partner_type"
+    assert "reseller" in set(table(at, "groups")["group"])
+
+
 def test_a_bad_roi_group_link_value_falls_back_to_tier_with_a_notice(demo_db, monkeypatch):
     at = open_roi(demo_db, monkeypatch, roi_group="banana")
     assert not at.exception
     notice = at.warning[0].value
-    assert "roi_group=banana" in notice and "showing Tier" in notice
-    assert at.selectbox(key="roi_group").value == "Tier"
+    assert "roi_group=banana" in notice and "using Tier" in notice
+    assert at.selectbox(key="roi_group").value == "tier"
     assert list(table(at, "groups")["group"]) == ["reward", "nurture", "drop"]
-    at.selectbox(key="roi_group").set_value("Partner type").run()  # picking a group clears the notice
+    at.selectbox(key="roi_group").set_value("partner_type").run()  # picking a group clears the notice
     assert not at.warning
     assert "reseller" in set(table(at, "groups")["group"])
 

@@ -21,8 +21,6 @@ from tests.conftest import APP, activity, d, load_tables, metric, page_report, p
 from ui import charts, charts_scorecard
 from ui import format as fmt
 
-pytestmark = pytest.mark.usefixtures("v2_pages")
-
 
 def open_scorecard(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
     """The app opened on a link to the scorecard page with these query parameters."""
