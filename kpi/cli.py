@@ -180,7 +180,7 @@ def _segmented(args: argparse.Namespace) -> tuple[View, pl.DataFrame]:
     con = _open(args.db)
     try:
         view = _view(args, con)
-        facts = metrics.partner_facts(con, view.require_as_of(), view.window_days)
+        facts = metrics.partner_facts(con, view.as_of, view.window_days)
     finally:
         con.close()
     return view, metrics.segment(facts, view)

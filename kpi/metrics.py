@@ -94,17 +94,18 @@ def partner_months(con: duckdb.DuckDBPyConnection, until: date, partner_id: str 
     return query(con, "partner_months", until=until, partner_id=partner_id)
 
 
+CRITERIA_COLUMNS: tuple[str, ...] = ("trainings", "content_shares", "deals_registered")
+"""The fact columns the three activation criteria count, in the order of their thresholds."""
+
+
 def criteria_needed(view: View) -> tuple[list[tuple[str, int]], int]:
     """The enabled criteria as (fact column, threshold) and how many must be met.
 
     A criterion is disabled at 0. A partner needs `min_criteria` of the enabled
     criteria, or all of them when `min_criteria` exceeds the number enabled.
     """
-    criteria = [
-        ("trainings", view.min_trainings),
-        ("content_shares", view.min_shares),
-        ("deals_registered", view.min_deals),
-    ]
+    thresholds = (view.min_trainings, view.min_shares, view.min_deals)
+    criteria = zip(CRITERIA_COLUMNS, thresholds, strict=True)
     enabled = [(column, threshold) for column, threshold in criteria if threshold > 0]
     return enabled, min(view.min_criteria, len(enabled))
 
@@ -118,7 +119,7 @@ def segment(facts: pl.DataFrame, view: View) -> pl.DataFrame:
     reward (activated and revenue >= reward_min_revenue); drop (not activated, revenue 0,
     actions <= drop_max_actions, joined_on <= A - grace_days); nurture (everyone else).
     """
-    grace_cutoff = view.require_as_of() - timedelta(days=view.grace_days)
+    grace_cutoff = view.as_of - timedelta(days=view.grace_days)
     return _apply_thresholds(facts, view, pl.lit(grace_cutoff, dtype=pl.Date))
 
 
@@ -171,7 +172,7 @@ def summarize(segmented: pl.DataFrame, view: View) -> dict[str, Any]:
     mrr = float(segmented["mrr"].sum()) if partners else 0.0
     counts = dict(segmented.group_by("tier").len().iter_rows()) if partners else {}
     return {
-        "as_of": view.require_as_of().isoformat(),
+        "as_of": view.as_of.isoformat(),
         "window_days": view.window_days,
         "partners": partners,
         "activated": activated,

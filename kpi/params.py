@@ -224,7 +224,7 @@ class View:
     latest activity or deal date) when it is parsed, so every calculation can use it.
     """
 
-    as_of: date = None  # type: ignore[assignment]  # TRANSITION: required once callers pass it
+    as_of: date
     window_days: int = 90
     min_trainings: int = 1
     min_shares: int = 1
@@ -233,15 +233,6 @@ class View:
     reward_min_revenue: float = 50_000.0
     drop_max_actions: int = 2
     grace_days: int = 90
-
-    # TRANSITION: removed once every caller passes a resolved view.
-    def resolved(self, default_as_of: date) -> View:
-        return self if self.as_of is not None else self.replace(as_of=default_as_of)
-
-    def require_as_of(self) -> date:
-        if self.as_of is None:
-            raise ValueError("the view's as-of date has not been resolved against the data")
-        return self.as_of
 
     def previous_window(self) -> View:
         """The same view one window earlier (for "change against the previous window")."""

@@ -32,10 +32,7 @@ GROUP_COLUMNS: tuple[str, ...] = ("tier", "region", "partner_type", "channel_man
 KNOWN_CATEGORIES: tuple[str, ...] = ("mdf", "incentive", "enablement", "spiff", "other")
 """Investment categories always listed (in this order), also when nobody received one."""
 
-# The fact columns activation reads: the enabled criteria of a view with all three on.
-CRITERIA_COLUMNS: tuple[str, ...] = tuple(
-    column for column, _ in metrics.criteria_needed(View(min_trainings=1, min_shares=1, min_deals=1))[0]
-)
+CRITERIA_COLUMNS = metrics.CRITERIA_COLUMNS  # the fact columns activation reads
 
 
 def cost_per_activated(cost: float, activated: int) -> float | None:

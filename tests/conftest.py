@@ -398,14 +398,25 @@ def page_report(db: Path, page: str, *flags: str) -> dict:
     return json.loads(out)
 
 
-def engine_summary(db: Path, view: View) -> dict:
-    """What the engine says for this view (as-of defaulting to the data's latest date)."""
-    from kpi import metrics
+def default_view(db: Path, **values: object) -> View:
+    """The view a link with these values opens on `db`: the as-of date defaults to the data's latest."""
     from kpi.store import data_span
 
     con = connect(db)
     try:
-        view = view.resolved(data_span(con)[1])
+        span = data_span(con)
+    finally:
+        con.close()
+    assert span is not None
+    return View(**({"as_of": span[1]} | values))  # type: ignore[arg-type]
+
+
+def engine_summary(db: Path, view: View) -> dict:
+    """What the engine says for this view."""
+    from kpi import metrics
+
+    con = connect(db)
+    try:
         segmented = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
     finally:
         con.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from pathlib import Path
 
@@ -13,14 +12,14 @@ from streamlit.testing.v1 import AppTest
 from kpi.metrics import SEGMENT_COLUMNS
 from kpi.params import View
 from kpi.store import connect, data_span
-from tests.conftest import APP, d, engine_summary, load_tables, metric, open_app, partner
+from tests.conftest import APP, d, default_view, engine_summary, load_tables, metric, open_app, partner
 from ui import format as fmt
 
 
 def test_overview_shows_the_engine_numbers_for_the_default_view(demo_db, monkeypatch):
     at = open_app(demo_db, monkeypatch)
     assert not at.exception
-    expected = engine_summary(demo_db, View())
+    expected = engine_summary(demo_db, default_view(demo_db))
     assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])
     assert metric(at, "Partners in the program") == fmt.count(expected["partners"])
     assert metric(at, "Revenue") == fmt.money(expected["revenue"])
@@ -33,11 +32,11 @@ def test_overview_shows_the_engine_numbers_for_the_default_view(demo_db, monkeyp
 
 def test_activation_change_is_against_the_previous_window(demo_db, monkeypatch):
     at = open_app(demo_db, monkeypatch)
-    now = engine_summary(demo_db, View())
+    now = engine_summary(demo_db, default_view(demo_db))
     con = connect(demo_db)
     default_as_of = data_span(con)[1]
     con.close()
-    before = engine_summary(demo_db, View().resolved(default_as_of).previous_window())
+    before = engine_summary(demo_db, View(as_of=default_as_of).previous_window())
     activation = next(m for m in at.metric if m.label == "Activation")
     assert activation.delta == fmt.pct_points(now["activation_pct"] - before["activation_pct"])
 
@@ -47,7 +46,7 @@ def test_moving_a_threshold_slider_recomputes_activation_and_tiers(demo_db, monk
     before = metric(at, "Activation")
     at.sidebar.slider(key="min_trainings").set_value(3).run()
     assert not at.exception
-    expected = engine_summary(demo_db, dataclasses.replace(View(), min_trainings=3))
+    expected = engine_summary(demo_db, default_view(demo_db, min_trainings=3))
     assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])
     assert metric(at, "Activation") != before
     assert metric(at, "Reward") == fmt.count(expected["tiers"]["reward"])
@@ -60,7 +59,7 @@ def test_money_thresholds_and_window_move_the_numbers(demo_db, monkeypatch):
     at.sidebar.slider(key="window_days").set_value(180).run()
     at.sidebar.number_input(key="grace_days").set_value(0).run()
     expected = engine_summary(
-        demo_db, dataclasses.replace(View(), reward_min_revenue=10_000.0, window_days=180, grace_days=0)
+        demo_db, default_view(demo_db, reward_min_revenue=10_000.0, window_days=180, grace_days=0)
     )
     assert metric(at, "Reward") == fmt.count(expected["tiers"]["reward"])
     assert metric(at, "Drop") == fmt.count(expected["tiers"]["drop"])
@@ -96,7 +95,7 @@ def test_a_bad_link_value_gives_a_notice_and_the_default(demo_db, monkeypatch, p
     assert not at.exception
     notice = at.warning[0].value
     assert f"{param}={value}" in notice and why in notice and "default" in notice
-    expected = engine_summary(demo_db, View())
+    expected = engine_summary(demo_db, default_view(demo_db))
     assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])
 
 
@@ -119,7 +118,7 @@ def test_a_link_is_read_by_the_same_parser_as_the_cli(demo_db, monkeypatch, para
     assert at.sidebar.slider(key=slider).value == shown
     warnings = " ".join(w.value for w in at.warning)
     assert (notice in warnings) if notice else not warnings
-    expected = engine_summary(demo_db, dataclasses.replace(View(), **{slider: shown}))
+    expected = engine_summary(demo_db, default_view(demo_db, **{slider: shown}))
     assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])
 
 
@@ -148,7 +147,7 @@ def test_parameters_survive_moving_to_the_tiers_page(demo_db, monkeypatch):
     assert at.title[0].value == "Partner tiers"
     assert at.sidebar.slider(key="min_trainings").value == 2
     assert at.sidebar.slider(key="min_shares").value == 2
-    expected = engine_summary(demo_db, dataclasses.replace(View(), min_trainings=2, min_shares=2))
+    expected = engine_summary(demo_db, default_view(demo_db, min_trainings=2, min_shares=2))
     n, tiers = expected["partners"], expected["tiers"]
     assert shown_line(at) == (
         f"**{n:,}** of {n:,} partners shown: "
@@ -476,6 +475,6 @@ def test_first_start_builds_the_demo_database_when_no_kpi_db_is_set(tmp_path, mo
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert demo_path.is_file()
-    expected = engine_summary(demo_path, View())
+    expected = engine_summary(demo_path, default_view(demo_path))
     assert expected["partners"] > 200  # a few hundred partners, as the demo promises
     assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])

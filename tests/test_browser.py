@@ -8,7 +8,6 @@ these always run there; on a machine without it they are skipped with a loud rea
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import re
 import socket
@@ -22,8 +21,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from kpi.params import View
-from tests.conftest import ROOT, engine_summary
+from tests.conftest import ROOT, default_view, engine_summary
 from ui import format as fmt
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -190,7 +188,7 @@ def test_a_shared_deep_link_opens_the_view_and_navigation_keeps_it(server, page,
         navigations.add(page.evaluate(NAVIGATION_JS))
         time.sleep(0.05)
     assert {text for text in navigations if text} <= {APP_NAVIGATION}, navigations
-    view = View(window_days=60, min_deals=2, min_criteria=2, grace_days=30)
+    view = default_view(demo_db, window_days=60, min_deals=2, min_criteria=2, grace_days=30)
     expected = engine_summary(demo_db, view)
     expect(page.get_by_role("heading", name="Partner tiers")).to_be_visible(timeout=60_000)
     shown = f"{expected['partners']:,} of {expected['partners']:,} partners shown"
@@ -207,7 +205,7 @@ def test_a_shared_deep_link_opens_the_view_and_navigation_keeps_it(server, page,
 
 def test_moving_a_control_updates_the_numbers_and_the_link(server, page, demo_db):
     page.goto(f"{server}/?min_trainings=2")
-    base = dataclasses.replace(View(), min_trainings=2)
+    base = default_view(demo_db, min_trainings=2)
     expect(metric_value(page, "Activation")).to_have_text(
         fmt.pct(engine_summary(demo_db, base)["activation_pct"]), timeout=60_000
     )
@@ -216,7 +214,7 @@ def test_moving_a_control_updates_the_numbers_and_the_link(server, page, demo_db
     thumb = shares.get_by_role("slider")
     thumb.focus()
     thumb.press("ArrowRight")
-    moved = dataclasses.replace(base, min_shares=2)
+    moved = base.replace(min_shares=2)
     expect(metric_value(page, "Activation")).to_have_text(
         fmt.pct(engine_summary(demo_db, moved)["activation_pct"]), timeout=30_000
     )
@@ -228,7 +226,7 @@ def test_a_bad_value_in_a_link_shows_a_notice_and_the_default_view(server, page,
     notice = page.get_by_test_id("stAlert").filter(has_text="could not be used")
     expect(notice).to_be_visible(timeout=60_000)
     expect(notice).to_contain_text("window_days=banana")
-    expected = engine_summary(demo_db, dataclasses.replace(View(), min_deals=2))
+    expected = engine_summary(demo_db, default_view(demo_db, min_deals=2))
     expect(metric_value(page, "Activation")).to_have_text(fmt.pct(expected["activation_pct"]))
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
@@ -286,7 +284,7 @@ def test_one_shared_link_opens_every_page_with_the_same_view_and_no_error(server
     script_errors: list[str] = []
     page.on("pageerror", lambda error: script_errors.append(str(error)))
     page.goto(f"{server}/?" + "&".join(f"{k}={v}" for k, v in params.items()))
-    view = View(window_days=120, min_trainings=2, min_criteria=2, reward_min_revenue=20_000.0)
+    view = default_view(demo_db, window_days=120, min_trainings=2, min_criteria=2, reward_min_revenue=20_000.0)
     expected = engine_summary(demo_db, view)
     expect(metric_value(page, "Activation")).to_have_text(fmt.pct(expected["activation_pct"]), timeout=60_000)
     wait_for_controls(page)

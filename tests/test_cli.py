@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 
 from kpi.cli import main
-from kpi.params import View
+from kpi.params import SPEC_BY_NAME
 from tests.conftest import ROOT, Rows, load_tables, partner, write_csv_folder
 
 SPEC_COLUMNS = [
@@ -338,7 +338,7 @@ def test_summary_defaults_to_the_latest_activity_or_deal_date(program_db: Path, 
     # The latest date in program(): P1's login written as 2026-04-01T00:30:00+02:00.
     result = summary(program_db)
     assert result["as_of"] == "2026-04-01"
-    assert result["window_days"] == View().window_days
+    assert result["window_days"] == SPEC_BY_NAME["window_days"].default
     # Here the latest is a deal's close date (after the registration and the only activity).
     db = load_tables(
         tmp_path / "deal.duckdb",

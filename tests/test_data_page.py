@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from kpi import history
 from kpi.params import View
-from tests.conftest import ROOT, engine_summary
+from tests.conftest import ROOT, default_view, engine_summary
 from tests.test_app import metric
 from ui import format as fmt
 from ui import upload as ui_upload
@@ -118,15 +118,15 @@ def test_next_weeks_export_with_the_same_headers_maps_itself(demo_db, tmp_path, 
 def test_an_earlier_load_can_be_restored(demo_db, tmp_path, monkeypatch):
     db = tmp_path / "program.duckdb"
     db.write_bytes(demo_db.read_bytes())
-    demo_partners = engine_summary(db, View())["partners"]
+    demo_partners = engine_summary(db, default_view(db))["partners"]
     at = upload(open_data_page(db, monkeypatch), ("accounts.csv", ACCOUNTS), ("opportunities.csv", OPPORTUNITIES))
     at.button(key="data_check").click().run()
     at.button(key="data_confirm").click().run()
-    assert engine_summary(db, View())["partners"] == 3
+    assert engine_summary(db, default_view(db))["partners"] == 3
 
     at.button(key="data_restore").click().run()
     assert not at.exception
-    assert engine_summary(db, View())["partners"] == demo_partners
+    assert engine_summary(db, default_view(db))["partners"] == demo_partners
     at.switch_page("pages/overview.py").run()
     assert metric(at, "Partners in the program") == fmt.count(demo_partners)
 
@@ -140,7 +140,7 @@ def test_the_data_page_works_before_any_data_exists(tmp_path, monkeypatch):
     at.button(key="data_check").click().run()
     at.button(key="data_confirm").click().run()
     assert not at.exception
-    assert engine_summary(db, View())["partners"] == 3
+    assert engine_summary(db, default_view(db))["partners"] == 3
 
 
 def test_read_only_mode_hides_loading(demo_db, monkeypatch):

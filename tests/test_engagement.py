@@ -34,7 +34,7 @@ def by_id(frame: pl.DataFrame, key: str) -> dict[str, dict]:
 
 
 def segmented(con, view: View = VIEW) -> pl.DataFrame:
-    return metrics.segment(metrics.partner_facts(con, view.require_as_of(), view.window_days), view)
+    return metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
 
 
 # --- items --------------------------------------------------------------------------------

@@ -5,8 +5,6 @@ Hand-computed on small data. Their answers must agree with `partner_facts` (one 
 
 from __future__ import annotations
 
-import dataclasses
-
 from kpi import metrics
 from kpi.params import View
 from tests.conftest import activity, d, deal, partner
@@ -59,7 +57,7 @@ def test_facts_at_narrows_to_one_partner(make_db):
 def test_segment_at_applies_the_grace_period_per_as_of_date(make_db):
     # Joined 2026-01-01 with 30 grace days: droppable from 2026-01-31 on, not on 2026-01-30.
     con = make_db({"partners": [partner("NEW", joined="2026-01-01")]})
-    view = dataclasses.replace(View(), window_days=30, grace_days=30)
+    view = View(as_of=d("2026-01-31"), window_days=30, grace_days=30)
     facts = metrics.facts_at(con, [d("2026-01-30"), d("2026-01-31")], 30)
     tiers = metrics.segment_at(facts, view)["tier"].to_list()
     assert tiers == ["nurture", "drop"]

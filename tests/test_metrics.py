@@ -20,12 +20,12 @@ VIEW = View(as_of=d(A), window_days=30)
 
 
 def facts_by_id(con, view: View = VIEW) -> dict[str, dict]:
-    frame = metrics.partner_facts(con, view.require_as_of(), view.window_days)
+    frame = metrics.partner_facts(con, view.as_of, view.window_days)
     return {row["partner_id"]: row for row in frame.iter_rows(named=True)}
 
 
 def segment_by_id(con, view: View) -> dict[str, dict]:
-    frame = metrics.segment(metrics.partner_facts(con, view.require_as_of(), view.window_days), view)
+    frame = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
     return {row["partner_id"]: row for row in frame.iter_rows(named=True)}
 
 

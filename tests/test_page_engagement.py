@@ -15,7 +15,7 @@ from kpi.store import connect, data_span
 from tests.conftest import ENGAGEMENT_A as A
 from tests.conftest import ENGAGEMENT_PROGRAM as PROGRAM
 from tests.conftest import ENGAGEMENT_W as W
-from tests.conftest import load_tables, metric, open_app, page_report
+from tests.conftest import default_view, load_tables, metric, open_app, page_report
 from ui import charts_engagement
 from ui import format as fmt
 from ui.charts import TIER_COLORS
@@ -47,11 +47,11 @@ class Engine:
 
 
 def engine(db: Path, view: View | None = None) -> Engine:
-    """What the engine says for this view (default View(); as-of defaulting to the data's latest date)."""
+    """What the engine says for this view (the default view when none is given)."""
     con = connect(db)
     try:
-        view = (view or View()).resolved(data_span(con)[1])
-        as_of = view.require_as_of()
+        view = view or View(as_of=data_span(con)[1])
+        as_of = view.as_of
         return Engine(
             segmented=metrics.segment(metrics.partner_facts(con, as_of, view.window_days), view),
             items=engagement.item_lift(engagement.item_facts(con, as_of, view.window_days)),
@@ -105,7 +105,7 @@ def test_moving_a_threshold_changes_the_look_busy_partners_as_the_engine_says(de
     before = metric(at, "Look-busy partners")
     at.sidebar.slider(key="min_trainings").set_value(3).run()
     assert not at.exception
-    expected = engine(demo_db, dataclasses.replace(View(), min_trainings=3)).look_busy(10)
+    expected = engine(demo_db, default_view(demo_db, min_trainings=3)).look_busy(10)
     assert metric(at, "Look-busy partners") == f"{expected.height:,}"
     assert metric(at, "Look-busy partners") != before  # harder to activate: more partners only look busy
     shown = table(at, "criteria_met")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -11,8 +10,8 @@ import pytest
 
 from kpi import metrics, recurring
 from kpi.params import View
-from kpi.store import connect, data_span
-from tests.conftest import BOOK, activity, d, load_tables, metric, open_app, page_report, partner
+from kpi.store import connect
+from tests.conftest import BOOK, activity, d, default_view, load_tables, metric, open_app, page_report, partner
 from ui import charts, charts_recurring
 from ui import data as ui_data
 from ui import format as fmt
@@ -32,8 +31,7 @@ def engine(db: Path, view: View) -> dict:
     """The engine's numbers for this view, straight from kpi/ (as-of defaulting to the data's)."""
     con = connect(db)
     try:
-        view = view.resolved(data_span(con)[1])
-        as_of, window = view.require_as_of(), view.window_days
+        as_of, window = view.as_of, view.window_days
         facts = metrics.partner_facts(con, as_of, window)
         segmented = metrics.segment(facts, view)
         return {
@@ -59,7 +57,7 @@ def tier_caption(by_tier: pl.DataFrame) -> str:
 
 def test_the_page_shows_the_engine_numbers_on_the_demo(demo_db, monkeypatch):
     at = open_page(demo_db, monkeypatch)
-    expected = engine(demo_db, View())
+    expected = engine(demo_db, default_view(demo_db))
     this_month = expected["movement"].row(-1, named=True)
     # MRR at the as-of date is the Overview's MRR.
     assert metric(at, "MRR") == fmt.money(expected["summary"]["mrr"]) == fmt.money(this_month["mrr"])
@@ -97,7 +95,7 @@ def test_a_threshold_move_changes_mrr_by_tier_but_not_program_mrr(demo_db, monke
     before_mrr, before_tiers = metric(at, "MRR"), caption_with(at, "split by today's tiers")
     at.sidebar.slider(key="min_trainings").set_value(3).run()
     assert not at.exception
-    expected = engine(demo_db, dataclasses.replace(View(), min_trainings=3))
+    expected = engine(demo_db, default_view(demo_db, min_trainings=3))
     assert metric(at, "MRR") == before_mrr == fmt.money(expected["summary"]["mrr"])
     after_tiers = caption_with(at, "split by today's tiers")
     assert tier_caption(expected["by_tier"]) in after_tiers

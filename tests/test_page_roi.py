@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 
@@ -12,8 +11,20 @@ from streamlit.testing.v1 import AppTest
 
 from kpi import metrics, roi
 from kpi.params import View
-from kpi.store import connect, data_span
-from tests.conftest import APP, activity, d, deal, engine_summary, load_tables, metric, page_report, partner, spend
+from kpi.store import connect
+from tests.conftest import (
+    APP,
+    activity,
+    d,
+    deal,
+    default_view,
+    engine_summary,
+    load_tables,
+    metric,
+    page_report,
+    partner,
+    spend,
+)
 from ui import charts, charts_roi
 from ui import format as fmt
 
@@ -32,7 +43,6 @@ def engine(db: Path, view: View) -> dict:
     """What the engine says for this view: segmented partners, the months, the window's numbers."""
     con = connect(db)
     try:
-        view = view.resolved(data_span(con)[1])
         segmented = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
         monthly = roi.monthly(roi.monthly_history(con, view.as_of, view.window_days), view)
     finally:
@@ -69,12 +79,12 @@ def test_headline_numbers_are_the_overviews(demo_db, monkeypatch):
     at = open_roi(demo_db, monkeypatch)
     assert not at.exception
     assert at.title[0].value == "Return on investment"
-    overview = engine_summary(demo_db, View())
+    overview = engine_summary(demo_db, default_view(demo_db))
     assert metric(at, "Program ROI") == fmt.roi(overview["roi"])
     assert metric(at, "Revenue") == fmt.money(overview["revenue"])
     assert metric(at, "Cost") == fmt.money(overview["cost"])
     assert metric(at, "Cost per activated partner") == fmt.money(overview["cost"] / overview["activated"])
-    expected = engine(demo_db, View())
+    expected = engine(demo_db, default_view(demo_db))
     earners = roi.unfunded_earners(expected["segmented"])
     assert metric(at, "Partners with revenue but no cost") == fmt.count(earners["partners"])
     assert metric(at, "Revenue without cost") == fmt.money(earners["revenue"])
@@ -83,7 +93,7 @@ def test_headline_numbers_are_the_overviews(demo_db, monkeypatch):
 def test_months_table_shows_the_engines_last_24_months(demo_db, monkeypatch):
     at = open_roi(demo_db, monkeypatch)
     months = table(at, "months")
-    monthly = engine(demo_db, View())["monthly"].sort("month", descending=True)
+    monthly = engine(demo_db, default_view(demo_db))["monthly"].sort("month", descending=True)
     assert len(months) == roi.MONTHS_SHOWN == monthly.height
     assert list(months["cost"]) == monthly["cost"].to_list()
     assert list(months["activated"]) == monthly["activated"].to_list()
@@ -99,7 +109,7 @@ def test_moving_min_trainings_changes_cost_per_activated_partner(demo_db, monkey
     before = metric(at, "Cost per activated partner")
     at.sidebar.slider(key="min_trainings").set_value(3).run()
     assert not at.exception
-    view = dataclasses.replace(View(), min_trainings=3)
+    view = default_view(demo_db, min_trainings=3)
     summary = engine_summary(demo_db, view)
     assert metric(at, "Cost per activated partner") == fmt.money(summary["cost"] / summary["activated"])
     assert metric(at, "Cost per activated partner") != before
@@ -118,7 +128,7 @@ def test_grouping_by_region_from_a_link_shows_the_engines_groups(demo_db, monkey
     assert at.selectbox(key="roi_group").value == "region"
     assert at.selectbox(key="roi_group").format_func("region") == "Region"
     groups = table(at, "groups")
-    expected = roi.roi_by_group(engine(demo_db, View())["segmented"], "region")
+    expected = roi.roi_by_group(engine(demo_db, default_view(demo_db))["segmented"], "region")
     assert list(groups["group"]) == expected["group"].to_list()
     assert list(groups["cost"]) == expected["cost"].to_list()
     for shown, value in zip(groups["roi"], expected["roi"], strict=True):

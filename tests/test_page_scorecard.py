@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from kpi import metrics, scorecard
 from kpi.params import View
 from kpi.store import connect, data_span
-from tests.conftest import APP, activity, d, load_tables, metric, page_report, partner
+from tests.conftest import APP, activity, d, default_view, load_tables, metric, page_report, partner
 from ui import charts, charts_scorecard
 from ui import format as fmt
 
@@ -36,7 +36,6 @@ def engine_segment(db: Path, view: View) -> tuple[View, pl.DataFrame]:
     """The engine's segment rows for this view (as-of defaulting to the data's latest date)."""
     con = connect(db)
     try:
-        view = view.resolved(data_span(con)[1])
         return view, metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
     finally:
         con.close()
@@ -50,7 +49,7 @@ def markdown(at: AppTest) -> str:
 
 
 def test_a_link_opens_that_partner_with_the_engines_numbers(demo_db, monkeypatch):
-    _, segmented = engine_segment(demo_db, View())
+    _, segmented = engine_segment(demo_db, default_view(demo_db))
     # A reward partner that was spent on, so its ROI is a number.
     row = segmented.filter((pl.col("tier") == "reward") & (pl.col("cost") > 0)).sort("partner_id").row(0, named=True)
     at = open_scorecard(demo_db, monkeypatch, scorecard_partner=row["partner_id"])
@@ -81,7 +80,7 @@ def test_a_link_opens_that_partner_with_the_engines_numbers(demo_db, monkeypatch
 
 
 def test_moving_min_trainings_changes_the_reasons_shown(demo_db, monkeypatch):
-    view, segmented = engine_segment(demo_db, View())
+    view, segmented = engine_segment(demo_db, default_view(demo_db))
     row = segmented.filter(pl.col("trainings") == 2).sort("partner_id").row(0, named=True)
     at = open_scorecard(demo_db, monkeypatch, scorecard_partner=row["partner_id"])
     assert "**Trainings**: 2 (needs 1): met" in markdown(at)

@@ -21,7 +21,7 @@ VIEW = View(as_of=d(A), window_days=30)
 
 
 def segmented(con, view: View = VIEW) -> pl.DataFrame:
-    return metrics.segment(metrics.partner_facts(con, view.require_as_of(), view.window_days), view)
+    return metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
 
 
 def rows_by(frame: pl.DataFrame, key: str) -> dict[str, dict]:
@@ -238,7 +238,7 @@ def test_monthly_history_reads_its_months_and_takes_thresholds_in_memory(five_mo
 def test_the_as_of_month_matches_the_window_numbers_on_the_demo(demo_db):
     con = connect(demo_db)
     try:
-        view = View().resolved(data_span(con)[1])
+        view = View(as_of=data_span(con)[1])
         monthly = monthly_for(con, view)
         seg = segmented(con, view)
         facts = metrics.facts_at(con, monthly["month_end"].to_list(), view.window_days)
