@@ -34,7 +34,7 @@ import polars as pl
 from kpi import engagement, history, metrics, report
 from kpi.ingest import load_folder, load_mapped
 from kpi.mapping import FileMapping, Mapping, MappingError
-from kpi.params import PARAMS, ParamError, View, parse_view_strict
+from kpi.params import PARAMS, ParamError, View, parse_value, parse_view_strict
 from kpi.read import read_source, readable_files
 from kpi.schema import TABLE_NAMES
 from kpi.source import SourceError
@@ -209,9 +209,10 @@ def _cmd_report(args: argparse.Namespace, out: io.TextIOBase) -> int:
     if args.engagement_min_logins is not None:
         if args.page != "engagement":
             raise UsageError("--engagement-min-logins is for --page engagement only")
-        min_logins, problem = engagement.parse_min_logins(args.engagement_min_logins)
-        if problem is not None:
-            raise UsageError(f"--engagement-min-logins {args.engagement_min_logins!r}: {problem}")
+        try:
+            min_logins = int(parse_value(engagement.MIN_LOGINS, args.engagement_min_logins))  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise UsageError(f"--engagement-min-logins {args.engagement_min_logins!r}: {exc}") from None
     con = _open(args.db)
     try:
         view = _view(args, con)

@@ -16,15 +16,16 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from kpi.params import SPEC_BY_NAME
 from kpi.staff import staff_activity
 from kpi.store import query
 
 MIN_CLOSED_DEALS = 30
 """A lift row is a "small sample" when adopters or others closed fewer deals than this."""
 
-MIN_LOGINS_DEFAULT = 10
-MIN_LOGINS_RANGE: tuple[int, int] = (1, 10_000)
-"""The "look busy" login threshold (page control `engagement_min_logins`): default and bounds."""
+MIN_LOGINS = SPEC_BY_NAME["engagement_min_logins"]
+MIN_LOGINS_DEFAULT = int(MIN_LOGINS.default)  # type: ignore[arg-type]
+"""The "look busy" login threshold (link parameter `engagement_min_logins`): its default."""
 
 ACTIVE_USER_BUCKETS: tuple[str, ...] = ("no staff on record", "0", "1", "2", "3", "4+")
 """Buckets of the active-users distribution, in display order."""
@@ -255,28 +256,6 @@ def logins_actions_groups(busy: pl.DataFrame, max_groups: int = 400) -> pl.DataF
         )
 
     return grouped(busy.with_columns(band("logins"), band("actions")))
-
-
-def parse_min_logins(text: str | None) -> tuple[int, str | None]:
-    """The look-busy login threshold from a URL value: (value, problem or None).
-
-    Missing gives the default without a problem; an empty value, or anything that is not
-    a whole number within MIN_LOGINS_RANGE, gives the default and says why.
-    """
-    if text is None:
-        return MIN_LOGINS_DEFAULT, None
-    if text.strip() == "":
-        return MIN_LOGINS_DEFAULT, "is empty"
-    low, high = MIN_LOGINS_RANGE
-    try:
-        value = int(float(text.strip())) if float(text.strip()).is_integer() else None
-    except (ValueError, OverflowError):
-        value = None
-    if value is None:
-        return MIN_LOGINS_DEFAULT, "not a whole number"
-    if not low <= value <= high:
-        return MIN_LOGINS_DEFAULT, f"must be between {low} and {high:,}"
-    return value, None
 
 
 def active_staff(staff: pl.DataFrame) -> int:

@@ -286,33 +286,14 @@ def test_look_busy_groups_band_large_values_when_there_are_too_many():
     assert banded.select("logins", "partners").rows() == [(3.0, 1), (100.0, 2)]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (None, (10, None)),
-        ("1", (1, None)),
-        ("10000", (10_000, None)),
-        ("25", (25, None)),
-        ("0", (10, "must be between 1 and 10,000")),
-        ("10001", (10, "must be between 1 and 10,000")),
-        ("12.5", (10, "not a whole number")),
-        ("banana", (10, "not a whole number")),
-        ("nan", (10, "not a whole number")),
-        ("", (10, "is empty")),
-    ],
-)
-def test_min_logins_from_a_link(text, expected):
-    assert engagement.parse_min_logins(text) == expected
-
-
 def test_the_metrics_docs_state_the_engagement_constants():
     from tests.conftest import ROOT
 
     docs = (ROOT / "docs" / "metrics.md").read_text()
     section = docs.split("## Engagement page", 1)[1].split("\n## ", 1)[0]
     assert f"fewer than **{engagement.MIN_CLOSED_DEALS}** deals" in section
-    low, high = engagement.MIN_LOGINS_RANGE
-    assert f"default {engagement.MIN_LOGINS_DEFAULT},\nfrom {low} to {high:,}" in section
+    spec = engagement.MIN_LOGINS
+    assert f"default {spec.default},\nfrom {spec.min_value} to {spec.max_value:,}" in section
     for ranking in engagement.ITEM_RANKINGS:
         assert ranking.replace("_", " ").replace("win rate lift", "win-rate lift") in section
 

@@ -148,6 +148,8 @@ def test_page_parameters_are_declared_in_the_same_table_style():
         ("roi_group", "region", "region"),  # or the value itself
         ("engagement_rank", "Win-rate lift", "win_rate_lift"),
         ("engagement_min_logins", "5.0", 5),
+        ("engagement_min_logins", "1", 1),
+        ("engagement_min_logins", "10000", 10_000),
         ("scorecard_partner", "  P00042 ", "P00042"),
         ("engagement_staff_search", "", ""),  # an empty search is no search, not a problem
     ],
@@ -165,6 +167,10 @@ def test_page_parameters_parse_like_the_view(name, text, value):
         ("engagement_rank", "nonsense", "not one of Adopters", "Adopters (partners who shared or completed it)"),
         ("engagement_min_logins", "0", "must be between 1 and 10,000", "10"),
         ("engagement_min_logins", "banana", "not a whole number", "10"),
+        ("engagement_min_logins", "10001", "must be between 1 and 10,000", "10"),
+        ("engagement_min_logins", "12.5", "not a whole number", "10"),
+        ("engagement_min_logins", "nan", "not a whole number", "10"),
+        ("engagement_min_logins", "", "is empty", "10"),
         ("scorecard_partner", "x" * 201, "longer than 200 characters", "the default"),
         ("tiers_tab", "Chart", "not one of Partner list, Engagement chart", "Partner list"),
     ],
