@@ -438,3 +438,13 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert validation.ok, validation.problem_lines(10)
     write_dataset(validation.tables, path, source="demo", loaded_at=datetime(2026, 1, 1))
     return path
+
+
+def snapshot(con: duckdb.DuckDBPyConnection) -> tuple[str, int, float]:
+    """The live dataset's id, partner count and deal amounts: what a reader sees of one load."""
+    # One statement: the three numbers come from one consistent state of the file.
+    [(dataset_id, partners, revenue)] = con.sql(
+        "select (select dataset_id from dataset), (select count(*) from partners),"
+        " (select coalesce(sum(amount), 0) from deals)"
+    ).fetchall()
+    return str(dataset_id), int(partners), float(revenue)

@@ -17,7 +17,7 @@ import pytest
 from kpi import history, store
 from kpi.history import LoadNotFoundError, LoadRecord, SourceFileInfo
 from kpi.validate import validate
-from tests.conftest import ROOT, Rows, partner, text_frame
+from tests.conftest import ROOT, Rows, partner, snapshot, text_frame
 
 DAY1 = datetime(2026, 3, 2, 9, 30)
 DAY2 = datetime(2026, 3, 9, 9, 45)
@@ -70,15 +70,6 @@ def live_numbers(db: Path) -> tuple[str, int, float]:
         return snapshot(con)
     finally:
         con.close()
-
-
-def snapshot(con: duckdb.DuckDBPyConnection) -> tuple[str, int, float]:
-    # One statement: the three numbers come from one consistent state of the file.
-    [(dataset_id, partners, revenue)] = con.sql(
-        "select (select dataset_id from dataset), (select count(*) from partners),"
-        " (select coalesce(sum(amount), 0) from deals)"
-    ).fetchall()
-    return str(dataset_id), int(partners), float(revenue)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -304,7 +295,7 @@ READER = textwrap.dedent(
     import sys
     from pathlib import Path
     from kpi import store
-    from tests.test_history import snapshot
+    from tests.conftest import snapshot
 
     db = Path(sys.argv[1])
     con = store.connect(db)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import open_app, page_report
+from kpi.params import View
+from kpi.store import connect, data_span
+from tests.conftest import (
+    default_view,
+    engine_summary,
+    load_tables,
+    metric,
+    open_app,
+    page_report,
+    partner,
+)
 from ui import format as fmt
 
 
@@ -58,3 +68,114 @@ def test_a_link_with_an_earlier_as_of_date_is_the_report_for_that_date(small_pro
     # Before P1 trained (03-15) nobody is activated; P1's and P2's deals are won, P4's (03-20) is not
     # yet, and P3's December deal is before the window.
     assert (numbers["activated"], numbers["revenue"]) == (0, 101_200.0)
+
+
+# --- the cards against the engine on the demo and on small programs -----------------------
+
+
+def test_overview_shows_the_engine_numbers_for_the_default_view(demo_db, monkeypatch):
+    at = open_app(demo_db, monkeypatch)
+    assert not at.exception
+    expected = engine_summary(demo_db, default_view(demo_db))
+    assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])
+    assert metric(at, "Partners in the program") == fmt.count(expected["partners"])
+    assert metric(at, "Revenue") == fmt.money(expected["revenue"])
+    assert metric(at, "Cost") == fmt.money(expected["cost"])
+    assert metric(at, "Program ROI") == fmt.roi(expected["roi"])
+    assert metric(at, "ARR") == fmt.money(expected["arr"])
+    for tier in ("reward", "nurture", "drop"):
+        assert metric(at, tier.capitalize()) == fmt.count(expected["tiers"][tier])
+
+
+def test_activation_change_is_against_the_previous_window(demo_db, monkeypatch):
+    at = open_app(demo_db, monkeypatch)
+    now = engine_summary(demo_db, default_view(demo_db))
+    con = connect(demo_db)
+    default_as_of = data_span(con)[1]
+    con.close()
+    before = engine_summary(demo_db, View(as_of=default_as_of).previous_window())
+    activation = next(m for m in at.metric if m.label == "Activation")
+    assert activation.delta == fmt.pct_points(now["activation_pct"] - before["activation_pct"])
+
+
+def test_moving_a_threshold_slider_recomputes_activation_and_tiers(demo_db, monkeypatch):
+    at = open_app(demo_db, monkeypatch)
+    before = metric(at, "Activation")
+    at.sidebar.slider(key="min_trainings").set_value(3).run()
+    assert not at.exception
+    expected = engine_summary(demo_db, default_view(demo_db, min_trainings=3))
+    assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])
+    assert metric(at, "Activation") != before
+    assert metric(at, "Reward") == fmt.count(expected["tiers"]["reward"])
+    assert metric(at, "Drop") == fmt.count(expected["tiers"]["drop"])
+
+
+def test_money_thresholds_and_window_move_the_numbers(demo_db, monkeypatch):
+    at = open_app(demo_db, monkeypatch)
+    at.sidebar.number_input(key="reward_min_revenue").set_value(10_000.0).run()
+    at.sidebar.slider(key="window_days").set_value(180).run()
+    at.sidebar.number_input(key="grace_days").set_value(0).run()
+    expected = engine_summary(
+        demo_db, default_view(demo_db, reward_min_revenue=10_000.0, window_days=180, grace_days=0)
+    )
+    assert metric(at, "Reward") == fmt.count(expected["tiers"]["reward"])
+    assert metric(at, "Drop") == fmt.count(expected["tiers"]["drop"])
+    assert metric(at, "Revenue") == fmt.money(expected["revenue"])
+
+
+def test_tier_cards_show_each_tiers_share_of_partners_revenue_and_cost(tmp_path, monkeypatch):
+    # As-of 2026-03-31 (P4's login), default view. P1 trained, shared and won 60,000 (cost 10,000):
+    # reward. P2 won 40,000 without training (cost 30,000): nurture. P3 did nothing for over a year:
+    # drop. P4 joined 30 days ago, in its grace period: nurture.
+    db = load_tables(
+        tmp_path / "tiers.duckdb",
+        {
+            "partners": [partner("P1"), partner("P2"), partner("P3"), partner("P4", joined="2026-03-01")],
+            "activities": [
+                {"partner_id": "P1", "occurred_at": "2026-03-15", "activity": "training_completed"},
+                {"partner_id": "P1", "occurred_at": "2026-03-15", "activity": "content_shared"},
+                {"partner_id": "P4", "occurred_at": "2026-03-31", "activity": "login"},
+            ],
+            "deals": [
+                {
+                    "deal_id": f"D{pid}",
+                    "partner_id": pid,
+                    "registered_on": "2026-02-01",
+                    "status": "won",
+                    "closed_on": "2026-03-01",
+                    "amount": amount,
+                }
+                for pid, amount in (("P1", 60_000), ("P2", 40_000))
+            ],
+            "investments": [
+                {"partner_id": pid, "spent_on": "2026-03-10", "category": "mdf", "amount": amount}
+                for pid, amount in (("P1", 10_000), ("P2", 30_000))
+            ],
+        },
+    )
+    at = open_app(db, monkeypatch)
+    assert not at.exception
+    cards = {m.label: (m.value, m.delta) for m in at.metric if m.label in ("Reward", "Nurture", "Drop")}
+    assert cards == {
+        "Reward": ("1", "25.0% of partners"),
+        "Nurture": ("2", "50.0% of partners"),
+        "Drop": ("1", "25.0% of partners"),
+    }
+    assert (
+        "Share of revenue: reward **60.0%** · nurture **40.0%** · drop **0.0%**. "
+        "Share of cost: reward **25.0%** · nurture **75.0%** · drop **0.0%**."
+    ) in [c.value for c in at.caption]
+
+
+def test_a_tiny_program_shows_an_empty_roi_as_n_a(tmp_path, monkeypatch):
+    db = load_tables(
+        tmp_path / "tiny.duckdb",
+        {
+            "partners": [partner("P1", joined="2025-01-01")],
+            "activities": [{"partner_id": "P1", "occurred_at": "2026-03-01", "activity": "login"}],
+        },
+    )
+    at = open_app(db, monkeypatch)
+    assert metric(at, "Program ROI") == "n/a"
+    assert metric(at, "Activation") == "0.0%"
+    assert metric(at, "Drop") == "1"

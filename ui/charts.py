@@ -24,7 +24,7 @@ REVENUE_COLOR = "#999999"
 def vega_spec(chart: alt.TopLevelMixin) -> dict:
     """The chart as a Vega-Lite dict, without Altair's schema validation.
 
-    Validation costs tens of milliseconds a chart on every rerun; tests/test_charts.py
+    Validation is slow enough to matter on every rerun; tests/test_ui_charts.py
     validates every chart these functions build, so the app does not repeat it.
     """
     return chart.to_dict(validate=False)

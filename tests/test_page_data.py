@@ -13,8 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from kpi import history
 from kpi.params import View
-from tests.conftest import ROOT, default_view, engine_summary
-from tests.test_app import metric
+from tests.conftest import ROOT, default_view, engine_summary, metric
 from ui import format as fmt
 from ui import upload as ui_upload
 
