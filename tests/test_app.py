@@ -61,11 +61,7 @@ def test_a_bad_link_value_gives_a_notice_and_the_default(demo_db, monkeypatch, p
     ],
 )
 def test_a_link_is_read_by_the_same_parser_as_the_cli(demo_db, monkeypatch, params, slider, shown, notice):
-    monkeypatch.setenv("KPI_DB", str(demo_db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
+    at = open_app(demo_db, monkeypatch, **params)
     assert not at.exception
     assert at.sidebar.slider(key=slider).value == shown
     warnings = " ".join(w.value for w in at.warning)

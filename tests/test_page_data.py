@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from kpi import history
 from kpi.params import View
-from tests.conftest import ROOT, default_view, engine_summary, metric
+from tests.conftest import ROOT, default_view, engine_summary, metric, open_page
 from ui import format as fmt
 from ui import upload as ui_upload
 
@@ -35,9 +35,7 @@ OPPORTUNITIES = (
 
 
 def open_data_page(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("KPI_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    return at.switch_page("pages/data.py").run()
+    return open_page(db, monkeypatch, "data")
 
 
 def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:

@@ -15,7 +15,7 @@ from kpi.store import connect, data_span
 from tests.conftest import ENGAGEMENT_A as A
 from tests.conftest import ENGAGEMENT_PROGRAM as PROGRAM
 from tests.conftest import ENGAGEMENT_W as W
-from tests.conftest import default_view, load_tables, metric, open_app, page_report
+from tests.conftest import default_view, load_tables, metric, open_page, page_report
 from ui import charts_engagement
 from ui import format as fmt
 from ui.charts import TIER_COLORS
@@ -23,9 +23,8 @@ from ui.charts import TIER_COLORS
 PAGE = "pages/engagement.py"
 
 
-def open_page(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str):
-    at = open_app(db, monkeypatch, **params)
-    at.switch_page(PAGE).run()
+def open_engagement(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str):
+    at = open_page(db, monkeypatch, "engagement", **params)
     assert not at.exception
     assert at.title[0].value == "Engagement"
     return at
@@ -74,7 +73,7 @@ def program_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_page_shows_the_engine_numbers_for_the_default_view(demo_db, monkeypatch):
-    at = open_page(demo_db, monkeypatch)
+    at = open_engagement(demo_db, monkeypatch)
     expected = engine(demo_db)
     used = expected.items.filter(pl.col("partners") > 0).height
     assert metric(at, "Content and courses used") == f"{used:,} of {expected.items.height:,}"
@@ -101,7 +100,7 @@ def test_page_shows_the_engine_numbers_for_the_default_view(demo_db, monkeypatch
 
 
 def test_moving_a_threshold_changes_the_look_busy_partners_as_the_engine_says(demo_db, monkeypatch):
-    at = open_page(demo_db, monkeypatch)
+    at = open_engagement(demo_db, monkeypatch)
     before = metric(at, "Look-busy partners")
     at.sidebar.slider(key="min_trainings").set_value(3).run()
     assert not at.exception
@@ -113,7 +112,7 @@ def test_moving_a_threshold_changes_the_look_busy_partners_as_the_engine_says(de
 
 
 def test_the_login_threshold_comes_from_the_link_and_the_control(demo_db, monkeypatch):
-    at = open_page(demo_db, monkeypatch, engagement_min_logins="5")
+    at = open_engagement(demo_db, monkeypatch, engagement_min_logins="5")
     expected = engine(demo_db)
     assert at.number_input(key="engagement_min_logins").value == 5
     assert metric(at, "Look-busy partners") == f"{expected.look_busy(5).height:,}"
@@ -123,7 +122,7 @@ def test_the_login_threshold_comes_from_the_link_and_the_control(demo_db, monkey
 
 @pytest.mark.parametrize(("value", "why"), [("0", "between 1 and 10,000"), ("banana", "not a whole number")])
 def test_a_bad_login_threshold_in_the_link_falls_back_with_a_notice(demo_db, monkeypatch, value, why):
-    at = open_page(demo_db, monkeypatch, engagement_min_logins=value)
+    at = open_engagement(demo_db, monkeypatch, engagement_min_logins=value)
     notice = " ".join(w.value for w in at.warning)
     assert f"engagement_min_logins={value}" in notice and why in notice and "using 10" in notice
     assert at.number_input(key="engagement_min_logins").value == 10
@@ -131,7 +130,7 @@ def test_a_bad_login_threshold_in_the_link_falls_back_with_a_notice(demo_db, mon
 
 
 def test_ranking_the_items_by_lift_and_a_bad_ranking_in_the_link(demo_db, monkeypatch):
-    at = open_page(demo_db, monkeypatch, engagement_rank="nonsense")
+    at = open_engagement(demo_db, monkeypatch, engagement_rank="nonsense")
     assert any("engagement_rank=nonsense" in w.value for w in at.warning)
     expected = engine(demo_db).items
     assert table(at, "adopters_win_rate")["item"].iloc[0] == engagement.rank_items(expected)["item_name"][0]
@@ -146,7 +145,7 @@ def test_ranking_the_items_by_lift_and_a_bad_ranking_in_the_link(demo_db, monkey
 
 
 def test_small_program_shows_the_hand_computed_numbers(program_db, monkeypatch):
-    at = open_page(program_db, monkeypatch, as_of=A.isoformat(), window_days=str(W), engagement_min_logins="1")
+    at = open_engagement(program_db, monkeypatch, as_of=A.isoformat(), window_days=str(W), engagement_min_logins="1")
     assert metric(at, "Content and courses used") == "2 of 4"  # K1 and C1; C2 and K3 unused in the window
     assert metric(at, "Active staff") == "8 of 10"
     assert metric(at, "Partners with no staff on record") == "1"
@@ -183,7 +182,7 @@ def test_small_program_shows_the_hand_computed_numbers(program_db, monkeypatch):
 
 
 def test_staff_search_narrows_the_staff_list(program_db, monkeypatch):
-    at = open_page(program_db, monkeypatch, as_of=A.isoformat(), window_days=str(W))
+    at = open_engagement(program_db, monkeypatch, as_of=A.isoformat(), window_days=str(W))
     at.text_input(key="engagement_staff_search").input("partner p5").run()
     staff = [df.value for df in at.dataframe if "last_active_on" in df.value.columns][-1]
     assert sorted(staff["user_name"]) == ["Fay A", "Fay B", "Fay C", "Fay D"]
@@ -289,7 +288,7 @@ def assert_shows(at, numbers: dict) -> None:
 
 
 def test_the_page_shows_the_numbers_of_python_m_kpi_report(report_db, monkeypatch):
-    at = open_page(report_db, monkeypatch, engagement_min_logins="5")
+    at = open_engagement(report_db, monkeypatch, engagement_min_logins="5")
     assert_shows(at, page_report(report_db, "engagement", "--engagement-min-logins", "5"))
     at.sidebar.slider(key="min_deals").set_value(0).run()
     assert_shows(at, page_report(report_db, "engagement", "--engagement-min-logins", "5", "--min-deals", "0"))

@@ -11,7 +11,17 @@ import pytest
 from kpi import metrics, recurring
 from kpi.params import View
 from kpi.store import connect
-from tests.conftest import BOOK, activity, d, default_view, load_tables, metric, open_app, page_report, partner
+from tests.conftest import (
+    BOOK,
+    activity,
+    d,
+    default_view,
+    load_tables,
+    metric,
+    open_page,
+    page_report,
+    partner,
+)
 from ui import charts, charts_recurring
 from ui import data as ui_data
 from ui import format as fmt
@@ -19,9 +29,8 @@ from ui import format as fmt
 PAGE = "pages/recurring.py"
 
 
-def open_page(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str):
-    at = open_app(db, monkeypatch, **params)
-    at.switch_page(PAGE).run()
+def open_recurring(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str):
+    at = open_page(db, monkeypatch, "recurring", **params)
     assert not at.exception
     assert at.title[0].value == "Recurring revenue"
     return at
@@ -56,7 +65,7 @@ def tier_caption(by_tier: pl.DataFrame) -> str:
 
 
 def test_the_page_shows_the_engine_numbers_on_the_demo(demo_db, monkeypatch):
-    at = open_page(demo_db, monkeypatch)
+    at = open_recurring(demo_db, monkeypatch)
     expected = engine(demo_db, default_view(demo_db))
     this_month = expected["movement"].row(-1, named=True)
     # MRR at the as-of date is the Overview's MRR.
@@ -91,7 +100,7 @@ def test_the_page_shows_the_engine_numbers_on_the_demo(demo_db, monkeypatch):
 
 
 def test_a_threshold_move_changes_mrr_by_tier_but_not_program_mrr(demo_db, monkeypatch):
-    at = open_page(demo_db, monkeypatch)
+    at = open_recurring(demo_db, monkeypatch)
     before_mrr, before_tiers = metric(at, "MRR"), caption_with(at, "split by today's tiers")
     at.sidebar.slider(key="min_trainings").set_value(3).run()
     assert not at.exception
@@ -104,7 +113,7 @@ def test_a_threshold_move_changes_mrr_by_tier_but_not_program_mrr(demo_db, monke
 
 
 def test_a_shorter_window_in_the_link_changes_retention_not_mrr(demo_db, monkeypatch):
-    at = open_page(demo_db, monkeypatch, window_days="30", as_of="2026-08-15")
+    at = open_recurring(demo_db, monkeypatch, window_days="30", as_of="2026-08-15")
     expected = engine(demo_db, View(as_of=d("2026-08-15"), window_days=30))
     assert metric(at, "MRR") == fmt.money(expected["summary"]["mrr"])
     assert metric(at, "Net revenue retention") == fmt.pct(expected["retention"]["nrr"])
@@ -120,7 +129,7 @@ def book_db(tmp_path: Path) -> Path:
 
 
 def test_hand_computed_book_on_the_page(book_db, monkeypatch):
-    at = open_page(book_db, monkeypatch)  # as of 2026-05-31, 90 days
+    at = open_recurring(book_db, monkeypatch)  # as of 2026-05-31, 90 days
     # A 100 (A1) + J 45 (J1 + J2); L left in March; May has no movement at all.
     assert metric(at, "MRR") == "$145"
     assert metric(at, "ARR") == "$1,740"
@@ -158,7 +167,7 @@ def test_no_starting_book_and_no_revenue_show_n_a(tmp_path, monkeypatch):
             "activities": [activity("Q", "2026-03-31", "login")],
         },
     )
-    at = open_page(db, monkeypatch)
+    at = open_recurring(db, monkeypatch)
     assert metric(at, "MRR") == "$0"
     assert metric(at, "Net revenue retention") == "n/a"
     assert metric(at, "Gross revenue retention") == "n/a"
@@ -312,7 +321,7 @@ def assert_shows(at, numbers: dict) -> None:
 
 
 def test_the_page_shows_the_numbers_of_python_m_kpi_report(report_db, monkeypatch):
-    at = open_page(report_db, monkeypatch)
+    at = open_recurring(report_db, monkeypatch)
     assert_shows(at, page_report(report_db, "recurring"))
     at.sidebar.slider(key="min_trainings").set_value(0).run()
     assert_shows(at, page_report(report_db, "recurring", "--min-trainings", "0"))

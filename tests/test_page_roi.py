@@ -13,7 +13,6 @@ from kpi import metrics, roi
 from kpi.params import View
 from kpi.store import connect
 from tests.conftest import (
-    APP,
     activity,
     d,
     deal,
@@ -21,6 +20,7 @@ from tests.conftest import (
     engine_summary,
     load_tables,
     metric,
+    open_page,
     page_report,
     partner,
     spend,
@@ -31,12 +31,7 @@ from ui import format as fmt
 
 def open_roi(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
     """The app opened on the ROI page, as a shared link to /roi?... does."""
-    monkeypatch.setenv("KPI_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.switch_page("pages/roi.py")
-    return at.run()
+    return open_page(db, monkeypatch, "roi", **params)
 
 
 def engine(db: Path, view: View) -> dict:

@@ -17,19 +17,14 @@ from streamlit.testing.v1 import AppTest
 from kpi import metrics, scorecard
 from kpi.params import View
 from kpi.store import connect, data_span
-from tests.conftest import APP, activity, d, default_view, load_tables, metric, page_report, partner
+from tests.conftest import activity, d, default_view, load_tables, metric, open_page, page_report, partner
 from ui import charts, charts_scorecard
 from ui import format as fmt
 
 
 def open_scorecard(db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
     """The app opened on a link to the scorecard page with these query parameters."""
-    monkeypatch.setenv("KPI_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.switch_page("pages/scorecard.py")
-    return at.run()
+    return open_page(db, monkeypatch, "scorecard", **params)
 
 
 def engine_segment(db: Path, view: View) -> tuple[View, pl.DataFrame]:

@@ -11,7 +11,6 @@ from streamlit.testing.v1 import AppTest
 
 from kpi.metrics import SEGMENT_COLUMNS
 from tests.conftest import (
-    APP,
     default_view,
     engine_summary,
     load_tables,
@@ -138,8 +137,7 @@ def list_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def open_tiers(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    at = open_app(db, monkeypatch)
-    at.switch_page("pages/tiers.py").run()
+    at = open_page(db, monkeypatch, "tiers")
     assert not at.exception
     return at
 
@@ -299,10 +297,7 @@ def test_the_chart_tab_shows_only_the_chart_and_the_list_keeps_its_sort_and_page
 
 
 def test_a_link_opens_the_tiers_page_on_its_chart_tab(list_db, monkeypatch):
-    monkeypatch.setenv("KPI_DB", str(list_db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["tiers_tab"] = "Engagement chart"
-    at.switch_page("pages/tiers.py").run()
+    at = open_page(list_db, monkeypatch, "tiers", tiers_tab="Engagement chart")
     assert not at.exception
     assert len(at.dataframe) == 0 and len(chart_caption(at)) == 1
 
