@@ -4,7 +4,7 @@ import os
 import sys
 
 # What `import polars` writes into the environment for its allocator (jemalloc, built with the
-# `_rjem_` prefix): freed pages kept 0.5 s, then 1 s more. A Python process that imported
+# `_rjem_` prefix): freed pages are kept for a while. A Python process that imported
 # Polars (a scheduler, the app) passes it on to a `python -m kpi` it starts.
 _POLARS_OWN = "dirty_decay_ms:500,muzzy_decay_ms:1000"
 
@@ -24,9 +24,9 @@ def _allocator_setting(current: str) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["load"]:
-        # A load frees a chunk's memory every few milliseconds; handed back at once instead of
-        # kept for reuse, the same load peaks about 30 MB lower and takes no longer
-        # (benchmarks/README.md, "Load path"). Polars puts its own setting in front of this
+        # A load frees each chunk's memory soon after reading it; handed back at once instead of
+        # kept for reuse, the same load peaks lower and takes no longer (benchmarks/README.md,
+        # "bench_load.py: the load path"). Polars puts its own setting in front of this
         # one when it is imported, so this one wins.
         os.environ["_RJEM_MALLOC_CONF"] = _allocator_setting(os.environ.get("_RJEM_MALLOC_CONF", ""))
 

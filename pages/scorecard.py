@@ -15,7 +15,7 @@ partners = data.scorecard_partners(frame.dataset)
 currency = fmt.currency_symbol()
 
 # The URL carries the partner's id in `scorecard_partner` (a bound text input). The name picker
-# is not bound itself: Streamlit 1.67 would put its label, "name (id)", in the URL.
+# is not bound itself: a bound select box puts its label, "name (id)", in the URL.
 PARTNER = SPEC_BY_NAME["scorecard_partner"]
 PARTNER_KEY = PARTNER.name
 PICK_KEY = "scorecard_pick"

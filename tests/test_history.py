@@ -1,4 +1,4 @@
-"""Atomic, reversible loads (issue 3): history, restore, failed loads, saved mappings, readers."""
+"""Atomic, reversible loads: history, restore, failed loads, saved mappings, readers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Two real public datasets loaded through mappings, as a channel team would (issue 3).
+"""Two real public datasets loaded through mappings, as a channel team would.
 
 The files live outside the repository, in ../shared/realdata next to the repo root (each
 folder's SOURCE.md says where they come from and what they hold); they are never copied

@@ -43,7 +43,7 @@ def program_history(monthly: pl.DataFrame, currency: str = "$") -> alt.LayerChar
         pl.col("revenue").round(2),
     )
     # A frame, not a list of dicts: Streamlit ships it as Arrow, and Altair does not
-    # validate every row against the Vega-Lite schema (85 ms at 20,000 partners).
+    # validate every row against the Vega-Lite schema (slow for thousands of rows).
     base = alt.Chart(data).encode(
         x=alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8))
     )
@@ -160,7 +160,7 @@ def engagement_scatter_template(grouped: bool, currency: str = "$") -> dict:
 
     A page draws `st.vega_lite_chart(engagement_points(segmented), template)`: the same chart,
     with the points sent as Arrow and no Altair work on a rerun (building and serialising the
-    Altair chart took ~10 ms of every slider move at 20,000 partners). Never modify the dict.
+    Altair chart is a noticeable part of a slider move). Never modify the dict.
     """
     spec = vega_spec(_engagement_chart(alt.Undefined, grouped, currency))
     spec.pop("data", None)  # Altair names an empty dataset here; the page's points take its place

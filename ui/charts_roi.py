@@ -98,7 +98,7 @@ def cost_per_activated_template(currency: str = "$") -> dict:
 
 def _cost_per_activated(data: pl.DataFrame | UndefinedType, currency: str) -> alt.Chart:
     return (
-        # Title and height in the constructor: .properties() re-validates the chart (~0.6 ms).
+        # Title and height in the constructor: .properties() re-validates the chart.
         alt.Chart(data, title="Cost per activated partner, month by month", height=CHART_HEIGHT)
         .mark_bar(color=COST_COLOR)
         .encode(
@@ -124,7 +124,7 @@ def roi_by_group_data(groups: pl.DataFrame) -> pl.DataFrame:
     if groups.height > MAX_GROUP_BARS:
         largest = groups.sort("cost", descending=True, maintain_order=True).head(MAX_GROUP_BARS)
         shown = groups.filter(pl.col("group").is_in(largest["group"].implode()))
-    # The ROI in the axis label, not in a text layer: a layered chart costs ~20 ms more per rerun.
+    # The ROI in the axis label, not in a text layer: a layered chart costs much more per rerun.
     labels = [f"{group}: {fmt.roi(value)}" for group, value in zip(shown["group"], shown["roi"], strict=True)]
     return shown.select(
         pl.int_range(pl.len(), dtype=pl.Int32).alias("order"),
@@ -151,7 +151,7 @@ def roi_by_group_template(column: str, bars: int) -> dict:
 
 def _roi_by_group(data: pl.DataFrame | UndefinedType, column: str, bars: int) -> alt.Chart:
     title = GROUP_TITLES[column]
-    # Channel objects, not shorthand strings or alt.value: Altair parses those slowly (~12 ms each).
+    # Channel objects, not shorthand strings or alt.value: Altair parses those slowly.
     encoding = {
         "x": alt.X("roi:Q", title="ROI over the window (% of cost)", axis=alt.Axis(format="+.0%")),
         "y": alt.Y(
