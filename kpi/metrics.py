@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
 
 from kpi.params import View
 from kpi.store import query
+
+T = TypeVar("T", float, pl.Expr)
 
 TIERS: tuple[str, ...] = ("reward", "nurture", "drop")
 
@@ -92,6 +94,11 @@ def partner_months(con: duckdb.DuckDBPyConnection, until: date, partner_id: str 
     deals closed / churned in the month): mrr(m) - mrr(m-1) = new_mrr - churned_mrr.
     """
     return query(con, "partner_months", until=until, partner_id=partner_id)
+
+
+def arr(mrr: T) -> T:
+    """ARR = 12 x MRR, for a number or a Polars expression."""
+    return 12.0 * mrr  # type: ignore[operator,return-value]
 
 
 CRITERIA_COLUMNS: tuple[str, ...] = ("trainings", "content_shares", "deals_registered")
@@ -182,7 +189,7 @@ def summarize(segmented: pl.DataFrame, view: View) -> dict[str, Any]:
         "cost": cost,
         "roi": roi(revenue, cost),
         "mrr": mrr,
-        "arr": 12.0 * mrr,
+        "arr": arr(mrr),
     }
 
 

@@ -74,7 +74,7 @@ def mrr_over_time(months: pl.DataFrame) -> pl.DataFrame:
         _month_grid(months)
         .join(per_month, on="month", how="left")
         .with_columns(pl.col("partners").fill_null(0), pl.col("mrr").fill_null(0.0))
-        .with_columns(arr=12.0 * pl.col("mrr"))
+        .with_columns(arr=metrics.arr(pl.col("mrr")))
         .sort("month")
     )
 
@@ -182,7 +182,7 @@ def mrr_by_tier(segmented: pl.DataFrame) -> pl.DataFrame:
             pl.col("partners").fill_null(0), pl.col("partners_with_mrr").fill_null(0), pl.col("mrr").fill_null(0.0)
         )
         .with_columns(
-            arr=12.0 * pl.col("mrr"),
+            arr=metrics.arr(pl.col("mrr")),
             mrr_pct=(100.0 * pl.col("mrr") / total) if total > 0 else pl.lit(None, dtype=pl.Float64),
         )
     )
@@ -206,7 +206,7 @@ def top_partners_by_mrr(segmented: pl.DataFrame, n: int = 10) -> tuple[pl.DataFr
             "partner_name",
             "tier",
             "mrr",
-            (12.0 * pl.col("mrr")).alias("arr"),
+            metrics.arr(pl.col("mrr")).alias("arr"),
             ((100.0 * pl.col("mrr") / total) if total > 0 else pl.lit(None, pl.Float64)).alias("share_pct"),
         )
     )
