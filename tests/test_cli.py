@@ -21,7 +21,7 @@ import pytest
 
 from kpi.cli import main
 from kpi.params import SPEC_BY_NAME
-from tests.conftest import ROOT, Rows, load_tables, partner, write_csv_folder
+from tests.conftest import ROOT, Rows, deal, load_tables, partner, write_csv_folder
 
 SPEC_COLUMNS = [
     "partner_id",
@@ -65,19 +65,6 @@ def run(*argv: str | Path) -> tuple[int, str, str]:
 
 def act(pid: str, user: str | None, when: str, kind: str) -> dict[str, object]:
     return {"partner_id": pid, "user_id": user, "occurred_at": when, "activity": kind}
-
-
-def deal(
-    did: str, pid: str, registered: str, status: str, closed: str | None = None, **money: object
-) -> dict[str, object]:
-    return {
-        "deal_id": did,
-        "partner_id": pid,
-        "registered_on": registered,
-        "status": status,
-        "closed_on": closed,
-        **money,
-    }
 
 
 def program() -> dict[str, Rows]:
