@@ -307,3 +307,40 @@ def test_one_shared_link_opens_every_page_with_the_same_view_and_no_error(server
         for shown, value in numbers.get(label, {}).items():
             expect(metric_value(page, shown), f"{shown} on {label}").to_have_text(value)
     assert script_errors == [], f"the browser reported script errors: {script_errors}"
+
+
+SCREENSHOTS = ROOT / "tests" / "screenshots"  # git-ignored: for people to look at
+FULL_HEIGHT_JS = "() => Math.max(...Array.from(document.querySelectorAll('*')).map(e => e.scrollHeight))"
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_every_page_fits_the_window_and_is_saved_as_a_full_page_screenshot(server, browser, width):
+    """Each page opened from a link at a laptop's and a desktop's width: no sideways scrolling
+    of the page, no error; a full-page screenshot of each is saved for a person to judge."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        paths = ("", "tiers", "roi", "recurring", "engagement", "scorecard", "data")
+        for path, heading in zip(paths, PAGES.values(), strict=True):
+            page.goto(f"{server}/{path}")
+            expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=60_000)
+            page.wait_for_load_state("networkidle")
+            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+            # Each kind of element's code loads lazily: wait until none is a placeholder.
+            expect(page.locator("[data-testid=stSkeleton], [data-testid=stSkeletonElement]")).to_have_count(
+                0, timeout=60_000
+            )
+            page.wait_for_timeout(500)  # charts lay out after the run ends
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{heading} at {width} px scrolls sideways by {overflow} px"
+            # Streamlit scrolls inside its main section, not the document: grow the window to the
+            # content's height so the screenshot holds the whole page.
+            height = page.evaluate(FULL_HEIGHT_JS)
+            page.set_viewport_size({"width": width, "height": max(900, height)})
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(SCREENSHOTS / f"{path or 'overview'}-{width}.png"), full_page=True)
+            page.set_viewport_size({"width": width, "height": 900})
+    finally:
+        context.close()
