@@ -16,7 +16,6 @@ from datetime import date
 from typing import Literal
 
 ParamKind = Literal["date", "int", "money", "choice", "text"]
-TEXT_MAX_CHARS = 200  # a search or an id; anything longer in a link is not one
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class ParamSpec:
     """How one link parameter is named, bounded and explained.
 
     `choices` (for kind "choice") pairs each value with the label a control shows; a link
-    may carry either, since a bound select box writes its label into the URL.
+    carries the label, as a bound select box writes it.
     """
 
     name: str
@@ -309,16 +308,14 @@ def _whole_number(text: str) -> int:
 
 def parse_value(spec: ParamSpec, text: str, date_bounds: tuple[date, date] | None = None) -> object:
     """One parameter's value from its text, or ValueError saying why it cannot be used."""
-    text = text.strip()
     if spec.kind == "text":
-        if len(text) > TEXT_MAX_CHARS:
-            raise ValueError(f"is longer than {TEXT_MAX_CHARS} characters")
         return text
+    text = text.strip()
     if text == "":
         raise ValueError("is empty")
     if spec.kind == "choice":
         for value, label in spec.choices:
-            if text in (value, label):
+            if text == label:  # a link holds the label: what a bound select box writes
                 return value
         raise ValueError("not one of " + ", ".join(label for _, label in spec.choices))
     if spec.kind == "date":
@@ -359,7 +356,7 @@ def parse_params(
 ) -> tuple[dict[str, object], list[ParamProblem]]:
     """Parse the given parameters leniently: a refused value is left out and named.
 
-    `raw` maps names to text (a repeated URL parameter counts by its last value); names
+    `raw` maps names to text (a URL parameter repeated with different values is refused); names
     that are not among `specs` are ignored, and so are parameters not given. Returns the
     values that could be used and one problem per value refused, saying what is used
     instead (the spec's default, or `fallbacks[name]` where the caller knows better).
@@ -372,6 +369,11 @@ def parse_params(
             continue
         if not isinstance(given, str):
             if not given:
+                continue
+            if len(set(given)) > 1:  # a control cannot show two values: neither is used
+                fallback = (fallbacks or {}).get(spec.name, spec.default)
+                shown = "the default" if fallback in (None, "") else spec.label_of(format_param(spec, fallback))
+                problems.append(ParamProblem(spec.name, ", ".join(given), f"is given {len(given)} times", shown))
                 continue
             given = given[-1]
         try:

@@ -52,21 +52,24 @@ def test_a_bad_link_value_gives_a_notice_and_the_default(demo_db, monkeypatch, p
 
 
 @pytest.mark.parametrize(
-    ("params", "slider", "shown", "notice"),
+    ("params", "control", "shown", "notice"),
     [
-        # Streamlit alone would truncate 30.5 to 30: the link is read by the engine's parser.
-        ({"window_days": "30.5"}, "window_days", 90, "not a whole number"),
+        # The control reads 30.5 as 30 (and so does the address bar then): the parser says so.
+        ({"window_days": "30.5"}, "window_days", 30, "window_days=30.5`: not a whole number; using 30 instead"),
         ({"min_trainings": "2.0"}, "min_trainings", 2, None),  # a whole number written as a number control does
-        ({"window_days": ["30", "60"]}, "window_days", 60, None),  # a repeated parameter counts by its last value
+        ({"window_days": ["30", "60"]}, "window_days", 90, "is given 2 times; using 90 (the default) instead"),
+        ({"reward_min_revenue": "1e3"}, "reward_min_revenue", 1_000, None),  # a number, as Python writes it
+        ({"reward_min_revenue": "1,000"}, "reward_min_revenue", 50_000, "not a number; using 50000 (the default)"),
     ],
 )
-def test_a_link_is_read_by_the_same_parser_as_the_cli(demo_db, monkeypatch, params, slider, shown, notice):
+def test_a_link_is_checked_by_the_same_parser_as_the_cli(demo_db, monkeypatch, params, control, shown, notice):
     at = open_app(demo_db, monkeypatch, **params)
     assert not at.exception
-    assert at.sidebar.slider(key=slider).value == shown
+    controls = {c.key: c for c in [*at.sidebar.slider, *at.sidebar.number_input]}
+    assert controls[control].value == shown
     warnings = " ".join(w.value for w in at.warning)
     assert (notice in warnings) if notice else not warnings
-    expected = engine_summary(demo_db, default_view(demo_db, **{slider: shown}))
+    expected = engine_summary(demo_db, default_view(demo_db, **{control: shown}))
     assert metric(at, "Activation") == fmt.pct(expected["activation_pct"])
 
 

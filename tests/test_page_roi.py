@@ -130,13 +130,6 @@ def test_grouping_by_region_from_a_link_shows_the_engines_groups(demo_db, monkey
         assert same(shown, None if value is None else 100 * value)
 
 
-def test_the_grouping_may_be_written_in_a_link_as_its_name_or_its_label(demo_db, monkeypatch):
-    at = open_roi(demo_db, monkeypatch, roi_group="partner_type")
-    assert not at.exception and not at.warning
-    assert at.selectbox(key="roi_group").value == "partner_type"
-    assert "reseller" in set(table(at, "groups")["group"])
-
-
 def test_a_bad_roi_group_link_value_falls_back_to_tier_with_a_notice(demo_db, monkeypatch):
     at = open_roi(demo_db, monkeypatch, roi_group="banana")
     assert not at.exception

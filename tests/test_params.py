@@ -93,8 +93,11 @@ def test_as_of_outside_the_data_is_refused_when_bounds_are_given():
     assert parse_view({"as_of": "2026-10-30"}, LATEST, bounds)[0].as_of == d("2026-10-30")
 
 
-def test_a_repeated_url_parameter_counts_by_its_last_value():
-    assert parse_view({"window_days": ["30", "60"]}, LATEST)[0].window_days == 60
+def test_a_url_parameter_repeated_with_different_values_is_refused():
+    view, problems = parse_view({"window_days": ["30", "60"]}, LATEST)
+    assert view.window_days == 90
+    assert (problems[0].name, problems[0].message, problems[0].fallback) == ("window_days", "is given 2 times", "90")
+    assert parse_view({"window_days": ["30", "30"]}, LATEST)[0].window_days == 30
 
 
 def test_unknown_parameters_are_ignored():
@@ -145,12 +148,11 @@ def test_page_parameters_are_declared_in_the_same_table_style():
     ("name", "text", "value"),
     [
         ("roi_group", "Region", "region"),  # a control's label, as a bound select box writes it
-        ("roi_group", "region", "region"),  # or the value itself
         ("engagement_rank", "Win-rate lift", "win_rate_lift"),
         ("engagement_min_logins", "5.0", 5),
         ("engagement_min_logins", "1", 1),
         ("engagement_min_logins", "10000", 10_000),
-        ("scorecard_partner", "  P00042 ", "P00042"),
+        ("scorecard_partner", "P00042", "P00042"),
         ("engagement_staff_search", "", ""),  # an empty search is no search, not a problem
     ],
 )
@@ -171,7 +173,7 @@ def test_page_parameters_parse_like_the_view(name, text, value):
         ("engagement_min_logins", "12.5", "not a whole number", "10"),
         ("engagement_min_logins", "nan", "not a whole number", "10"),
         ("engagement_min_logins", "", "is empty", "10"),
-        ("scorecard_partner", "x" * 201, "longer than 200 characters", "the default"),
+        ("roi_group", "region", "not one of Tier, Region", "Tier"),  # the value, not what the control shows
         ("tiers_tab", "Chart", "not one of Partner list, Engagement chart", "Partner list"),
     ],
 )

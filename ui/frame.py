@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import gc
 import importlib
 from collections.abc import Callable
@@ -21,14 +22,13 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from kpi.params import SPEC_BY_NAME, ParamProblem, ParamSpec, View, parse_params
+from kpi.params import SPEC_BY_NAME, ParamProblem, ParamSpec, View, format_param, parse_params
 from ui.data import Dataset
 
 FRAME_KEY = "frame"  # the frame of the latest app.py run, read by the pages
 ROUTED_KEY = "frame_routed"  # set by app.py each run, taken by the page it runs
 DEFAULT_AS_OF_KEY = "frame_default_as_of"  # the data's default as-of date seen last run
 NOTICES_KEY = "frame_url_notices"  # bad link values seen this session, by name, until dismissed
-PENDING_KEY = "frame_pending"  # link values to put into controls before they are drawn next run
 BUILDING_KEY = "frame_building"  # true while the sidebar is drawn: its notices need no rerun
 SLIDERS = {"window_days", "min_trainings", "min_shares", "min_deals", "min_criteria"}
 _GROUPS = (
@@ -131,7 +131,7 @@ def notice_text(problems: list[ParamProblem]) -> str:
     for p in problems:
         shown = p.value.replace("`", "'").replace("\n", " ").replace("\r", " ")
         shown = shown if len(shown) <= 80 else shown[:79] + "…"
-        lines.append(f"- `{p.name}={shown}`: {p.message}; using {p.fallback} (the default) instead.")
+        lines.append(f"- `{p.name}={shown}`: {p.message}; using {p.fallback} instead.")
     return "Some values in this link could not be used:\n" + "\n".join(lines)
 
 
@@ -160,20 +160,27 @@ def check_link(name: str, fallback: object = None) -> object | None:
     return values.get(name)
 
 
-def bound(widget: Callable[..., T], name: str, *args: Any, default: object = None, **kwargs: Any) -> T:
-    """Draw `widget` bound to link parameter `name`, starting from the link's parsed value.
+def bound(
+    widget: Callable[..., T],
+    name: str,
+    *args: Any,
+    default: object = None,
+    date_bounds: tuple[date, date] | None = None,
+    **kwargs: Any,
+) -> T:
+    """Draw `widget` bound to link parameter `name`, and check the link's value of it.
 
-    Streamlit seeds a bound control from the URL by its own rules (it truncates "30.5" to
-    30, drops a repeated parameter); the first time the control is drawn in a session, a
-    value that differs from what `kpi.params` parsed is replaced by the parsed one (or the
-    default, with a notice), so the control, the view and the CLI read a link alike.
-    Moving the control clears its notice.
+    Streamlit seeds a bound control from the URL itself and rewrites the address bar to
+    what the control took ("30.5" becomes 30, a repeated parameter is dropped); a value set
+    from the server afterwards would not reach the address bar. So the control's value is
+    the view, and the link it came from is checked with `kpi.params`, the parser the CLI
+    uses, the first time the control is drawn in a session: a value the parser refuses, or
+    that the control read differently, is named in a notice with what is used instead.
+    Moving the control clears its notice. `default` is the control's default where it is
+    not the spec's (the as-of date's is the data's latest date), `date_bounds` the dates a
+    date control offers.
     """
     spec = SPEC_BY_NAME[name]
-    fallback = spec.default if default is None else default
-    pending: dict[str, object] = st.session_state.get(PENDING_KEY, {})
-    if name in pending:  # a control can only be set before it is drawn
-        st.session_state[name] = pending.pop(name)
     # Read before the control is drawn: Streamlit removes a value it cannot use from the URL.
     raw = _raw_link(name) if name not in st.session_state else None
     on_change = kwargs.pop("on_change", None)
@@ -185,16 +192,32 @@ def bound(widget: Callable[..., T], name: str, *args: Any, default: object = Non
 
     value = widget(*args, key=name, bind="query-params", on_change=changed, **kwargs)
     if raw is not None:
-        values, problems = parse_params({name: raw}, [spec], fallbacks={name: fallback})
-        if problems:
-            _remember(problems)
-        wanted = values.get(name, fallback)
-        if value != wanted:
-            st.session_state[PENDING_KEY] = {**pending, name: wanted}
-            st.rerun()
-        if problems and not st.session_state.get(BUILDING_KEY):
-            st.rerun()  # the notices are drawn above the page
+        problem = link_problem(spec, raw, value, spec.default if default is None else default, date_bounds)
+        if problem is not None:
+            _remember([problem])
+            if not st.session_state.get(BUILDING_KEY):
+                st.rerun()  # the notices are drawn above the page
     return value
+
+
+def link_problem(
+    spec: ParamSpec,
+    raw: list[str],
+    used: object,
+    default: object,
+    date_bounds: tuple[date, date] | None = None,
+) -> ParamProblem | None:
+    """What is wrong with a link's value of `spec`, given the value the control took from it:
+    refused by `kpi.params`, or read by the control as something else."""
+    values, problems = parse_params({spec.name: raw}, [spec], date_bounds)
+    shown = "nothing" if used in (None, "") else spec.label_of(format_param(spec, used))
+    if used == default:
+        shown += " (the default)"
+    if problems:
+        return dataclasses.replace(problems[0], fallback=shown)
+    if values[spec.name] != used:
+        return ParamProblem(spec.name, raw[-1], "not in a form this control reads", shown)
+    return None
 
 
 # --- the sidebar ------------------------------------------------------------------------------
@@ -211,6 +234,7 @@ def _widget(spec: ParamSpec, span: tuple[date, date]) -> object:
             max_value=span[1],
             format="YYYY-MM-DD",
             default=span[1],
+            date_bounds=span,
             help=spec.help,
         )
     if spec.name in SLIDERS:
@@ -245,22 +269,10 @@ def _follow_new_data(span: tuple[date, date]) -> None:
         del st.session_state["as_of"]
 
 
-def _as_of_bounds(span: tuple[date, date]) -> None:
-    """The as-of date must lie inside the data: checked here, where the span is known."""
-    raw = _raw_link("as_of")
-    if raw is None or "as_of" in st.session_state:
-        return
-    values, problems = parse_params({"as_of": raw}, [SPEC_BY_NAME["as_of"]], span, {"as_of": span[1]})
-    if problems:
-        _remember(problems)
-        st.session_state["as_of"] = span[1]
-
-
 def build(dataset: Dataset) -> Frame:
     """Draw the shared controls in the sidebar and return the frame for this run."""
     assert dataset.span is not None
     _follow_new_data(dataset.span)
-    _as_of_bounds(dataset.span)
     values: dict[str, object] = {}
     st.session_state[BUILDING_KEY] = True
     with st.sidebar:
