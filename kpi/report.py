@@ -129,13 +129,23 @@ def roi_page(segmented: pl.DataFrame, view: View) -> dict[str, Any]:
 _MOVEMENT_PARTS = ("net_new_mrr", "new_mrr", "churned_mrr", "joined_mrr", "left_mrr")
 
 
-def recurring_page(book: recurring.Book, segmented: pl.DataFrame, view: View) -> dict[str, Any]:
+def recurring_page(
+    book: recurring.Book,
+    segmented: pl.DataFrame,
+    view: View,
+    by_tier: pl.DataFrame | None = None,
+    with_mrr: int | None = None,
+) -> dict[str, Any]:
     """The Recurring revenue page's cards: MRR and ARR at A and the movement of A's month up to
     A (`book.this_month`; None without any month), retention over the window with its start
     day S = A - W, the concentration of revenue and of MRR, each tier's MRR and share under
-    the view's thresholds (`mrr_by_tier` of `segmented`) and how many partners have MRR."""
+    the view's thresholds (`mrr_by_tier` of `segmented`) and how many partners have MRR
+    (`top_partners_by_mrr`). A page that already has those two passes them in."""
     this_month = book.this_month
-    _, with_mrr = recurring.top_partners_by_mrr(segmented)
+    if by_tier is None:
+        by_tier = recurring.mrr_by_tier(segmented)
+    if with_mrr is None:
+        _, with_mrr = recurring.top_partners_by_mrr(segmented)
     return {
         **_head("recurring", view),
         "mrr": None if this_month is None else this_month["mrr"],
@@ -150,7 +160,7 @@ def recurring_page(book: recurring.Book, segmented: pl.DataFrame, view: View) ->
         "mrr_concentration": book.mrr_concentration,
         "mrr_by_tier": {
             row["tier"]: {key: row[key] for key in ("partners", "partners_with_mrr", "mrr", "arr", "mrr_pct")}
-            for row in recurring.mrr_by_tier(segmented).iter_rows(named=True)
+            for row in by_tier.iter_rows(named=True)
         },
         "partners_with_mrr": with_mrr,
     }

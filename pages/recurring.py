@@ -15,7 +15,9 @@ window = view.window_days
 currency = fmt.currency_symbol()
 shown = data.recurring_book(frame.dataset, as_of, window, currency)  # everything the thresholds do not change
 segmented = data.segmented(frame.dataset, view)
-numbers = report.recurring_page(shown.book, segmented, view)
+by_tier = recurring.mrr_by_tier(segmented)
+top, with_mrr = recurring.top_partners_by_mrr(segmented, 10)
+numbers = report.recurring_page(shown.book, segmented, view, by_tier, with_mrr)
 this_month, retention = numbers["this_month"], numbers["retention"]
 start_day = retention["start_day"]  # the retention cohort is taken on this day
 
@@ -142,8 +144,6 @@ else:
     )
 
 st.subheader("MRR by tier and by partner")
-by_tier = recurring.mrr_by_tier(segmented)
-top, with_mrr = recurring.top_partners_by_mrr(segmented, 10)[0], numbers["partners_with_mrr"]
 left, right = st.columns([2, 3])
 with left:
     st.vega_lite_chart(data.recurring_tier_chart(by_tier, currency), width="stretch")
