@@ -107,14 +107,20 @@ def tiers_page(segmented: pl.DataFrame, view: View, shown: pl.DataFrame | None =
 # --- roi ----------------------------------------------------------------------------------
 
 
-def roi_page(segmented: pl.DataFrame, view: View) -> dict[str, Any]:
+def roi_page(
+    segmented: pl.DataFrame,
+    view: View,
+    overpaying: tuple[pl.DataFrame, int] | None = None,
+    best_return: tuple[pl.DataFrame, int] | None = None,
+) -> dict[str, Any]:
     """The ROI page's numbers for the window: `kpi.roi.window_headline` (program ROI, revenue,
     cost, partners, activated partners, cost per activated partner), how many partners are
     overpaid (`overpaying`: cost above 0, ROI below 0), how many were funded (`best_return`:
-    cost above 0) and the unfunded earners (revenue without cost) with their revenue."""
+    cost above 0) and the unfunded earners (revenue without cost) with their revenue. A page
+    that already has the two lists passes them in."""
     headline = roi.window_headline(segmented, view)
-    _, overpaid = roi.overpaying(segmented)
-    _, funded = roi.best_return(segmented)
+    _, overpaid = overpaying or roi.overpaying(segmented)
+    _, funded = best_return or roi.best_return(segmented)
     return {
         **_head("roi", view),
         **headline,
@@ -205,11 +211,12 @@ def engagement_numbers(facts: engagement.PageFacts, segmented: pl.DataFrame) -> 
     }
 
 
-def look_busy_numbers(segmented: pl.DataFrame, min_logins: int) -> dict[str, Any]:
+def look_busy_numbers(segmented: pl.DataFrame, min_logins: int, busy: pl.DataFrame | None = None) -> dict[str, Any]:
     """The look-busy partners (`kpi.engagement.look_busy`: not activated under the view's
     thresholds, at least `min_logins` logins in the window): how many, and their share of
-    the partners in the program."""
-    busy = engagement.look_busy(segmented, min_logins)
+    the partners in the program. A page that already has them passes them in as `busy`."""
+    if busy is None:
+        busy = engagement.look_busy(segmented, min_logins)
     return {
         "min_logins": min_logins,
         "partners": busy.height,

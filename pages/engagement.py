@@ -203,7 +203,7 @@ min_logins = bound(
     help=MIN_LOGINS.help,
 )
 busy = engagement.look_busy(segmented, int(min_logins))
-busy_numbers = report.look_busy_numbers(segmented, int(min_logins))
+busy_numbers = report.look_busy_numbers(segmented, int(min_logins), busy)
 cols = st.columns(2)
 cols[0].metric("Look-busy partners", fmt.count(busy_numbers["partners"]), border=True)
 cols[1].metric(

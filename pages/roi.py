@@ -15,7 +15,8 @@ view = frame.view
 as_of = view.as_of
 currency = fmt.currency_symbol()
 segmented = data.segmented(frame.dataset, view)
-headline = report.roi_page(segmented, view)
+losing_list, best_list = roi.overpaying(segmented), roi.best_return(segmented)
+headline = report.roi_page(segmented, view, losing_list, best_list)
 
 MONEY = fmt.money_column_format()
 ROI_COLUMN = st.column_config.NumberColumn("ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost")
@@ -176,7 +177,7 @@ PARTNER_COLUMNS = {
 }
 
 st.subheader("Are we overpaying?")
-losing, losing_count = roi.overpaying(segmented)[0], headline["overpaying"]
+losing, losing_count = losing_list[0], headline["overpaying"]
 st.caption(
     f"**{losing_count:,}** partners cost more than they brought back in the window (ROI below 0)."
     + (f" The {losing.height} with the largest spend:" if losing_count else "")
@@ -191,7 +192,7 @@ if losing_count:
     )
 
 st.subheader("Best return")
-best, funded_count = roi.best_return(segmented)[0], headline["funded"]
+best, funded_count = best_list[0], headline["funded"]
 st.caption(
     f"Of the **{funded_count:,}** partners the program spent money on in the window, the {best.height} "
     "with the highest ROI:"
