@@ -13,7 +13,6 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 import xlsxwriter
@@ -23,7 +22,6 @@ from kpi import history
 from kpi.ingest import check_mapped, load_folder, load_mapped, load_with_mapping, read_dataset
 from kpi.mapping import FileMapping, Mapping, TableMapping
 from kpi.read import open_source
-from kpi.store import write_dataset
 from tests.conftest import (
     Rows,
     base_tables,
@@ -334,19 +332,6 @@ def test_refused_load_changes_nothing_and_good_load_replaces_everything(tmp_path
     assert db_tables(db)["partners"]["partner_id"].to_list() == ["P1"]
     assert db_tables(db)["deals"].height == 0
     assert sorted(p.name for p in db.parent.iterdir()) == ["kpi.duckdb", "kpi.duckdb.history"]
-
-
-def test_dataset_id_changes_with_every_load(tmp_path: Path) -> None:
-    validation = read_dataset(write_csv_folder(tmp_path / "src", base_tables()))
-    db = tmp_path / "kpi.duckdb"
-    first = write_dataset(validation.tables, db, source="a", loaded_at=datetime(2026, 1, 1))
-    second = write_dataset(validation.tables, db, source="b", loaded_at=datetime(2026, 1, 2))
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        assert con.sql("select dataset_id, source from dataset").fetchall() == [(second, "b")]
-    finally:
-        con.close()
-    assert first != second
 
 
 # --- the same data whatever the chunk size ---------------------------------------------------

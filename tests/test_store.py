@@ -14,8 +14,10 @@ import polars as pl
 import pytest
 
 from kpi import store
+from kpi.ingest import read_dataset
 from kpi.schema import TABLE_NAMES
-from tests.conftest import d, load_tables, partner
+from kpi.store import write_dataset
+from tests.conftest import base_tables, d, load_tables, partner, write_csv_folder
 
 A = d("2026-03-31")
 
@@ -249,3 +251,16 @@ def test_a_write_that_fails_leaves_the_old_file_and_no_work_files(tmp_path: Path
     assert db.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kpi.duckdb"]
     assert store.describe(db).source == "test"
+
+
+def test_dataset_id_changes_with_every_load(tmp_path: Path) -> None:
+    validation = read_dataset(write_csv_folder(tmp_path / "src", base_tables()))
+    db = tmp_path / "kpi.duckdb"
+    first = write_dataset(validation.tables, db, source="a", loaded_at=datetime(2026, 1, 1))
+    second = write_dataset(validation.tables, db, source="b", loaded_at=datetime(2026, 1, 2))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.sql("select dataset_id, source from dataset").fetchall() == [(second, "b")]
+    finally:
+        con.close()
+    assert first != second
