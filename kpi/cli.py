@@ -6,12 +6,18 @@
     python -m kpi segment --db PATH [params] [--format csv|json]
     python -m kpi summary --db PATH [params]
     python -m kpi report --db PATH [params] --page PAGE [--partner ID] [--engagement-min-logins N]
+    python -m kpi compare --db PATH [params] --base QUERY [--format json|csv]
+    python -m kpi sensitivity --db PATH [params] --vary NAME [--values V1,V2,...]
 
 `report` prints, as one JSON object, every headline number of one page of the app
 (overview, tiers, roi, recurring, engagement or scorecard) for the view: the same
 numbers the page shows, from the same functions (kpi.report). `--partner` picks the
 scorecard's partner (default: the first by name); `--engagement-min-logins` is the
 Engagement page's look-busy threshold (default 10).
+
+`compare` sets the view of [params] against a base view written as a link's query string
+(`--base "as_of=2026-06-23"`, `--base "min_trainings=1&min_deals=1"`); what the base does
+not name is the view's. `sensitivity` is the program at each value of one threshold.
 
 Bad arguments and refused data exit with status 2 and a readable message on
 stderr, never a traceback.
@@ -27,14 +33,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import parse_qs
 
 import duckdb
 import polars as pl
 
-from kpi import engagement, history, metrics, report
+from kpi import compare, engagement, history, metrics, report
 from kpi.ingest import load_folder, load_mapped
 from kpi.mapping import FileMapping, Mapping, MappingError
-from kpi.params import PARAMS, ParamError, View, parse_value, parse_view_strict
+from kpi.params import PARAMS, SPEC_BY_NAME, ParamError, View, parse_value, parse_view_strict
 from kpi.read import read_source, readable_files
 from kpi.schema import TABLE_NAMES
 from kpi.source import SourceError
@@ -101,6 +108,8 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
         ("summary", "the program summary as one JSON object"),
         ("report", "every headline number of one page of the app as one JSON object"),
+        ("compare", "the view against a base view: tier moves and both summaries"),
+        ("sensitivity", "the program at each value of one threshold, every other as given"),
     ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--db", type=Path, required=True, metavar="PATH")
@@ -113,6 +122,12 @@ def _build_parser() -> argparse.ArgumentParser:
             )
         if name == "segment":
             sub.add_argument("--format", choices=("csv", "json"), default="csv")
+        if name == "compare":
+            sub.add_argument("--base", required=True, metavar="QUERY", help="the base view as a link's query string")
+            sub.add_argument("--format", choices=("json", "csv"), default="json")
+        if name == "sensitivity":
+            sub.add_argument("--vary", required=True, metavar="NAME", help=" | ".join(compare.THRESHOLDS))
+            sub.add_argument("--values", metavar="V1,V2,...", help="the values to try (default: the threshold's range)")
         if name == "report":
             sub.add_argument("--page", type=_page, required=True, metavar="PAGE", help=" | ".join(report.PAGES))
             sub.add_argument("--partner", metavar="ID", help="the scorecard's partner (default: the first by name)")
@@ -176,13 +191,17 @@ def _view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:
         ) from None
 
 
-def _segmented(args: argparse.Namespace) -> tuple[View, pl.DataFrame]:
+def _facts(args: argparse.Namespace) -> tuple[View, pl.DataFrame]:
     con = _open(args.db)
     try:
         view = _view(args, con)
-        facts = metrics.partner_facts(con, view.as_of, view.window_days)
+        return view, metrics.partner_facts(con, view.as_of, view.window_days)
     finally:
         con.close()
+
+
+def _segmented(args: argparse.Namespace) -> tuple[View, pl.DataFrame]:
+    view, facts = _facts(args)
     return view, metrics.segment(facts, view)
 
 
@@ -199,6 +218,53 @@ def _cmd_segment(args: argparse.Namespace, out: io.TextIOBase) -> int:
 def _cmd_summary(args: argparse.Namespace, out: io.TextIOBase) -> int:
     view, segmented = _segmented(args)
     out.write(json.dumps(metrics.summarize(segmented, view), indent=2) + "\n")
+    return EXIT_OK
+
+
+def _base_view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:
+    """The base view: the current view's flags with the values `--base` names replaced."""
+    given = parse_qs(args.base.lstrip("?"), keep_blank_values=True)
+    if "scenario" in given:
+        raise UsageError(f"--base: no scenario named {given['scenario'][-1]!r} (saved scenarios are not stored yet)")
+    unknown = [name for name in given if name not in {spec.name for spec in PARAMS}]
+    if unknown:
+        raise UsageError(f"--base: {', '.join(unknown)} is not a view parameter")
+    raw = {spec.name: getattr(args, spec.name) for spec in PARAMS} | {k: v[-1] for k, v in given.items()}
+    base = argparse.Namespace(**raw)
+    try:
+        return _view(base, con)
+    except UsageError as exc:
+        raise UsageError(f"--base: {exc}") from None
+
+
+def _cmd_compare(args: argparse.Namespace, out: io.TextIOBase) -> int:
+    con = _open(args.db)
+    try:
+        view, base_view = _view(args, con), _base_view(args, con)
+        current = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
+        base = metrics.segment(metrics.partner_facts(con, base_view.as_of, base_view.window_days), base_view)
+    finally:
+        con.close()
+    comparison = compare.compare(base, base_view, current, view)
+    if args.format == "csv":
+        out.write(comparison.movers.write_csv())
+    else:
+        out.write(json.dumps(comparison.as_json(), indent=2) + "\n")
+    return EXIT_OK
+
+
+def _cmd_sensitivity(args: argparse.Namespace, out: io.TextIOBase) -> int:
+    name = args.vary.replace("-", "_")
+    if name not in compare.THRESHOLDS:
+        raise UsageError(f"--vary {args.vary!r}: not a threshold; vary one of {', '.join(compare.THRESHOLDS)}")
+    values = None
+    if args.values is not None:
+        try:
+            values = [parse_value(SPEC_BY_NAME[name], text) for text in args.values.split(",")]
+        except ValueError as exc:
+            raise UsageError(f"--values {args.values!r}: {exc}") from None
+    view, facts = _facts(args)
+    out.write(compare.sensitivity(facts, view, name, values).write_csv())  # type: ignore[arg-type]
     return EXIT_OK
 
 
@@ -396,6 +462,10 @@ def main(
             return _cmd_segment(args, out)
         if args.command == "report":
             return _cmd_report(args, out)
+        if args.command == "compare":
+            return _cmd_compare(args, out)
+        if args.command == "sensitivity":
+            return _cmd_sensitivity(args, out)
         return _cmd_summary(args, out)
     except UsageError as exc:
         err.write(f"error: {exc}\n")

@@ -1,0 +1,193 @@
+"""Comparing two views of the program (SPEC "Comparing two views"), and how the tiers move as
+one threshold moves.
+
+`compare` takes the segmented partners of a base view (the policy, or the same view a week
+earlier) and of the current view: the tier from / to matrix, with `out` for a partner not in
+the program in one of the views, and every partner whose tier differs with the reason in
+words. `sensitivity` applies one threshold at many values to the same cached facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+
+from kpi import metrics
+from kpi.params import SPEC_BY_NAME, View
+
+OUT = "out"
+STATES: tuple[str, ...] = (*metrics.TIERS, OUT)
+"""Where a partner can be in a view: a tier, or `out` (not in the program on that as-of date)."""
+
+MOVER_COLUMNS: tuple[str, ...] = ("partner_id", "partner_name", "from_tier", "to_tier", "reason", "revenue")
+
+CRITERION_WORDS = {
+    "trainings": "trainings",
+    "content_shares": "content shares",
+    "deals_registered": "deal registrations",
+}
+
+THRESHOLDS: tuple[str, ...] = (
+    "min_trainings",
+    "min_shares",
+    "min_deals",
+    "min_criteria",
+    "reward_min_revenue",
+    "drop_max_actions",
+    "grace_days",
+)
+"""The parameters `sensitivity` can vary: every threshold (the as-of date and the window pick
+the facts, they are not thresholds)."""
+
+# What `sensitivity` tries when no values are given: the slider's whole range where it is
+# short, and a grid over the values that matter where the control's range is wide.
+DEFAULT_VALUES: dict[str, tuple[float, ...]] = {
+    "min_trainings": tuple(range(0, 21)),
+    "min_shares": tuple(range(0, 21)),
+    "min_deals": tuple(range(0, 21)),
+    "min_criteria": tuple(range(0, 4)),
+    "reward_min_revenue": tuple(float(v) for v in range(0, 200_001, 10_000)),
+    "drop_max_actions": tuple(range(0, 21)),
+    "grace_days": tuple(range(0, 366, 15)),
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two views' tiers side by side."""
+
+    base: dict[str, Any]  # metrics.summarize of the base view
+    current: dict[str, Any]  # metrics.summarize of the current view
+    matrix: dict[str, dict[str, int]]  # from state -> to state -> partners, every key present
+    movers: pl.DataFrame  # MOVER_COLUMNS, one row per partner whose state differs, by partner_id
+
+    @property
+    def moved(self) -> int:
+        return self.movers.height
+
+    def as_json(self) -> dict[str, Any]:
+        """SPEC's JSON: {"base", "current", "moved", "matrix"}."""
+        return {"base": self.base, "current": self.current, "moved": self.moved, "matrix": self.matrix}
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count != 1 else f"{count:,} {word.removesuffix('s')}"
+
+
+def _criteria_gaps(row: Mapping[str, Any], view: View) -> list[str]:
+    enabled, needed = metrics.criteria_needed(view)
+    unmet = [
+        f"needs {_plural(threshold, CRITERION_WORDS[column])}, has {int(row[column]):,}"
+        for column, threshold in enabled
+        if int(row[column]) < threshold
+    ]
+    if not enabled:
+        return ["no criterion is switched on"]
+    return [f"meets {int(row['criteria_met'])} of the {needed} criteria needed", *unmet]
+
+
+def reason(row: Mapping[str, Any], view: View) -> str:
+    """Why a partner of the population is in its tier under `view`, in words: the rule that
+    put it there and, where it missed another tier, by how much. `row` is a row of
+    `metrics.segment`."""
+    revenue = float(row["revenue"])
+    if row["tier"] == "reward":
+        return (
+            f"activated ({int(row['criteria_met'])} criteria met) and revenue {_count(revenue)} "
+            f">= reward threshold {_count(view.reward_min_revenue)}"
+        )
+    grace_end = row["joined_on"] + timedelta(days=view.grace_days)
+    if row["tier"] == "drop":
+        return (
+            f"not activated ({'; '.join(_criteria_gaps(row, view))}), no revenue, "
+            f"{_plural(int(row['actions']), 'actions')} <= drop limit {view.drop_max_actions:,}, "
+            f"past the {view.grace_days}-day grace period"
+        )
+    # Nurture: why not reward, and why not drop.
+    if row["activated"]:
+        not_reward = f"revenue {_count(revenue)} < reward threshold {_count(view.reward_min_revenue)}"
+        return f"activated but {not_reward}"
+    not_reward = "not activated: " + "; ".join(_criteria_gaps(row, view))
+    if revenue > 0:
+        not_drop = f"revenue {_count(revenue)}"
+    elif int(row["actions"]) > view.drop_max_actions:
+        not_drop = f"{_plural(int(row['actions']), 'actions')} > drop limit {view.drop_max_actions:,}"
+    else:
+        not_drop = f"in the grace period until {grace_end.isoformat()}"
+    return f"{not_reward}; kept from drop by {not_drop}"
+
+
+def _states(segmented: pl.DataFrame) -> pl.DataFrame:
+    return segmented.select("partner_id", "partner_name", "tier", "revenue")
+
+
+def compare(base: pl.DataFrame, base_view: View, current: pl.DataFrame, current_view: View) -> Comparison:
+    """The base view's tiers against the current view's, from their `metrics.segment` frames.
+
+    A partner in one view's population and not in the other's is `out` there. The matrix
+    counts every partner of either population by (base state, current state); movers are
+    the partners whose state differs, by partner_id, each with the reason for its state in
+    the current view (or why it is out of it).
+    """
+    joined = _states(base).join(_states(current), on="partner_id", how="full", coalesce=True, suffix="_now")
+    joined = joined.with_columns(
+        pl.col("tier").fill_null(OUT).alias("from_tier"),
+        pl.col("tier_now").fill_null(OUT).alias("to_tier"),
+        pl.coalesce("partner_name_now", "partner_name").alias("partner_name"),
+        pl.coalesce("revenue_now", "revenue").alias("revenue"),
+    )
+    counts = {(f, t): n for f, t, n in joined.group_by("from_tier", "to_tier").len().iter_rows()}
+    matrix = {f: {t: int(counts.get((f, t), 0)) for t in STATES} for f in STATES}
+    moved = joined.filter(pl.col("from_tier") != pl.col("to_tier")).sort("partner_id")
+    rows_now = {
+        row["partner_id"]: row
+        for row in current.filter(pl.col("partner_id").is_in(moved["partner_id"].to_list())).iter_rows(named=True)
+    }
+    reasons = [
+        reason(rows_now[pid], current_view)
+        if pid in rows_now
+        else f"not in the program on {current_view.as_of.isoformat()}"
+        for pid in moved["partner_id"]
+    ]
+    movers = moved.select(
+        "partner_id", "partner_name", "from_tier", "to_tier", pl.Series("reason", reasons, dtype=pl.String), "revenue"
+    )
+    return Comparison(metrics.summarize(base, base_view), metrics.summarize(current, current_view), matrix, movers)
+
+
+def sensitivity(facts: pl.DataFrame, view: View, name: str, values: Sequence[float] | None = None) -> pl.DataFrame:
+    """The program as threshold `name` takes each of `values` (default `DEFAULT_VALUES`), every
+    other parameter as in `view`: one row per value with `value, partners, activated,
+    activation_pct, reward, nurture, drop`. Applied to the same facts, never re-read."""
+    if name not in THRESHOLDS:
+        raise ValueError(f"{name} is not a threshold; vary one of {', '.join(THRESHOLDS)}")
+    spec = SPEC_BY_NAME[name]
+    kind = int if spec.kind == "int" else float
+    rows = []
+    for value in DEFAULT_VALUES[name] if values is None else values:
+        summary = metrics.summarize(metrics.segment(facts, view.replace(**{name: kind(value)})), view)
+        rows.append(
+            {
+                "value": kind(value),
+                "partners": summary["partners"],
+                "activated": summary["activated"],
+                "activation_pct": summary["activation_pct"],
+                **summary["tiers"],
+            }
+        )
+    schema = {
+        "value": pl.Int64 if kind is int else pl.Float64,
+        "partners": pl.Int64,
+        "activated": pl.Int64,
+        "activation_pct": pl.Float64,
+        **{tier: pl.Int64 for tier in metrics.TIERS},
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
