@@ -13,6 +13,11 @@ Each database file describes its own load (time, source, files and row counts, m
 name; see kpi/sql/schema.sql), so the history needs no other record. A dataset enters the
 history at the moment it stops being live: just before a load or a restore replaces it.
 
+Saved scenarios (kpi.scenarios) live in the live file's `scenarios` table: they are the
+program's policy, not the data's, so a load or a restore carries the live file's scenarios
+into the file it swaps in, and a change to the scenarios is itself a new file swapped in
+(`replace_scenarios`), the data unchanged.
+
 Every change is made under a temporary name (hidden: its name starts with ".") and
 renamed into place last, so a failure or a crash at any point leaves the live database as
 it was; hidden files are never listed and are cleared by the next change. Writers take an
@@ -57,6 +62,7 @@ __all__ = [
     "load_dataset",
     "load_streamed",
     "mappings_dir",
+    "replace_scenarios",
     "restore",
     "save_mapping",
     "saved_mappings",
@@ -153,7 +159,13 @@ def load_streamed(
         if files is None:
             return None
         files = tuple(files)
-        writer.finish(source=source, loaded_at=loaded_at, files=files, mapping_name=mapping_name)
+        writer.finish(
+            source=source,
+            loaded_at=loaded_at,
+            files=files,
+            mapping_name=mapping_name,
+            scenarios=_live_scenarios(db_path),
+        )
         # Read only now (it raises for a file that is not one of ours): reading a database
         # costs memory, which is better not held while the rows stream through.
         preserved = _preserve_live(db_path, history.folder)
@@ -216,7 +228,13 @@ def restore(db_path: Path, load_id: str, *, restored_at: datetime, keep: int = D
         preserved: Path | None = None
         try:
             shutil.copyfile(original, work)
-            store.restamp(work, dataset_id=new_id, loaded_at=restored_at, source=f"restore of {load_id}")
+            store.restamp(
+                work,
+                dataset_id=new_id,
+                loaded_at=restored_at,
+                source=f"restore of {load_id}",
+                scenarios=_live_scenarios(db_path),
+            )
             restored = store.describe(work)
             preserved = _preserve_live(db_path, history.folder)
             os.replace(work, db_path)
@@ -227,6 +245,53 @@ def restore(db_path: Path, load_id: str, *, restored_at: datetime, keep: int = D
         history.committed = True
         _prune(history.folder, keep, live_id=new_id)
     return _record(restored, current=True)
+
+
+def replace_scenarios(db_path: Path, change: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+    """Replace the live file's saved scenarios with `change(the stored rows)`; return them.
+
+    The rows are `store.SCENARIO_SCHEMA`. Like a load, atomic and never in place: the live
+    file is copied under a temporary name, the copy's `scenarios` table rewritten and the
+    copy renamed over the live file. So a reader holding the live file read-only (the app)
+    keeps reading it undisturbed and sees the new scenarios on its next connection, kept
+    history files (hard links of earlier live files) are never touched, and an exception
+    from `change` or at any point changes nothing. The folder's lock is held from reading
+    to renaming, so two changes (or a change and a load) never lose each other's work.
+    The dataset keeps its id and no history entry is made: the data is the same.
+    """
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        raise FileNotFoundError(f"no database at {db_path}")
+    with _changing(db_path) as history:
+        _described(db_path)  # refuse a file that is not one of ours
+        rows = change(store.scenario_rows(db_path))
+        work = history.folder / f".scenarios-{uuid.uuid4().hex}.tmp"
+        try:
+            shutil.copyfile(db_path, work)
+            con = duckdb.connect(str(work))
+            try:
+                con.sql("begin transaction")
+                store.write_scenario_rows(con, rows)
+                con.sql("commit")
+                con.sql("checkpoint")
+            finally:
+                con.close()
+            os.replace(work, db_path)
+        finally:
+            _unlink(work)
+        history.committed = True
+    return rows
+
+
+def _live_scenarios(db_path: Path) -> pl.DataFrame | None:
+    """The live file's saved scenarios, to carry into the file replacing it (None: no live file,
+    or not one of ours, which the swap then refuses with its own message)."""
+    if not db_path.is_file():
+        return None
+    try:
+        return store.scenario_rows(db_path)
+    except duckdb.Error:
+        return None
 
 
 def _check_keep(keep: int) -> None:

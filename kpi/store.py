@@ -10,7 +10,9 @@ A load streams its rows into the new file a chunk at a time (`building`, `Datase
 with DuckDB's memory kept small, so writing does not hold the dataset in memory.
 
 Each database describes its own load: the `dataset` row (id, time, source,
-mapping used) and `dataset_files` (the source files and their row counts).
+mapping used) and `dataset_files` (the source files and their row counts). It also holds
+the saved scenarios (`scenarios`), which are not the data's: a load or a restore carries
+the live file's over (kpi.history, kpi.scenarios).
 """
 
 from __future__ import annotations
@@ -140,6 +142,7 @@ class DatasetWriter:
             },
         )
         self._con.sql(sql_text("schema"))
+        self._con.sql(sql_text("scenarios_table"))
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
@@ -190,10 +193,14 @@ class DatasetWriter:
         loaded_at: datetime,
         files: Sequence[SourceFileInfo] = (),
         mapping_name: str | None = None,
+        scenarios: pl.DataFrame | None = None,
     ) -> None:
-        """Record the load (the `dataset` row, its files), checkpoint and close: the file is complete."""
+        """Record the load (the `dataset` row, its files) and the saved scenarios carried
+        over (`scenario_rows` of the live file), checkpoint and close: the file is complete."""
         con = self._connection()
         self._commit()
+        if scenarios is not None:
+            write_scenario_rows(con, scenarios)
         con.sql(
             "insert into dataset (dataset_id, loaded_at, source, mapping_name) values ($id, $at, $source, $mapping)",
             params={"id": self.dataset_id, "at": loaded_at, "source": source, "mapping": mapping_name},
@@ -322,21 +329,81 @@ def write_dataset(
     return writer.dataset_id
 
 
-def restamp(path: Path, *, dataset_id: str, loaded_at: datetime, source: str) -> None:
-    """Give a copy of a database file a new identity as a new load (its data unchanged).
+def restamp(
+    path: Path, *, dataset_id: str, loaded_at: datetime, source: str, scenarios: pl.DataFrame | None = None
+) -> None:
+    """Give a copy of a database file a new identity as a new load (its data unchanged),
+    with these saved scenarios (`scenario_rows`) instead of its own when given.
 
     Only for a private copy that no reader has open: the file is changed in place.
     """
     con = duckdb.connect(str(path))
     try:
+        con.sql("begin transaction")
         con.sql(
             "update dataset set dataset_id = $id, loaded_at = $at, source = $source",
             params={"id": dataset_id, "at": loaded_at, "source": source},
         )
+        if scenarios is not None:
+            write_scenario_rows(con, scenarios)
+        con.sql("commit")
         con.sql("checkpoint")
     finally:
         con.close()
     Path(str(path) + ".wal").unlink(missing_ok=True)
+
+
+SCENARIO_SCHEMA: dict[str, pl.DataType] = {
+    "name": pl.String(),
+    "is_policy": pl.Boolean(),
+    "min_trainings": pl.Int32(),
+    "min_shares": pl.Int32(),
+    "min_deals": pl.Int32(),
+    "min_criteria": pl.Int32(),
+    "reward_min_revenue": pl.Float64(),
+    "drop_max_actions": pl.Int32(),
+    "grace_days": pl.Int32(),
+}
+"""The columns of the `scenarios` table (kpi/sql/scenarios_table.sql)."""
+
+
+def scenario_rows(db_path: Path) -> pl.DataFrame:
+    """The saved scenarios of a database file as stored (`SCENARIO_SCHEMA`, by name).
+
+    Read as the file is now (a fresh read-only attach). A file written before scenarios
+    were stored has none: an empty frame, as has a missing file.
+    """
+    if not Path(db_path).is_file():
+        return pl.DataFrame(schema=SCENARIO_SCHEMA)
+    con = _attach(db_path, {"threads": 1, "memory_limit": "16MB", "allocator_flush_threshold": "4MB"})
+    try:
+        return _scenario_rows(con, _ATTACHED + ".main.scenarios")
+    finally:
+        con.close()
+
+
+def connected_scenario_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """`scenario_rows` read through a connection of `connect` (the dataset it opened)."""
+    return _scenario_rows(con, "scenarios")
+
+
+def _scenario_rows(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    columns = ", ".join(SCENARIO_SCHEMA)
+    try:
+        # The table name is ours (a constant above), never user input.
+        rows = con.sql(f"select {columns} from {table} order by name").pl()
+    except duckdb.CatalogException:  # an older file: no scenarios stored
+        return pl.DataFrame(schema=SCENARIO_SCHEMA)
+    return rows.cast(SCENARIO_SCHEMA)  # type: ignore[arg-type]
+
+
+def write_scenario_rows(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+    """Make `rows` (`SCENARIO_SCHEMA`) the whole `scenarios` table of a file open read-write
+    (creating the table in an older file). Inside the caller's transaction, if any."""
+    con.sql(sql_text("scenarios_table"))
+    con.sql("delete from scenarios")
+    incoming_scenarios = _ArrowStream(rows.select(list(SCENARIO_SCHEMA)).cast(SCENARIO_SCHEMA))  # noqa: F841 - read by DuckDB below
+    con.sql("insert into scenarios by name select * from incoming_scenarios")
 
 
 def _attach(db_path: Path, config: Mapping[str, object] | None = None) -> duckdb.DuckDBPyConnection:
