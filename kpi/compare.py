@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from kpi import metrics
-from kpi.params import SPEC_BY_NAME, View
+from kpi.params import SPEC_BY_NAME, THRESHOLDS, View
 
 OUT = "out"
 STATES: tuple[str, ...] = (*metrics.TIERS, OUT)
@@ -30,18 +30,6 @@ CRITERION_WORDS = {
     "content_shares": "content shares",
     "deals_registered": "deal registrations",
 }
-
-THRESHOLDS: tuple[str, ...] = (
-    "min_trainings",
-    "min_shares",
-    "min_deals",
-    "min_criteria",
-    "reward_min_revenue",
-    "drop_max_actions",
-    "grace_days",
-)
-"""The parameters `sensitivity` can vary: every threshold (the as-of date and the window pick
-the facts, they are not thresholds)."""
 
 # What `sensitivity` tries when no values are given: the slider's whole range where it is
 # short, and a grid over the values that matter where the control's range is wide.

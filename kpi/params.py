@@ -135,6 +135,18 @@ PARAMS: tuple[ParamSpec, ...] = (
     ),
 )
 
+THRESHOLDS: tuple[str, ...] = (
+    "min_trainings",
+    "min_shares",
+    "min_deals",
+    "min_criteria",
+    "reward_min_revenue",
+    "drop_max_actions",
+    "grace_days",
+)
+"""The view's thresholds: every parameter but the as-of date and the window, which pick the
+facts. What a saved scenario holds (kpi.scenarios) and what `sensitivity` can vary."""
+
 
 PAGE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
