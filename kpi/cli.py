@@ -8,6 +8,11 @@
     python -m kpi report --db PATH [params] --page PAGE [--partner ID] [--engagement-min-logins N]
     python -m kpi compare --db PATH [params] --base QUERY [--format json|csv]
     python -m kpi sensitivity --db PATH [params] --vary NAME [--values V1,V2,...]
+    python -m kpi scenarios --db PATH
+    python -m kpi scenarios save NAME --db PATH [thresholds]
+    python -m kpi scenarios rename OLD NEW --db PATH
+    python -m kpi scenarios delete NAME --db PATH
+    python -m kpi scenarios policy NAME --db PATH
 
 `report` prints, as one JSON object, every headline number of one page of the app
 (overview, tiers, roi, recurring, engagement or scorecard) for the view: the same
@@ -16,8 +21,14 @@ scorecard's partner (default: the first by name); `--engagement-min-logins` is t
 Engagement page's look-busy threshold (default 10).
 
 `compare` sets the view of [params] against a base view written as a link's query string
-(`--base "as_of=2026-06-23"`, `--base "min_trainings=1&min_deals=1"`); what the base does
-not name is the view's. `sensitivity` is the program at each value of one threshold.
+(`--base "as_of=2026-06-23"`, `--base "min_trainings=1&min_deals=1"`, `--base
+"scenario=policy&as_of=2026-06-23"`: a saved scenario's thresholds, then the other values
+named); what the base does not name is the view's. `sensitivity` is the program at each
+value of one threshold.
+
+`scenarios` prints the saved scenarios as a JSON list of {"name", "policy", "thresholds"},
+by name; `save` stores the thresholds given as a new scenario (those not given: the
+policy's), `policy` makes a scenario the policy (kpi.scenarios).
 
 Bad arguments and refused data exit with status 2 and a readable message on
 stderr, never a traceback.
@@ -38,10 +49,19 @@ from urllib.parse import parse_qs
 import duckdb
 import polars as pl
 
-from kpi import compare, engagement, history, metrics, report
+from kpi import compare, engagement, history, metrics, report, scenarios
 from kpi.ingest import load_folder, load_mapped
 from kpi.mapping import FileMapping, Mapping, MappingError
-from kpi.params import PARAMS, SPEC_BY_NAME, ParamError, View, parse_value, parse_view_strict
+from kpi.params import (
+    PARAMS,
+    SPEC_BY_NAME,
+    THRESHOLDS,
+    ParamError,
+    View,
+    format_param,
+    parse_value,
+    parse_view_strict,
+)
 from kpi.read import read_source, readable_files
 from kpi.schema import TABLE_NAMES
 from kpi.source import SourceError
@@ -96,6 +116,8 @@ def _build_parser() -> argparse.ArgumentParser:
     restore.add_argument("load_id", metavar="LOAD_ID")
     restore.add_argument("--db", type=Path, required=True, metavar="PATH")
 
+    _add_scenarios_parser(commands)
+
     demo = commands.add_parser("demo", help="write the demo dataset")
     demo.add_argument("--db", type=Path, required=True, metavar="PATH")
     demo.add_argument("--partners", type=_int_at_least(1), default=300, metavar="N")
@@ -138,6 +160,26 @@ def _build_parser() -> argparse.ArgumentParser:
                 help=f"the Engagement page's look-busy logins (default {engagement.MIN_LOGINS_DEFAULT})",
             )
     return parser
+
+
+def _add_scenarios_parser(commands: argparse._SubParsersAction) -> None:
+    listing = commands.add_parser(
+        "scenarios", help="list the saved scenarios as JSON (the policy marked), or change them"
+    )
+    listing.add_argument("--db", type=Path, metavar="PATH")
+    actions = listing.add_subparsers(dest="action", parser_class=_Parser)
+    # --db may come before or after the action; SUPPRESS keeps a value given before it.
+    save = actions.add_parser("save", help="save thresholds as a new scenario (those not given: the policy's)")
+    save.add_argument("name", metavar="NAME")
+    for name in THRESHOLDS:
+        save.add_argument("--" + name.replace("_", "-"), dest=name, metavar="VALUE", help=SPEC_BY_NAME[name].help)
+    rename = actions.add_parser("rename", help="give a scenario a new name")
+    rename.add_argument("name", metavar="OLD")
+    rename.add_argument("new_name", metavar="NEW")
+    actions.add_parser("delete", help="delete a scenario (not the policy)").add_argument("name", metavar="NAME")
+    actions.add_parser("policy", help="make a scenario the policy").add_argument("name", metavar="NAME")
+    for action in actions.choices.values():
+        action.add_argument("--db", type=Path, default=argparse.SUPPRESS, metavar="PATH")
 
 
 def _page(text: str) -> str:
@@ -224,12 +266,17 @@ def _cmd_summary(args: argparse.Namespace, out: io.TextIOBase) -> int:
 def _base_view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:
     """The base view: the current view's flags with the values `--base` names replaced."""
     given = parse_qs(args.base.lstrip("?"), keep_blank_values=True)
-    if "scenario" in given:
-        raise UsageError(f"--base: no scenario named {given['scenario'][-1]!r} (saved scenarios are not stored yet)")
+    raw = {spec.name: getattr(args, spec.name) for spec in PARAMS}
+    if "scenario" in given:  # the scenario's thresholds; the other values named still override
+        try:
+            chosen = scenarios.find(scenarios.connected(con), given.pop("scenario")[-1])
+        except scenarios.ScenarioError as exc:
+            raise UsageError(f"--base: {exc}") from None
+        raw |= {name: format_param(SPEC_BY_NAME[name], value) for name, value in chosen.thresholds.items()}
     unknown = [name for name in given if name not in {spec.name for spec in PARAMS}]
     if unknown:
         raise UsageError(f"--base: {', '.join(unknown)} is not a view parameter")
-    raw = {spec.name: getattr(args, spec.name) for spec in PARAMS} | {k: v[-1] for k, v in given.items()}
+    raw |= {k: v[-1] for k, v in given.items()}
     base = argparse.Namespace(**raw)
     try:
         return _view(base, con)
@@ -250,6 +297,31 @@ def _cmd_compare(args: argparse.Namespace, out: io.TextIOBase) -> int:
         out.write(comparison.movers.write_csv())
     else:
         out.write(json.dumps(comparison.as_json(), indent=2) + "\n")
+    return EXIT_OK
+
+
+def _cmd_scenarios(args: argparse.Namespace, out: io.TextIOBase) -> int:
+    if args.db is None:
+        raise UsageError("the following arguments are required: --db")
+    try:
+        if args.action == "save":
+            given = {name: getattr(args, name) for name in THRESHOLDS if getattr(args, name) is not None}
+            values = scenarios.thresholds(given, base=scenarios.policy(args.db).thresholds)
+            out.write(f"saved scenario {scenarios.save(args.db, args.name, values).name!r}\n")
+        elif args.action == "rename":
+            renamed = scenarios.rename(args.db, args.name, args.new_name)
+            out.write(f"renamed scenario {args.name.strip()!r} to {renamed.name!r}\n")
+        elif args.action == "delete":
+            scenarios.delete(args.db, args.name)
+            out.write(f"deleted scenario {args.name.strip()!r}\n")
+        elif args.action == "policy":
+            out.write(f"the policy is now {scenarios.set_policy(args.db, args.name).name!r}\n")
+        else:
+            out.write(json.dumps(scenarios.as_json(scenarios.list_scenarios(args.db)), indent=2) + "\n")
+    except ValueError as exc:  # ScenarioError, or a file that is not one of our databases
+        raise UsageError(str(exc)) from None
+    except duckdb.Error as exc:
+        raise UsageError(f"{args.db} is not a Channel KPI Explorer database: {str(exc).splitlines()[0]}") from None
     return EXIT_OK
 
 
@@ -466,6 +538,8 @@ def main(
             return _cmd_compare(args, out)
         if args.command == "sensitivity":
             return _cmd_sensitivity(args, out)
+        if args.command == "scenarios":
+            return _cmd_scenarios(args, out)
         return _cmd_summary(args, out)
     except UsageError as exc:
         err.write(f"error: {exc}\n")
