@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -168,11 +169,37 @@ def test_equal_views_move_nobody(program):
     [
         ("min_trainings=x", "error: --base: --min-trainings 'x': not a whole number\n"),
         ("colour=red", "error: --base: colour is not a view parameter\n"),
-        ("scenario=policy", "error: --base: no scenario named 'policy' (saved scenarios are not stored yet)\n"),
+        ("scenario=nope", "error: --base: no scenario named 'nope'; the scenarios are: policy\n"),
+        ("scenario=policy&colour=red", "error: --base: colour is not a view parameter\n"),
     ],
 )
 def test_a_bad_base_is_one_error_line(program, base, message):
     assert run_cli("compare", "--db", program, "--base", base) == (2, "", message)
+
+
+def test_a_base_scenario_takes_its_stored_thresholds(program, tmp_path):
+    db = tmp_path / "program.duckdb"  # the module's database stays without scenarios
+    shutil.copyfile(program, db)
+    # Nothing saved: scenario=policy is the defaults, the current view's thresholds here.
+    assert compare(db, "scenario=policy")["moved"] == 0
+    assert run_cli("scenarios", "save", "two trainings", "--db", db, "--min-trainings", "2")[0] == 0
+    saved = compare(db, "scenario=two trainings")
+    assert saved == compare(db, "min_trainings=2")
+    assert moves(saved)[("nurture", "reward")] == 1  # P1: nurture with 2 trainings needed, reward now
+    # Other values named in the same query still override the scenario's.
+    assert compare(db, "scenario=Two Trainings&as_of=2026-03-15") == compare(db, "min_trainings=2&as_of=2026-03-15")
+    assert compare(db, "scenario=two trainings&min_trainings=1")["moved"] == 0
+    # The policy moved to the saved scenario: scenario=policy still names the scenario called so.
+    assert run_cli("scenarios", "policy", "two trainings", "--db", db)[0] == 0
+    assert compare(db, "scenario=policy")["moved"] == 0
+    assert run_cli("scenarios", "rename", "policy", "defaults", "--db", db)[0] == 0
+    assert compare(db, "scenario=policy") == saved  # no scenario is called so: the policy
+    code, out, err = run_cli("compare", "--db", db, "--base", "scenario=strict")
+    assert (code, out, err) == (
+        2,
+        "",
+        "error: --base: no scenario named 'strict'; the scenarios are: defaults, two trainings\n",
+    )
 
 
 def sensitivity(db: Path, name: str, values: str) -> list[tuple]:
