@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +19,7 @@ from tests.conftest import (
     open_page,
     page_report,
     partner,
+    run_cli,
 )
 
 
@@ -309,3 +311,44 @@ def test_a_threshold_move_on_the_tiers_page_retiers_the_list(list_db, monkeypatc
     assert shown_line(at) == "**230** of 230 partners shown: reward **33** · nurture **167** · drop **30**"
     at.multiselect(key="tiers_tier").set_value(["reward"]).run()
     assert ids(at) == [f"P{i:03d}" for i in range(198, 101, -3)]
+
+
+# --- against the policy ----------------------------------------------------------------------
+
+
+def policy_caption(at: AppTest) -> str:
+    return next(c.value for c in at.caption if "policy" in c.value)
+
+
+def test_the_page_shows_who_moves_against_the_policy_and_why(list_db, monkeypatch):
+    at = open_tiers(list_db, monkeypatch)
+    assert "are the policy's" in policy_caption(at) and "no partner moves" in policy_caption(at)
+    assert len(at.dataframe) == 1  # only the list: no matrix, no movers
+
+    # Reward from 60,000: the activated P051, P054, P057 (revenue 51,000-57,000) drop to nurture.
+    at.sidebar.number_input(key="reward_min_revenue").set_value(60_000.0).run()
+    assert not at.exception
+    caption = policy_caption(at)
+    assert "reward: revenue at least $50,000 → $60,000" in caption and "**3** partners change tier" in caption
+    matrix = at.dataframe[1].value
+    assert matrix.set_index("policy").to_dict("index") == {
+        "reward": {"reward": 47, "nurture": 3, "drop": 0},
+        "nurture": {"reward": 0, "nurture": 150, "drop": 0},
+        "drop": {"reward": 0, "nurture": 0, "drop": 30},
+    }
+    movers = at.dataframe[2].value
+    assert list(movers["partner_id"]) == ["P057", "P054", "P051"]  # most revenue first
+    assert movers["reason"].iloc[0] == "activated but revenue 57,000 < reward threshold 60,000"
+    assert set(movers["from_tier"]) == {"reward"} and set(movers["to_tier"]) == {"nurture"}
+    code, out, _ = run_cli(
+        "compare",
+        "--db",
+        list_db,
+        "--as-of",
+        "2026-03-31",
+        "--reward-min-revenue",
+        "60000",
+        "--base",
+        "scenario=policy",
+    )
+    assert code == 0 and json.loads(out)["moved"] == 3  # the command line says the same

@@ -24,7 +24,8 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from kpi import engagement, history, metrics, recurring, roi, scorecard, store, tiers
+from kpi import compare, engagement, history, metrics, recurring, roi, scorecard, store, tiers
+from kpi import scenarios as kpi_scenarios
 from kpi.params import View
 from ui import charts, charts_engagement, charts_recurring, charts_roi, charts_scorecard
 
@@ -186,6 +187,29 @@ def program_history_spec(dataset: Dataset, currency: str) -> dict:
 def partner_list(dataset: Dataset, as_of: date, window_days: int) -> tiers.PartnerList:
     """`kpi.tiers.partner_list` of the cached facts."""
     return tiers.partner_list(partner_facts(dataset, as_of, window_days))
+
+
+@cached(max_entries=8)
+def scenarios(dataset: Dataset) -> tuple[kpi_scenarios.Scenario, ...]:
+    """The dataset's saved scenarios (`kpi.scenarios`); a change to them is a new file version."""
+    with cursor(dataset) as cur:
+        return tuple(kpi_scenarios.connected(cur))
+
+
+def policy_comparison(dataset: Dataset, view: View) -> tuple[kpi_scenarios.Scenario, View, compare.Comparison | None]:
+    """The policy, its view (the current as-of date and window with the policy's thresholds)
+    and `kpi.compare.compare` of it against the current view from the same cached facts;
+    None when the thresholds are the policy's."""
+    policy = next(s for s in scenarios(dataset) if s.is_policy)
+    base_view = kpi_scenarios.apply(view, policy)
+    if base_view == view:
+        return policy, base_view, None
+    facts = partner_facts(dataset, view.as_of, view.window_days)
+    return (
+        policy,
+        base_view,
+        compare.compare(metrics.segment(facts, base_view), base_view, segmented(dataset, view), view),
+    )
 
 
 # --- roi -------------------------------------------------------------------------------------
