@@ -294,7 +294,7 @@ def _cmd_compare(args: argparse.Namespace, out: io.TextIOBase) -> int:
         con.close()
     comparison = compare.compare(base, base_view, current, view)
     if args.format == "csv":
-        out.write(comparison.movers.write_csv())
+        out.write(comparison.explained().write_csv())
     else:
         out.write(json.dumps(comparison.as_json(), indent=2) + "\n")
     return EXIT_OK

@@ -51,11 +51,31 @@ class Comparison:
     base: dict[str, Any]  # metrics.summarize of the base view
     current: dict[str, Any]  # metrics.summarize of the current view
     matrix: dict[str, dict[str, int]]  # from state -> to state -> partners, every key present
-    movers: pl.DataFrame  # MOVER_COLUMNS, one row per partner whose state differs, by partner_id
+    movers: pl.DataFrame  # partner_id, partner_name, from_tier, to_tier, revenue: whose state differs
+    current_rows: pl.DataFrame  # the current view's segmented partners, for the reasons
+    current_view: View
 
     @property
     def moved(self) -> int:
         return self.movers.height
+
+    def explained(self, movers: pl.DataFrame | None = None) -> pl.DataFrame:
+        """`movers` (default: every mover) with the reason for each one's state in the
+        current view, in MOVER_COLUMNS order. Wording reasons is row by row, so a page
+        asks only for the rows it shows."""
+        movers = self.movers if movers is None else movers
+        rows_now = {
+            row["partner_id"]: row
+            for row in self.current_rows.filter(pl.col("partner_id").is_in(movers["partner_id"].to_list())).iter_rows(
+                named=True
+            )
+        }
+        out_of_program = f"not in the program on {self.current_view.as_of.isoformat()}"
+        reasons = [
+            reason(rows_now[pid], self.current_view) if pid in rows_now else out_of_program
+            for pid in movers["partner_id"]
+        ]
+        return movers.with_columns(pl.Series("reason", reasons, dtype=pl.String)).select(MOVER_COLUMNS)
 
     def as_json(self) -> dict[str, Any]:
         """SPEC's JSON: {"base", "current", "moved", "matrix"}."""
@@ -122,8 +142,8 @@ def compare(base: pl.DataFrame, base_view: View, current: pl.DataFrame, current_
 
     A partner in one view's population and not in the other's is `out` there. The matrix
     counts every partner of either population by (base state, current state); movers are
-    the partners whose state differs, by partner_id, each with the reason for its state in
-    the current view (or why it is out of it).
+    the partners whose state differs, by partner_id; `Comparison.explained` adds the reason
+    for each one's state in the current view (or why it is out of it).
     """
     joined = _states(base).join(_states(current), on="partner_id", how="full", coalesce=True, suffix="_now")
     joined = joined.with_columns(
@@ -135,20 +155,15 @@ def compare(base: pl.DataFrame, base_view: View, current: pl.DataFrame, current_
     counts = {(f, t): n for f, t, n in joined.group_by("from_tier", "to_tier").len().iter_rows()}
     matrix = {f: {t: int(counts.get((f, t), 0)) for t in STATES} for f in STATES}
     moved = joined.filter(pl.col("from_tier") != pl.col("to_tier")).sort("partner_id")
-    rows_now = {
-        row["partner_id"]: row
-        for row in current.filter(pl.col("partner_id").is_in(moved["partner_id"].to_list())).iter_rows(named=True)
-    }
-    reasons = [
-        reason(rows_now[pid], current_view)
-        if pid in rows_now
-        else f"not in the program on {current_view.as_of.isoformat()}"
-        for pid in moved["partner_id"]
-    ]
-    movers = moved.select(
-        "partner_id", "partner_name", "from_tier", "to_tier", pl.Series("reason", reasons, dtype=pl.String), "revenue"
+    movers = moved.select("partner_id", "partner_name", "from_tier", "to_tier", "revenue")
+    return Comparison(
+        metrics.summarize(base, base_view),
+        metrics.summarize(current, current_view),
+        matrix,
+        movers,
+        current,
+        current_view,
     )
-    return Comparison(metrics.summarize(base, base_view), metrics.summarize(current, current_view), matrix, movers)
 
 
 def sensitivity(facts: pl.DataFrame, view: View, name: str, values: Sequence[float] | None = None) -> pl.DataFrame:

@@ -360,6 +360,12 @@ def parse_value(spec: ParamSpec, text: str, date_bounds: tuple[date, date] | Non
 RawParams = Mapping[str, "str | Sequence[str] | None"]
 
 
+def _fallback_text(spec: ParamSpec, fallbacks: Mapping[str, object] | None) -> str:
+    """What a notice says is used instead of a refused value."""
+    fallback = (fallbacks or {}).get(spec.name, spec.default)
+    return "the default" if fallback in (None, "") else spec.label_of(format_param(spec, fallback))
+
+
 def parse_params(
     raw: RawParams,
     specs: Sequence[ParamSpec],
@@ -383,16 +389,14 @@ def parse_params(
             if not given:
                 continue
             if len(set(given)) > 1:  # a control cannot show two values: neither is used
-                fallback = (fallbacks or {}).get(spec.name, spec.default)
-                shown = "the default" if fallback in (None, "") else spec.label_of(format_param(spec, fallback))
+                shown = _fallback_text(spec, fallbacks)
                 problems.append(ParamProblem(spec.name, ", ".join(given), f"is given {len(given)} times", shown))
                 continue
             given = given[-1]
         try:
             values[spec.name] = parse_value(spec, given, date_bounds)
         except ValueError as exc:
-            fallback = (fallbacks or {}).get(spec.name, spec.default)
-            shown = "the default" if fallback in (None, "") else spec.label_of(format_param(spec, fallback))
+            shown = _fallback_text(spec, fallbacks)
             problems.append(ParamProblem(spec.name, given, str(exc), shown))
     return values, problems
 

@@ -194,11 +194,11 @@ else:
         column_config={"policy": st.column_config.TextColumn("Under the policy")},
     )
     if moved.moved:
-        movers = moved.movers.sort("revenue", descending=True, maintain_order=True)
+        movers = moved.explained(moved.movers.sort("revenue", descending=True, maintain_order=True).head(MOVERS_SHOWN))
         st.dataframe(
-            movers.head(MOVERS_SHOWN)
-            .select("partner_id", "partner_name", "from_tier", "to_tier", "revenue", "reason")
-            .to_arrow(),  # the reason last: it is the widest
+            movers.select(
+                "partner_id", "partner_name", "from_tier", "to_tier", "revenue", "reason"
+            ).to_arrow(),  # the reason last: it is the widest
             hide_index=True,
             key="tiers_movers",
             column_config={
@@ -212,7 +212,7 @@ else:
         )
         st.download_button(
             "Download every mover (CSV)",
-            lambda: moved.movers.write_csv(),  # built only when clicked
+            lambda: moved.explained().write_csv(),  # built only when clicked
             file_name=f"movers-{view.as_of.isoformat()}.csv",
             mime="text/csv",
             key="tiers_movers_download",

@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,7 +75,7 @@ def _ensure_demo(path: Path) -> None:
 # from them), and the view's values as a plain tuple (cheaper to hash than the object).
 _CACHE_KEYS: dict[type, Callable[[Any], tuple]] = {
     Dataset: lambda dataset: (dataset.path, dataset.version),
-    View: lambda view: tuple(getattr(view, field.name) for field in fields(view)),
+    View: View.values,
 }
 
 
@@ -204,12 +204,14 @@ def policy_comparison(dataset: Dataset, view: View) -> tuple[kpi_scenarios.Scena
     base_view = kpi_scenarios.apply(view, policy)
     if base_view == view:
         return policy, base_view, None
-    facts = partner_facts(dataset, view.as_of, view.window_days)
-    return (
-        policy,
-        base_view,
-        compare.compare(metrics.segment(facts, base_view), base_view, segmented(dataset, view), view),
-    )
+    base = _base_segmented(dataset, base_view)
+    return policy, base_view, compare.compare(base, base_view, segmented(dataset, view), view)
+
+
+@cached(max_entries=8)
+def _base_segmented(dataset: Dataset, base_view: View) -> pl.DataFrame:
+    """A comparison base's tiers: they stay the same while the sidebar's thresholds move."""
+    return segmented(dataset, base_view)
 
 
 # --- roi -------------------------------------------------------------------------------------
