@@ -13,6 +13,27 @@ from ui import format as fmt
 from ui.frame import check_link, current
 
 PAGE_ROWS = 100  # partners a page of the list shows; the CSV has them all
+LIST_COLUMNS = (
+    "partner_id",
+    "partner_name",
+    "tier",
+    "revenue",
+    "cost",
+    "roi",
+    "mrr",
+    "activated",
+    "criteria_met",
+    "trainings",
+    "content_shares",
+    "content_views",
+    "logins",
+    "active_users",
+    "deals_registered",
+    "deals_won",
+    "region",
+    "partner_type",
+    "channel_manager",
+)
 MOVERS_SHOWN = 100  # movers against the policy on screen; the CSV has them all
 PAGE_KEY = "tiers_page"
 # What the list can be sorted by: label -> column. Ties keep partner-name order.
@@ -101,7 +122,9 @@ if list_tab.open:
         first = (page - 1) * PAGE_ROWS
         table = (
             ordered.slice(first, PAGE_ROWS)
-            .select([*SEGMENT_COLUMNS[:2], "region", "partner_type", "channel_manager", *SEGMENT_COLUMNS[2:]])
+            # What a leader sorts and decides by first (tier and money), then why, then who manages it:
+            # at a laptop's width the money columns are on screen without scrolling sideways.
+            .select(LIST_COLUMNS)
             .with_columns((pl.col("roi") * 100).alias("roi"))
         )
         controls.download_button(
@@ -138,7 +161,7 @@ if list_tab.open:
                 "revenue": st.column_config.NumberColumn("Revenue", format=money),
                 "cost": st.column_config.NumberColumn("Cost", format=money),
                 "roi": st.column_config.NumberColumn(
-                    "ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost"
+                    "ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost", width=90
                 ),
                 "mrr": st.column_config.NumberColumn("MRR", format=money),
             },
