@@ -9,6 +9,7 @@ words. `sensitivity` applies one threshold at many values to the same cached fac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,17 +32,21 @@ CRITERION_WORDS = {
     "deals_registered": "deal registrations",
 }
 
-# What `sensitivity` tries when no values are given: the slider's whole range where it is
-# short, and a grid over the values that matter where the control's range is wide.
-DEFAULT_VALUES: dict[str, tuple[float, ...]] = {
+# What `sensitivity` tries when no values are given (`default_values` adds the view's own
+# value): the slider's whole range where it is short, a grid over the values that matter
+# where the control's range is wide. The reward revenue's grid follows the data instead.
+DEFAULT_VALUES: dict[str, tuple[int, ...]] = {
     "min_trainings": tuple(range(0, 21)),
     "min_shares": tuple(range(0, 21)),
     "min_deals": tuple(range(0, 21)),
     "min_criteria": tuple(range(0, 4)),
-    "reward_min_revenue": tuple(float(v) for v in range(0, 200_001, 10_000)),
     "drop_max_actions": tuple(range(0, 21)),
     "grace_days": tuple(range(0, 366, 15)),
 }
+REVENUE_PERCENTILE = 0.95
+"""The reward revenue grid reaches this percentile of the earning partners' revenue."""
+REVENUE_GRID_STEPS = 20
+"""About how many steps the reward revenue grid takes from 0 to its top."""
 
 
 @dataclass(frozen=True)
@@ -166,31 +171,80 @@ def compare(base: pl.DataFrame, base_view: View, current: pl.DataFrame, current_
     )
 
 
-def sensitivity(facts: pl.DataFrame, view: View, name: str, values: Sequence[float] | None = None) -> pl.DataFrame:
-    """The program as threshold `name` takes each of `values` (default `DEFAULT_VALUES`), every
-    other parameter as in `view`: one row per value with `value, partners, activated,
-    activation_pct, reward, nurture, drop`. Applied to the same facts, never re-read."""
+def default_values(facts: pl.DataFrame, view: View, name: str) -> tuple[int | float, ...]:
+    """The values `sensitivity` tries for threshold `name` when none are given: DEFAULT_VALUES,
+    except for `reward_min_revenue`, whose grid covers the data (`revenue_grid`), and always
+    with the view's own value added (ascending, no repeats)."""
+    grid = revenue_grid(facts, view.reward_min_revenue) if name == "reward_min_revenue" else DEFAULT_VALUES[name]
+    return tuple(sorted({*grid, getattr(view, name)}))
+
+
+def revenue_grid(facts: pl.DataFrame, current: float) -> tuple[float, ...]:
+    """The default reward revenues to try: 0 up to the top in REVENUE_GRID_STEPS equal, round
+    steps (1, 2, 2.5 or 5 times a power of ten). The top is the first multiple of the step at
+    or above the larger of `current` and the REVENUE_PERCENTILE of revenue among the partners
+    with any revenue in the window (nearest rank); without either, the parameter's default."""
+    earners = facts.filter(pl.col("revenue") > 0)["revenue"]
+    percentile = float(earners.quantile(REVENUE_PERCENTILE, "nearest")) if earners.len() else 0.0  # type: ignore[arg-type]
+    top = max(current, percentile) or float(SPEC_BY_NAME["reward_min_revenue"].default)  # type: ignore[arg-type]
+    raw_step = top / REVENUE_GRID_STEPS
+    magnitude = 10.0 ** math.floor(math.log10(raw_step))
+    step = next(m * magnitude for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * magnitude >= raw_step)
+    steps = math.ceil(top / step - 1e-9)
+    return tuple(float(i * step) for i in range(steps + 1))
+
+
+def _sensitivity_plan(facts: pl.DataFrame, view: View, name: str, values: Sequence[float] | None) -> pl.LazyFrame:
+    """`sensitivity` as one lazy query: the facts crossed with the values (one copy of the
+    partners per value), the tier rules of `metrics.apply_thresholds` with `name` read from
+    the `value` column, then counted per value."""
     if name not in THRESHOLDS:
         raise ValueError(f"{name} is not a threshold; vary one of {', '.join(THRESHOLDS)}")
-    spec = SPEC_BY_NAME[name]
-    kind = int if spec.kind == "int" else float
-    rows = []
-    for value in DEFAULT_VALUES[name] if values is None else values:
-        summary = metrics.summarize(metrics.segment(facts, view.replace(**{name: kind(value)})), view)
-        rows.append(
-            {
-                "value": kind(value),
-                "partners": summary["partners"],
-                "activated": summary["activated"],
-                "activation_pct": summary["activation_pct"],
-                **summary["tiers"],
-            }
+    kind = int if SPEC_BY_NAME[name].kind == "int" else float
+    dtype = pl.Int64 if kind is int else pl.Float64
+    tried = default_values(facts, view, name) if values is None else values
+    # A position per value, so repeated values keep a row each, in the order given.
+    grid = pl.DataFrame(
+        {"position": range(len(tried)), "value": [kind(v) for v in tried]},
+        schema={"position": pl.Int64, "value": dtype},
+    )
+    thresholds = metrics.threshold_exprs(view, **{name: pl.col("value")})
+    segmented = metrics.apply_thresholds(
+        facts.lazy().join(grid.lazy(), how="cross"), thresholds, pl.lit(view.as_of, dtype=pl.Date)
+    )
+    counts = segmented.group_by("position").agg(
+        pl.len().alias("partners"),
+        pl.col("activated").sum().alias("activated"),
+        *[(pl.col("tier") == tier).sum().alias(tier) for tier in metrics.TIERS],
+    )
+    count_columns = ["partners", "activated", *metrics.TIERS]
+    return (
+        grid.lazy()
+        .join(counts, on="position", how="left")
+        .sort("position")
+        .with_columns(pl.col(count_columns).fill_null(0).cast(pl.Int64))
+        .select(
+            "value",
+            "partners",
+            "activated",
+            pl.when(pl.col("partners") > 0)
+            .then(100.0 * pl.col("activated") / pl.col("partners"))
+            .alias("activation_pct"),
+            *metrics.TIERS,
         )
-    schema = {
-        "value": pl.Int64 if kind is int else pl.Float64,
-        "partners": pl.Int64,
-        "activated": pl.Int64,
-        "activation_pct": pl.Float64,
-        **{tier: pl.Int64 for tier in metrics.TIERS},
-    }
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    )
+
+
+def sensitivity(facts: pl.DataFrame, view: View, name: str, values: Sequence[float] | None = None) -> pl.DataFrame:
+    """The program as threshold `name` takes each of `values` (default `default_values`), every
+    other parameter as in `view`: one row per value, in the order given, with `value, partners,
+    activated, activation_pct, reward, nurture, drop` (activation_pct = 100 x activated /
+    partners, empty without partners). The tier rules of `metrics.segment`, applied to the
+    same facts at every value in one pass, never re-read."""
+    return _sensitivity_plan(facts, view, name, values).collect()
+
+
+def sensitivity_all(facts: pl.DataFrame, view: View) -> dict[str, pl.DataFrame]:
+    """`sensitivity` of every threshold (THRESHOLDS, in that order) at its default values."""
+    plans = [_sensitivity_plan(facts, view, name, None) for name in THRESHOLDS]
+    return dict(zip(THRESHOLDS, pl.collect_all(plans), strict=True))

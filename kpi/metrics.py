@@ -7,17 +7,18 @@ thresholds of a `View` to those facts in memory, so a slider move is cheap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
 
-from kpi.params import View
+from kpi.params import THRESHOLDS, View
 from kpi.store import query
 
 T = TypeVar("T", float, pl.Expr)
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 TIERS: tuple[str, ...] = ("reward", "nurture", "drop")
 
@@ -77,7 +78,7 @@ def segment_at(facts: pl.DataFrame, view: View) -> pl.DataFrame:
     """`segment` applied to facts of several as-of dates (from `facts_at`) in one pass: the
     view's thresholds everywhere, and each row's own grace cutoff (joined_on <= its as_of -
     grace_days). The view's own as-of date is not used."""
-    return _apply_thresholds(facts, view, pl.col("as_of") - pl.duration(days=view.grace_days))
+    return apply_thresholds(facts, threshold_exprs(view), pl.col("as_of"))
 
 
 def partner_months(con: duckdb.DuckDBPyConnection, until: date, partner_id: str | None = None) -> pl.DataFrame:
@@ -103,6 +104,8 @@ def arr(mrr: T) -> T:
 
 CRITERIA_COLUMNS: tuple[str, ...] = ("trainings", "content_shares", "deals_registered")
 """The fact columns the three activation criteria count, in the order of their thresholds."""
+CRITERIA_THRESHOLDS: tuple[str, ...] = ("min_trainings", "min_shares", "min_deals")
+"""The thresholds of CRITERIA_COLUMNS, in the same order."""
 
 
 def criteria_needed(view: View) -> tuple[list[tuple[str, int]], int]:
@@ -111,7 +114,7 @@ def criteria_needed(view: View) -> tuple[list[tuple[str, int]], int]:
     A criterion is disabled at 0. A partner needs `min_criteria` of the enabled
     criteria, or all of them when `min_criteria` exceeds the number enabled.
     """
-    thresholds = (view.min_trainings, view.min_shares, view.min_deals)
+    thresholds = (getattr(view, name) for name in CRITERIA_THRESHOLDS)
     criteria = zip(CRITERIA_COLUMNS, thresholds, strict=True)
     enabled = [(column, threshold) for column, threshold in criteria if threshold > 0]
     return enabled, min(view.min_criteria, len(enabled))
@@ -126,31 +129,49 @@ def segment(facts: pl.DataFrame, view: View) -> pl.DataFrame:
     reward (activated and revenue >= reward_min_revenue); drop (not activated, revenue 0,
     actions <= drop_max_actions, joined_on <= A - grace_days); nurture (everyone else).
     """
-    grace_cutoff = view.as_of - timedelta(days=view.grace_days)
-    return _apply_thresholds(facts, view, pl.lit(grace_cutoff, dtype=pl.Date))
+    return apply_thresholds(facts, threshold_exprs(view), pl.lit(view.as_of, dtype=pl.Date))
 
 
-def _apply_thresholds(facts: pl.DataFrame, view: View, grace_cutoff: pl.Expr) -> pl.DataFrame:
-    """`segment`'s rules with the grace cutoff (the last join date that can be dropped) as an expression."""
-    enabled, needed = criteria_needed(view)
-    met_exprs = [(pl.col(column) >= threshold).cast(pl.Int64) for column, threshold in enabled]
-    criteria_met = pl.sum_horizontal(met_exprs) if met_exprs else pl.lit(0, dtype=pl.Int64)
+def threshold_exprs(view: View, **columns: pl.Expr) -> dict[str, pl.Expr]:
+    """The view's thresholds (THRESHOLDS) as Polars literals for `apply_thresholds`; a name
+    given in `columns` takes that expression instead (a column holding one value per row)."""
+    return {name: columns.get(name, pl.lit(getattr(view, name))) for name in THRESHOLDS}
+
+
+def apply_thresholds(facts: Frame, thresholds: Mapping[str, pl.Expr], as_of: pl.Expr) -> Frame:
+    """The activation and tier rules, each threshold (a `THRESHOLDS` name) an expression, so
+    one row can carry its own value (`segment` gives literals; `compare.sensitivity` a column).
+
+    Criterion i (CRITERIA_COLUMNS, thresholds min_trainings, min_shares, min_deals) is
+    enabled when its threshold > 0; `criteria_met` = enabled criteria whose count >= the
+    threshold; needed = min(min_criteria, criteria enabled); `activated` = criteria_met >=
+    needed. Tiers, first match wins: reward (activated, revenue >= reward_min_revenue); drop
+    (not activated, revenue 0, actions <= drop_max_actions, joined_on <= `as_of` -
+    grace_days); nurture. Adds `actions`, `criteria_met`, `activated`, `tier` and `roi`.
+    """
+    enabled = [thresholds[name] > 0 for name in CRITERIA_THRESHOLDS]
+    met = [
+        (on & (pl.col(column) >= thresholds[name])).cast(pl.Int64)
+        for on, column, name in zip(enabled, CRITERIA_COLUMNS, CRITERIA_THRESHOLDS, strict=True)
+    ]
+    needed = pl.min_horizontal(thresholds["min_criteria"], pl.sum_horizontal([on.cast(pl.Int64) for on in enabled]))
+    grace_cutoff = as_of - pl.duration(days=thresholds["grace_days"])
     return (
         facts.with_columns(
             actions=pl.col("trainings")
             + pl.col("content_shares")
             + pl.col("content_views")
             + pl.col("deals_registered"),
-            criteria_met=criteria_met,
+            criteria_met=pl.sum_horizontal(met).cast(pl.Int64),
         )
         .with_columns(activated=pl.col("criteria_met") >= needed)
         .with_columns(
-            tier=pl.when(pl.col("activated") & (pl.col("revenue") >= view.reward_min_revenue))
+            tier=pl.when(pl.col("activated") & (pl.col("revenue") >= thresholds["reward_min_revenue"]))
             .then(pl.lit("reward"))
             .when(
                 ~pl.col("activated")
                 & (pl.col("revenue") == 0)
-                & (pl.col("actions") <= view.drop_max_actions)
+                & (pl.col("actions") <= thresholds["drop_max_actions"])
                 & (pl.col("joined_on") <= grace_cutoff)
             )
             .then(pl.lit("drop"))

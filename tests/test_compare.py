@@ -11,7 +11,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.conftest import activity, deal, load_tables, partner, run_cli
+from kpi import metrics
+from kpi.compare import default_values, revenue_grid, sensitivity_all
+from kpi.compare import sensitivity as sensitivity_of
+from kpi.params import THRESHOLDS, View
+from kpi.store import connect
+from tests.conftest import activity, d, deal, default_view, load_tables, partner, run_cli
 
 # As of 2026-03-31, 30-day window (2026-03-02 .. 2026-03-31); every event on 2026-03-10, so it
 # is also inside the window ending 2026-03-15. Default thresholds otherwise.
@@ -243,3 +248,89 @@ def test_a_bad_sensitivity_flag_is_one_error_line(program, argv, message):
     code, out, err = run_cli("sensitivity", "--db", program, *argv)
     assert (code, out) == (2, "")
     assert err.startswith("error: " + message) and err.count("\n") == 1
+
+
+def test_sensitivity_without_values_tries_a_reward_grid_up_to_the_earners_revenue(program):
+    # Earners: P1 60,000 and P2 40,000; their 95th percentile (nearest rank) is 60,000, above the
+    # view's 50,000: steps of 5,000 (60,000 / 20 = 3,000, rounded up to a round step) up to 60,000.
+    code, out, err = run_cli(
+        "sensitivity", "--db", program, "--as-of", A, "--window-days", W, "--vary", "reward_min_revenue"
+    )
+    assert code == 0, err
+    table = pl.read_csv(io.StringIO(out))
+    assert table["value"].to_list() == [5_000.0 * i for i in range(13)]
+    assert table.filter(pl.col("value").is_in([40_000.0, 45_000.0, 60_000.0]))["reward"].to_list() == [2, 1, 1]
+
+
+# --- the vectorised pass against one segment per value ------------------------------------------
+
+
+def revenue_facts(revenues: list[float]) -> pl.DataFrame:
+    return pl.DataFrame({"revenue": revenues}, schema={"revenue": pl.Float64})
+
+
+def test_the_reward_grid_reaches_the_95th_percentile_of_the_partners_with_revenue():
+    # 100 earners with 1,000 .. 100,000 (95th percentile: 95,000) and 100 partners with none,
+    # who do not pull the percentile down: 95,000 / 20 = 4,750, so steps of 5,000.
+    facts = revenue_facts([1_000.0 * k for k in range(1, 101)] + [0.0] * 100)
+    assert revenue_grid(facts, 50_000.0) == tuple(5_000.0 * i for i in range(20))
+    # A view above the data: the grid reaches it (1,000,000 / 20 = 50,000 a step).
+    assert revenue_grid(facts, 1_000_000.0) == tuple(50_000.0 * i for i in range(21))
+    # No revenue and a reward threshold of 0: the parameter's default, 50,000, in steps of 2,500.
+    assert revenue_grid(revenue_facts([0.0, 0.0]), 0.0) == tuple(2_500.0 * i for i in range(21))
+
+
+def test_every_default_grid_holds_the_views_own_value():
+    facts = revenue_facts([1_000.0 * k for k in range(1, 101)])
+    view = View(as_of=d(A), min_trainings=27, reward_min_revenue=12_345.0, drop_max_actions=2, grace_days=100)
+    assert default_values(facts, view, "min_trainings") == (*range(21), 27)
+    assert default_values(facts, view, "drop_max_actions") == tuple(range(21))  # 2 is on the grid already
+    assert default_values(facts, view, "grace_days") == (0, 15, 30, 45, 60, 75, 90, 100, *range(105, 366, 15))
+    rewards = default_values(facts, view, "reward_min_revenue")
+    assert 12_345.0 in rewards and rewards[:3] == (0.0, 5_000.0, 10_000.0) and rewards[-1] == 95_000.0
+
+
+@pytest.fixture(scope="module")
+def demo_facts(demo_db: Path) -> pl.DataFrame:
+    con = connect(demo_db)
+    try:
+        return metrics.partner_facts(con, default_view(demo_db).as_of, 90)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"min_shares": 3, "min_criteria": 2, "grace_days": 30}, {"min_deals": 0, "reward_min_revenue": 20_000.0}],
+)
+def test_sensitivity_equals_one_segment_per_value_for_every_threshold(demo_db, demo_facts, changes):
+    view = default_view(demo_db, **changes)
+    curves = sensitivity_all(demo_facts, view)
+    assert list(curves) == list(THRESHOLDS)
+    for name, curve in curves.items():
+        assert curve["value"].to_list() == list(default_values(demo_facts, view, name))
+        expected = []
+        for value in curve["value"]:
+            summary = metrics.summarize(metrics.segment(demo_facts, view.replace(**{name: value})), view)
+            counts = (summary["partners"], summary["activated"], summary["activation_pct"])
+            expected.append((value, *counts, *summary["tiers"].values()))
+        assert curve.rows() == expected, name
+    # The curves move: the demo program is not flat in any of the criteria.
+    assert len(set(curves["min_trainings"]["activated"])) > 3
+
+
+def test_sensitivity_keeps_repeated_values_in_the_order_given_and_an_empty_program():
+    facts = pl.DataFrame(
+        {
+            "partner_id": ["P1"],
+            "joined_on": [d("2025-01-01")],
+            **{c: [1] for c in ("trainings", "content_shares", "content_views", "deals_registered")},
+            "revenue": [60_000.0],
+            "cost": [0.0],
+        }
+    )
+    view = View(as_of=d(A))
+    table = sensitivity_of(facts, view, "min_trainings", [2, 1, 2])
+    assert table.select("value", "activated", "reward").rows() == [(2, 0, 0), (1, 1, 1), (2, 0, 0)]
+    empty = sensitivity_of(facts.head(0), view, "min_trainings", [0, 1])
+    assert empty.rows() == [(0, 0, 0, None, 0, 0, 0), (1, 0, 0, None, 0, 0, 0)]
