@@ -48,9 +48,10 @@ def partner_facts(con: duckdb.DuckDBPyConnection, as_of: date, window_days: int)
     Population: joined_on <= A and (left_on empty or left_on > A). Window: A - W < d <= A.
     Columns: identity (partner_id, partner_name, region, partner_type, channel_manager,
     joined_on), the behaviour counts (trainings, content_shares, content_views, logins,
-    active_users, deals_registered, deals_won), revenue (deal value = amount + 12 x mrr of
-    deals won in the window), cost (investments spent in the window) and mrr at A (won
-    deals closed on or before A and not churned by A).
+    active_users, deals_registered; deals_won and deals_lost: won / lost with closed_on in
+    the window), revenue (deal value = amount + 12 x mrr of deals won in the window), cost
+    (investments spent in the window) and mrr at A (won deals closed on or before A and not
+    churned by A).
     """
     return facts_at(con, [as_of], window_days).drop("as_of")
 

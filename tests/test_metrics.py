@@ -98,7 +98,7 @@ def test_active_users_are_distinct_named_users_with_any_activity_in_the_window(m
     assert facts_by_id(con)["P1"]["active_users"] == 2
 
 
-def test_deals_registered_and_won_follow_their_own_dates(make_db):
+def test_deals_registered_won_and_lost_follow_their_own_dates(make_db):
     con = make_db(
         {
             "partners": [partner("P1")],
@@ -107,12 +107,15 @@ def test_deals_registered_and_won_follow_their_own_dates(make_db):
                 deal("D2", "P1", "2026-03-01", "won", "2026-03-02", amount=100),  # registered outside, won inside
                 deal("D3", "P1", "2026-03-05", "lost", "2026-03-20"),  # registered inside, lost
                 deal("D4", "P1", "2026-01-05", "won", "2026-03-01", amount=100),  # won on A - W: outside
+                deal("D5", "P1", "2026-01-05", "lost", A),  # registered outside, lost on A: inside
+                deal("D6", "P1", "2026-01-05", "lost", "2026-03-01"),  # lost on A - W: outside
             ],
         }
     )
     row = facts_by_id(con)["P1"]
     assert row["deals_registered"] == 2
     assert row["deals_won"] == 1
+    assert row["deals_lost"] == 2
 
 
 def test_revenue_is_deal_value_of_deals_won_in_the_window(make_db):
@@ -167,7 +170,8 @@ def test_mrr_at_a_counts_won_deals_live_on_a_and_churn_on_a_stops_it(make_db):
 def test_partner_with_no_events_has_zero_counts_and_money(make_db):
     con = make_db({"partners": [partner("P1")]})
     row = facts_by_id(con)["P1"]
-    assert [row[c] for c in ("trainings", "logins", "active_users", "deals_won", "revenue", "cost", "mrr")] == [0] * 7
+    counted = ("trainings", "logins", "active_users", "deals_won", "deals_lost", "revenue", "cost", "mrr")
+    assert [row[c] for c in counted] == [0] * 8
 
 
 # --- activation ---------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ deal_facts as (
         d.partner_id,
         count(*) filter (where in_window(d.registered_on, b.as_of, $window_days)) as deals_registered,
         count(*) filter (where d.status = 'won' and in_window(d.closed_on, b.as_of, $window_days)) as deals_won,
+        count(*) filter (where d.status = 'lost' and in_window(d.closed_on, b.as_of, $window_days)) as deals_lost,
         sum(deal_value(d.amount, d.mrr)) filter (
             where d.status = 'won' and in_window(d.closed_on, b.as_of, $window_days)
         ) as revenue,
@@ -82,6 +83,7 @@ final as (
         coalesce(ac.active_users, 0)::bigint as active_users,
         coalesce(df.deals_registered, 0)::bigint as deals_registered,
         coalesce(df.deals_won, 0)::bigint as deals_won,
+        coalesce(df.deals_lost, 0)::bigint as deals_lost,
         coalesce(df.revenue, 0)::double as revenue,
         coalesce(c.cost, 0)::double as cost,
         coalesce(df.mrr, 0)::double as mrr
