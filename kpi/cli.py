@@ -6,29 +6,13 @@
     python -m kpi segment --db PATH [params] [--format csv|json]
     python -m kpi summary --db PATH [params]
     python -m kpi report --db PATH [params] --page PAGE [--partner ID] [--engagement-min-logins N]
-    python -m kpi compare --db PATH [params] --base QUERY [--format json|csv]
-    python -m kpi sensitivity --db PATH [params] --vary NAME [--values V1,V2,...]
-    python -m kpi scenarios --db PATH
-    python -m kpi scenarios save NAME --db PATH [thresholds]
-    python -m kpi scenarios rename OLD NEW --db PATH
-    python -m kpi scenarios delete NAME --db PATH
-    python -m kpi scenarios policy NAME --db PATH
+    python -m kpi compare | sensitivity | scenarios ...   (kpi/cli_whatif.py)
 
 `report` prints, as one JSON object, every headline number of one page of the app
 (overview, tiers, roi, recurring, engagement or scorecard) for the view: the same
 numbers the page shows, from the same functions (kpi.report). `--partner` picks the
 scorecard's partner (default: the first by name); `--engagement-min-logins` is the
 Engagement page's look-busy threshold (default 10).
-
-`compare` sets the view of [params] against a base view written as a link's query string
-(`--base "as_of=2026-06-23"`, `--base "min_trainings=1&min_deals=1"`, `--base
-"scenario=policy&as_of=2026-06-23"`: a saved scenario's thresholds, then the other values
-named); what the base does not name is the view's. `sensitivity` is the program at each
-value of one threshold.
-
-`scenarios` prints the saved scenarios as a JSON list of {"name", "policy", "thresholds"},
-by name; `save` stores the thresholds given as a new scenario (those not given: the
-policy's), `policy` makes a scenario the policy (kpi.scenarios).
 
 Bad arguments and refused data exit with status 2 and a readable message on
 stderr, never a traceback.
@@ -43,49 +27,34 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
-from urllib.parse import parse_qs
 
-import duckdb
 import polars as pl
 
-from kpi import compare, engagement, history, metrics, report, scenarios
+from kpi import cli_whatif, engagement, history, metrics, report
+from kpi.cli_common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    Parser,
+    UsageError,
+    add_view_arguments,
+    open_database,
+    view_and_facts,
+    view_of,
+)
 from kpi.ingest import load_folder, load_mapped
 from kpi.mapping import FileMapping, Mapping, MappingError
-from kpi.params import (
-    PARAMS,
-    SPEC_BY_NAME,
-    THRESHOLDS,
-    ParamError,
-    View,
-    format_param,
-    parse_value,
-    parse_view_strict,
-)
+from kpi.params import View, parse_value
 from kpi.read import read_source, readable_files
-from kpi.schema import TABLE_NAMES
 from kpi.source import SourceError
-from kpi.store import connect, data_span
 from kpi.suggest import guess_table, suggest
 from kpi.validate import validate_frames
 
-EXIT_OK = 0
-EXIT_REFUSED = 2
 PROBLEMS_SHOWN = 200
 
 
-class UsageError(Exception):
-    """A bad command line: reported as one line, exit 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m kpi", description="Channel KPI Explorer engine, headless.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = Parser(prog="python -m kpi", description="Channel KPI Explorer engine, headless.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     load = commands.add_parser("load", help="validate the five tables in SRC_DIR and load them")
     load.add_argument("src_dir", type=Path, metavar="SRC_DIR")
@@ -116,70 +85,29 @@ def _build_parser() -> argparse.ArgumentParser:
     restore.add_argument("load_id", metavar="LOAD_ID")
     restore.add_argument("--db", type=Path, required=True, metavar="PATH")
 
-    _add_scenarios_parser(commands)
-
     demo = commands.add_parser("demo", help="write the demo dataset")
     demo.add_argument("--db", type=Path, required=True, metavar="PATH")
     demo.add_argument("--partners", type=_int_at_least(1), default=300, metavar="N")
     demo.add_argument("--seed", type=_int_at_least(0), default=7, metavar="S")
 
-    for name, help_text in (
-        (
-            "segment",
-            "one row per partner of the population: tier, activation, behaviours, money",
-        ),
-        ("summary", "the program summary as one JSON object"),
-        ("report", "every headline number of one page of the app as one JSON object"),
-        ("compare", "the view against a base view: tier moves and both summaries"),
-        ("sensitivity", "the program at each value of one threshold, every other as given"),
-    ):
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--db", type=Path, required=True, metavar="PATH")
-        for spec in PARAMS:
-            sub.add_argument(
-                "--" + spec.name.replace("_", "-"),
-                dest=spec.name,
-                metavar="VALUE",
-                help=spec.help,
-            )
-        if name == "segment":
-            sub.add_argument("--format", choices=("csv", "json"), default="csv")
-        if name == "compare":
-            sub.add_argument("--base", required=True, metavar="QUERY", help="the base view as a link's query string")
-            sub.add_argument("--format", choices=("json", "csv"), default="json")
-        if name == "sensitivity":
-            sub.add_argument("--vary", required=True, metavar="NAME", help=" | ".join(compare.THRESHOLDS))
-            sub.add_argument("--values", metavar="V1,V2,...", help="the values to try (default: the threshold's range)")
-        if name == "report":
-            sub.add_argument("--page", type=_page, required=True, metavar="PAGE", help=" | ".join(report.PAGES))
-            sub.add_argument("--partner", metavar="ID", help="the scorecard's partner (default: the first by name)")
-            sub.add_argument(
-                "--engagement-min-logins",
-                dest="engagement_min_logins",
-                metavar="N",
-                help=f"the Engagement page's look-busy logins (default {engagement.MIN_LOGINS_DEFAULT})",
-            )
-    return parser
-
-
-def _add_scenarios_parser(commands: argparse._SubParsersAction) -> None:
-    listing = commands.add_parser(
-        "scenarios", help="list the saved scenarios as JSON (the policy marked), or change them"
+    segment = commands.add_parser(
+        "segment", help="one row per partner of the population: tier, activation, behaviours, money"
     )
-    listing.add_argument("--db", type=Path, metavar="PATH")
-    actions = listing.add_subparsers(dest="action", parser_class=_Parser)
-    # --db may come before or after the action; SUPPRESS keeps a value given before it.
-    save = actions.add_parser("save", help="save thresholds as a new scenario (those not given: the policy's)")
-    save.add_argument("name", metavar="NAME")
-    for name in THRESHOLDS:
-        save.add_argument("--" + name.replace("_", "-"), dest=name, metavar="VALUE", help=SPEC_BY_NAME[name].help)
-    rename = actions.add_parser("rename", help="give a scenario a new name")
-    rename.add_argument("name", metavar="OLD")
-    rename.add_argument("new_name", metavar="NEW")
-    actions.add_parser("delete", help="delete a scenario (not the policy)").add_argument("name", metavar="NAME")
-    actions.add_parser("policy", help="make a scenario the policy").add_argument("name", metavar="NAME")
-    for action in actions.choices.values():
-        action.add_argument("--db", type=Path, default=argparse.SUPPRESS, metavar="PATH")
+    add_view_arguments(segment)
+    segment.add_argument("--format", choices=("csv", "json"), default="csv")
+    add_view_arguments(commands.add_parser("summary", help="the program summary as one JSON object"))
+    page = commands.add_parser("report", help="every headline number of one page of the app as one JSON object")
+    add_view_arguments(page)
+    page.add_argument("--page", type=_page, required=True, metavar="PAGE", help=" | ".join(report.PAGES))
+    page.add_argument("--partner", metavar="ID", help="the scorecard's partner (default: the first by name)")
+    page.add_argument(
+        "--engagement-min-logins",
+        dest="engagement_min_logins",
+        metavar="N",
+        help=f"the Engagement page's look-busy logins (default {engagement.MIN_LOGINS_DEFAULT})",
+    )
+    cli_whatif.add_parsers(commands)
+    return parser
 
 
 def _page(text: str) -> str:
@@ -204,46 +132,8 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-def _open(db: Path) -> duckdb.DuckDBPyConnection:
-    try:
-        con = connect(db)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
-    except duckdb.Error as exc:
-        raise UsageError(f"{db} is not a Channel KPI Explorer database: {str(exc).splitlines()[0]}") from None
-    # A DuckDB file of another program opens fine but lacks our tables: say so, not a traceback.
-    present = {row[0] for row in con.sql("select table_name from duckdb_tables()").fetchall()}
-    missing = [name for name in (*TABLE_NAMES, "dataset") if name not in present]
-    if missing:
-        con.close()
-        raise UsageError(f"{db} is not a Channel KPI Explorer database: no table {', '.join(missing)}")
-    return con
-
-
-def _view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:
-    raw = {spec.name: getattr(args, spec.name) for spec in PARAMS}
-    span = data_span(con)
-    if span is None and args.as_of is None:
-        raise UsageError("the database has no dates to take the as-of date from; pass --as-of")
-    try:
-        return parse_view_strict(raw, None if span is None else span[1])
-    except ParamError as exc:
-        raise UsageError(
-            "; ".join(f"--{p.name.replace('_', '-')} {p.value!r}: {p.message}" for p in exc.problems)
-        ) from None
-
-
-def _facts(args: argparse.Namespace) -> tuple[View, pl.DataFrame]:
-    con = _open(args.db)
-    try:
-        view = _view(args, con)
-        return view, metrics.partner_facts(con, view.as_of, view.window_days)
-    finally:
-        con.close()
-
-
 def _segmented(args: argparse.Namespace) -> tuple[View, pl.DataFrame]:
-    view, facts = _facts(args)
+    view, facts = view_and_facts(args)
     return view, metrics.segment(facts, view)
 
 
@@ -263,83 +153,6 @@ def _cmd_summary(args: argparse.Namespace, out: io.TextIOBase) -> int:
     return EXIT_OK
 
 
-def _base_view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:
-    """The base view: the current view's flags with the values `--base` names replaced."""
-    given = parse_qs(args.base.lstrip("?"), keep_blank_values=True)
-    raw = {spec.name: getattr(args, spec.name) for spec in PARAMS}
-    if "scenario" in given:  # the scenario's thresholds; the other values named still override
-        try:
-            chosen = scenarios.find(scenarios.connected(con), given.pop("scenario")[-1])
-        except scenarios.ScenarioError as exc:
-            raise UsageError(f"--base: {exc}") from None
-        raw |= {name: format_param(SPEC_BY_NAME[name], value) for name, value in chosen.thresholds.items()}
-    unknown = [name for name in given if name not in {spec.name for spec in PARAMS}]
-    if unknown:
-        raise UsageError(f"--base: {', '.join(unknown)} is not a view parameter")
-    raw |= {k: v[-1] for k, v in given.items()}
-    base = argparse.Namespace(**raw)
-    try:
-        return _view(base, con)
-    except UsageError as exc:
-        raise UsageError(f"--base: {exc}") from None
-
-
-def _cmd_compare(args: argparse.Namespace, out: io.TextIOBase) -> int:
-    con = _open(args.db)
-    try:
-        view, base_view = _view(args, con), _base_view(args, con)
-        current = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
-        base = metrics.segment(metrics.partner_facts(con, base_view.as_of, base_view.window_days), base_view)
-    finally:
-        con.close()
-    comparison = compare.compare(base, base_view, current, view)
-    if args.format == "csv":
-        out.write(comparison.explained().write_csv())
-    else:
-        out.write(json.dumps(comparison.as_json(), indent=2) + "\n")
-    return EXIT_OK
-
-
-def _cmd_scenarios(args: argparse.Namespace, out: io.TextIOBase) -> int:
-    if args.db is None:
-        raise UsageError("the following arguments are required: --db")
-    try:
-        if args.action == "save":
-            given = {name: getattr(args, name) for name in THRESHOLDS if getattr(args, name) is not None}
-            values = scenarios.thresholds(given, base=scenarios.policy(args.db).thresholds)
-            out.write(f"saved scenario {scenarios.save(args.db, args.name, values).name!r}\n")
-        elif args.action == "rename":
-            renamed = scenarios.rename(args.db, args.name, args.new_name)
-            out.write(f"renamed scenario {args.name.strip()!r} to {renamed.name!r}\n")
-        elif args.action == "delete":
-            scenarios.delete(args.db, args.name)
-            out.write(f"deleted scenario {args.name.strip()!r}\n")
-        elif args.action == "policy":
-            out.write(f"the policy is now {scenarios.set_policy(args.db, args.name).name!r}\n")
-        else:
-            out.write(json.dumps(scenarios.as_json(scenarios.list_scenarios(args.db)), indent=2) + "\n")
-    except ValueError as exc:  # ScenarioError, or a file that is not one of our databases
-        raise UsageError(str(exc)) from None
-    except duckdb.Error as exc:
-        raise UsageError(f"{args.db} is not a Channel KPI Explorer database: {str(exc).splitlines()[0]}") from None
-    return EXIT_OK
-
-
-def _cmd_sensitivity(args: argparse.Namespace, out: io.TextIOBase) -> int:
-    name = args.vary.replace("-", "_")
-    if name not in compare.THRESHOLDS:
-        raise UsageError(f"--vary {args.vary!r}: not a threshold; vary one of {', '.join(compare.THRESHOLDS)}")
-    values = None
-    if args.values is not None:
-        try:
-            values = [parse_value(SPEC_BY_NAME[name], text) for text in args.values.split(",")]
-        except ValueError as exc:
-            raise UsageError(f"--values {args.values!r}: {exc}") from None
-    view, facts = _facts(args)
-    out.write(compare.sensitivity(facts, view, name, values).write_csv())  # type: ignore[arg-type]
-    return EXIT_OK
-
-
 def _cmd_report(args: argparse.Namespace, out: io.TextIOBase) -> int:
     if args.partner is not None and args.page != "scorecard":
         raise UsageError("--partner is for --page scorecard only")
@@ -351,9 +164,9 @@ def _cmd_report(args: argparse.Namespace, out: io.TextIOBase) -> int:
             min_logins = int(parse_value(engagement.MIN_LOGINS, args.engagement_min_logins))  # type: ignore[arg-type]
         except ValueError as exc:
             raise UsageError(f"--engagement-min-logins {args.engagement_min_logins!r}: {exc}") from None
-    con = _open(args.db)
+    con = open_database(args.db)
     try:
-        view = _view(args, con)
+        view = view_of(args, con)
         numbers = report.page_report(con, view, args.page, partner_id=args.partner, min_logins=min_logins)
     except report.UnknownPartnerError as exc:
         raise UsageError(f"--partner: {exc}") from None
@@ -534,12 +347,8 @@ def main(
             return _cmd_segment(args, out)
         if args.command == "report":
             return _cmd_report(args, out)
-        if args.command == "compare":
-            return _cmd_compare(args, out)
-        if args.command == "sensitivity":
-            return _cmd_sensitivity(args, out)
-        if args.command == "scenarios":
-            return _cmd_scenarios(args, out)
+        if args.command in cli_whatif.COMMANDS:
+            return cli_whatif.run(args, out)
         return _cmd_summary(args, out)
     except UsageError as exc:
         err.write(f"error: {exc}\n")
