@@ -6,7 +6,7 @@
     python -m kpi segment --db PATH [params] [--format csv|json]
     python -m kpi summary --db PATH [params]
     python -m kpi report --db PATH [params] --page PAGE [--partner ID] [--engagement-min-logins N]
-    python -m kpi compare | sensitivity | scenarios ...   (kpi/cli_whatif.py)
+    python -m kpi compare | sensitivity | suggest | scenarios ...   (kpi/cli_whatif.py)
 
 `report` prints, as one JSON object, every headline number of one page of the app
 (overview, tiers, roi, recurring, engagement or scorecard) for the view: the same

@@ -2,6 +2,7 @@
 
     python -m kpi compare --db PATH [params] --base QUERY [--format json|csv]
     python -m kpi sensitivity --db PATH [params] --vary NAME [--values V1,V2,...]
+    python -m kpi suggest --db PATH [params] [--format csv|json]
     python -m kpi scenarios --db PATH
     python -m kpi scenarios save NAME --db PATH [thresholds]
     python -m kpi scenarios rename OLD NEW --db PATH
@@ -12,7 +13,11 @@
 (`--base "as_of=2026-06-23"`, `--base "min_trainings=1&min_deals=1"`, `--base
 "scenario=policy&as_of=2026-06-23"`: a saved scenario's thresholds, then the other values
 named); what the base does not name is the view's. `sensitivity` is the program at each
-value of one threshold (default values: kpi.compare.default_values).
+value of one threshold (default values: kpi.compare.default_values). `suggest` is the
+threshold the data suggests for each behaviour's criterion (kpi.correlation), from the
+as-of date and window of [params]: CSV, every candidate's evidence with a first column
+`behaviour`; JSON, a list of {"behaviour", "parameter", "threshold", "status",
+"reasoning", "evidence": [rows]}.
 
 `scenarios` prints the saved scenarios as a JSON list of {"name", "policy", "thresholds"},
 by name; `save` stores the thresholds given as a new scenario (those not given: the
@@ -28,12 +33,13 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import duckdb
+import polars as pl
 
-from kpi import compare, metrics, scenarios
+from kpi import compare, correlation, metrics, scenarios
 from kpi.cli_common import EXIT_OK, Parser, UsageError, add_view_arguments, open_database, view_and_facts, view_of
 from kpi.params import PARAMS, SPEC_BY_NAME, THRESHOLDS, View, format_param, parse_value
 
-COMMANDS: tuple[str, ...] = ("compare", "sensitivity", "scenarios")
+COMMANDS: tuple[str, ...] = ("compare", "sensitivity", "suggest", "scenarios")
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -47,6 +53,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     add_view_arguments(sub)
     sub.add_argument("--vary", required=True, metavar="NAME", help=" | ".join(THRESHOLDS))
     sub.add_argument("--values", metavar="V1,V2,...", help="the values to try (default: the threshold's range)")
+
+    sub = commands.add_parser(
+        "suggest", help="the threshold the data suggests for each behaviour, with the evidence (a correlation)"
+    )
+    add_view_arguments(sub)
+    sub.add_argument("--format", choices=("csv", "json"), default="csv")
 
     _add_scenarios_parser(commands)
 
@@ -77,6 +89,8 @@ def run(args: argparse.Namespace, out: io.TextIOBase) -> int:
         return _cmd_compare(args, out)
     if args.command == "sensitivity":
         return _cmd_sensitivity(args, out)
+    if args.command == "suggest":
+        return _cmd_suggest(args, out)
     return _cmd_scenarios(args, out)
 
 
@@ -129,6 +143,28 @@ def _cmd_sensitivity(args: argparse.Namespace, out: io.TextIOBase) -> int:
             raise UsageError(f"--values {args.values!r}: {exc}") from None
     view, facts = view_and_facts(args)
     out.write(compare.sensitivity(facts, view, name, values).write_csv())  # type: ignore[arg-type]
+    return EXIT_OK
+
+
+def _cmd_suggest(args: argparse.Namespace, out: io.TextIOBase) -> int:
+    _, facts = view_and_facts(args)
+    found = [(s, correlation.evidence(facts, s.behaviour)) for s in correlation.suggestions(facts)]
+    if args.format == "json":
+        listed = [
+            {
+                "behaviour": s.behaviour,
+                "parameter": s.parameter,
+                "threshold": s.threshold,
+                "status": s.status,
+                "reasoning": s.reasoning,
+                "evidence": rows.to_dicts(),
+            }
+            for s, rows in found
+        ]
+        out.write(json.dumps(listed, indent=2) + "\n")
+    else:
+        tables = [rows.select(pl.lit(s.behaviour).alias("behaviour"), pl.all()) for s, rows in found]
+        out.write(pl.concat(tables).write_csv())
     return EXIT_OK
 
 
