@@ -5,14 +5,16 @@
     python -m kpi demo --db PATH [--partners N] [--seed S]
     python -m kpi segment --db PATH [params] [--format csv|json]
     python -m kpi summary --db PATH [params]
-    python -m kpi report --db PATH [params] --page PAGE [--partner ID] [--engagement-min-logins N]
+    python -m kpi report --db PATH [params] --page PAGE [--partner ID] [--engagement-min-logins N] [--base QUERY]
     python -m kpi compare | sensitivity | suggest | scenarios ...   (kpi/cli_whatif.py)
 
 `report` prints, as one JSON object, every headline number of one page of the app
 (overview, tiers, roi, recurring, engagement or scorecard) for the view: the same
 numbers the page shows, from the same functions (kpi.report). `--partner` picks the
 scorecard's partner (default: the first by name); `--engagement-min-logins` is the
-Engagement page's look-busy threshold (default 10).
+Engagement page's look-busy threshold (default 10). Overview's and Tiers' reports also
+hold the what-if against `--base` (written as for `compare`; default `scenario=policy`, the
+base the app compares with unless another is chosen).
 
 Bad arguments and refused data exit with status 2 and a readable message on
 stderr, never a traceback.
@@ -106,6 +108,11 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"the Engagement page's look-busy logins (default {engagement.MIN_LOGINS_DEFAULT})",
     )
+    page.add_argument(
+        "--base",
+        metavar="QUERY",
+        help="overview and tiers: the what-if's base, as for compare (default scenario=policy)",
+    )
     cli_whatif.add_parsers(commands)
     return parser
 
@@ -164,10 +171,18 @@ def _cmd_report(args: argparse.Namespace, out: io.TextIOBase) -> int:
             min_logins = int(parse_value(engagement.MIN_LOGINS, args.engagement_min_logins))  # type: ignore[arg-type]
         except ValueError as exc:
             raise UsageError(f"--engagement-min-logins {args.engagement_min_logins!r}: {exc}") from None
+    if args.base is not None and args.page not in ("overview", "tiers"):
+        raise UsageError("--base is for --page overview or tiers only")
     con = open_database(args.db)
     try:
         view = view_of(args, con)
-        numbers = report.page_report(con, view, args.page, partner_id=args.partner, min_logins=min_logins)
+        base = None
+        if args.page in ("overview", "tiers"):
+            args.base = "scenario=policy" if args.base is None else args.base
+            base = cli_whatif.base_view(args, con)
+        numbers = report.page_report(
+            con, view, args.page, partner_id=args.partner, min_logins=min_logins, base_view=base
+        )
     except report.UnknownPartnerError as exc:
         raise UsageError(f"--partner: {exc}") from None
     finally:

@@ -94,8 +94,9 @@ def run(args: argparse.Namespace, out: io.TextIOBase) -> int:
     return _cmd_scenarios(args, out)
 
 
-def _base_view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:
-    """The base view: the current view's flags with the values `--base` names replaced."""
+def base_view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View:
+    """The base view: the current view's flags with the values `--base` names replaced
+    (`scenario=NAME` first: a saved scenario's thresholds)."""
     given = parse_qs(args.base.lstrip("?"), keep_blank_values=True)
     raw = {spec.name: getattr(args, spec.name) for spec in PARAMS}
     if "scenario" in given:  # the scenario's thresholds; the other values named still override
@@ -118,12 +119,12 @@ def _base_view(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> View
 def _cmd_compare(args: argparse.Namespace, out: io.TextIOBase) -> int:
     con = open_database(args.db)
     try:
-        view, base_view = view_of(args, con), _base_view(args, con)
+        view, base_of = view_of(args, con), base_view(args, con)
         current = metrics.segment(metrics.partner_facts(con, view.as_of, view.window_days), view)
-        base = metrics.segment(metrics.partner_facts(con, base_view.as_of, base_view.window_days), base_view)
+        base = metrics.segment(metrics.partner_facts(con, base_of.as_of, base_of.window_days), base_of)
     finally:
         con.close()
-    comparison = compare.compare(base, base_view, current, view)
+    comparison = compare.compare(base, base_of, current, view)
     if args.format == "csv":
         out.write(comparison.explained().write_csv())
     else:

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from kpi import engagement, metrics, recurring, roi, scorecard, tiers
+from kpi import compare, engagement, metrics, recurring, roi, scorecard, tiers
 from kpi.params import View
 
 PAGES: tuple[str, ...] = ("overview", "tiers", "roi", "recurring", "engagement", "scorecard")
@@ -85,6 +85,52 @@ def overview_page(segmented: pl.DataFrame, previous: pl.DataFrame, view: View) -
         "cost": summary["cost"],
         "mrr": summary["mrr"],
         "arr": summary["arr"],
+    }
+
+
+def what_if_numbers(segmented: pl.DataFrame, view: View) -> dict[str, Any]:
+    """The numbers a what-if changes: partners, activated partners and activation %, each
+    tier's partners, revenue and cost, the reward tier's ROI (its revenue against its cost,
+    `metrics.roi`) and cost per activated partner (`kpi.roi.window_headline`)."""
+    headline = roi.window_headline(segmented, view)
+    breakdown = {row["tier"]: row for row in metrics.tier_breakdown(segmented).iter_rows(named=True)}
+    return {
+        "partners": headline["partners"],
+        "activated": headline["activated"],
+        "activation_pct": metrics.activation_pct(headline["activated"], headline["partners"]),
+        "tiers": {
+            tier: {
+                "partners": row["partners"],
+                "revenue": float(row["revenue"]),
+                "cost": float(row["cost"]),
+            }
+            for tier, row in breakdown.items()
+        },
+        "reward_roi": metrics.roi(float(breakdown["reward"]["revenue"]), float(breakdown["reward"]["cost"])),
+        "cost_per_activated": headline["cost_per_activated"],
+    }
+
+
+def _changes(now: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
+    """now - before for every number of two dicts of the same shape (nested dicts too)."""
+    return {
+        key: _changes(value, before[key]) if isinstance(value, Mapping) else _change(value, before[key])
+        for key, value in now.items()
+    }
+
+
+def against_base(base: pl.DataFrame, base_view: View, segmented: pl.DataFrame, view: View) -> dict[str, Any]:
+    """The what-if against its base (the policy or another saved scenario, or any other view):
+    `what_if_numbers` of both views and their change (current - base; activation % in
+    percentage points; None where either side is empty), with `equal` true when the two
+    views are the same, so nothing can have changed."""
+    now, before = what_if_numbers(segmented, view), what_if_numbers(base, base_view)
+    return {
+        "equal": base_view == view,
+        "base_view": _view(base_view),
+        "base": before,
+        "current": now,
+        "change": _changes(now, before),
     }
 
 
@@ -309,12 +355,16 @@ def page_report(
     page: str,
     partner_id: str | None = None,
     min_logins: int = engagement.MIN_LOGINS_DEFAULT,
+    base_view: View | None = None,
 ) -> dict[str, Any]:
     """The numbers of one page (one of PAGES) for the view, read from the database.
 
     `partner_id` is the scorecard's partner (default: the first partner by name, as the
     page opens); an id not in the data raises UnknownPartnerError. `min_logins` is the
-    Engagement page's look-busy threshold.
+    Engagement page's look-busy threshold. `base_view` is the comparison base of Overview
+    and Tiers (the policy's thresholds, as the app opens): their report then holds
+    `against`, `against_base` of the base, and Tiers' also `moved` and `matrix`
+    (`kpi.compare.compare`).
     """
     if page not in PAGES:
         raise ValueError(f"no page {page!r}; choose one of {', '.join(PAGES)}")
@@ -323,12 +373,21 @@ def page_report(
         return _scorecard_report(con, view, partner_id)
     facts = metrics.partner_facts(con, as_of, window)
     segmented = metrics.segment(facts, view)
+    against: dict[str, Any] = {}
+    if base_view is not None and page in ("overview", "tiers"):
+        same_days = (base_view.as_of, base_view.window_days) == (as_of, window)
+        base_facts = facts if same_days else metrics.partner_facts(con, base_view.as_of, base_view.window_days)
+        base = metrics.segment(base_facts, base_view)
+        against = {"against": against_base(base, base_view, segmented, view)}
+        if page == "tiers":
+            moved = compare.compare(base, base_view, segmented, view)
+            against |= {"moved": moved.moved, "matrix": moved.matrix}
     if page == "overview":
         previous_view = view.previous_window()
         previous = metrics.segment(metrics.partner_facts(con, previous_view.as_of, window), previous_view)
-        return overview_page(segmented, previous, view)
+        return overview_page(segmented, previous, view) | against
     if page == "tiers":
-        return tiers_page(segmented, view)
+        return tiers_page(segmented, view) | against
     if page == "roi":
         return roi_page(segmented, view)
     if page == "recurring":

@@ -139,6 +139,8 @@ def test_page_parameters_are_declared_in_the_same_table_style():
         "engagement_rank",
         "engagement_min_logins",
         "engagement_staff_search",
+        "scenario",
+        "compare",
         "scorecard_partner",
     ]
     assert not set(names) & {p.name for p in PARAMS}
