@@ -3,7 +3,7 @@
 import streamlit as st
 
 from kpi import report
-from ui import data
+from ui import data, whatif
 from ui import format as fmt
 from ui.frame import current
 
@@ -15,43 +15,82 @@ numbers = report.overview_page(
     data.segmented(frame.dataset, view), data.segmented(frame.dataset, view.previous_window()), view
 )
 change = numbers["change"]
+# The same view against the comparison base (the policy, or a scenario picked in the sidebar).
+what_if = data.what_if(frame.dataset, view, frame.base_view)
+versus = None if what_if.numbers["equal"] else what_if.numbers["change"]
+base_short = "policy" if frame.base.is_policy else frame.base.name
 
 st.title("Program overview")
 st.caption(
     f"As of **{as_of.isoformat()}**, counting the **{view.window_days} days** up to it. "
-    f"Compared with the previous {view.window_days} days, to {numbers['previous_as_of']}."
+    + (
+        f"Compared with the previous {view.window_days} days, to {numbers['previous_as_of']}."
+        if versus is None
+        else f"Changes are against {whatif.base_name(frame)}, the same days under its thresholds."
+    )
 )
+if versus is None:
+    st.caption(whatif.equal_caption(frame))
+else:
+    st.info(
+        f"**What-if** against {whatif.base_name(frame)}: {whatif.changes_text(frame)}. "
+        f"{what_if.comparison.moved:,} partners change tier; see who and why on the Tiers page.",  # type: ignore[union-attr]
+        icon=":material/compare_arrows:",
+    )
+
+
+def against(text: str) -> str:
+    return f"{text} vs {base_short}"
+
 
 # Rows of metrics in one horizontal container, not st.columns: one element instead of five
 # (every element is a websocket message of each rerun).
 cards = st.container(horizontal=True)
+if versus is None:
+    activation_delta = fmt.pct_points(change["activation_pct"]) if change["activation_pct"] is not None else None
+    activated_delta = f"{change['activated']:+,}"
+else:
+    activation_delta = against(fmt.pct_points(versus["activation_pct"]))
+    activated_delta = against(fmt.count_change(versus["activated"]))
 cards.metric(
     "Activation",
     fmt.pct(numbers["activation_pct"]),
-    delta=fmt.pct_points(change["activation_pct"]) if change["activation_pct"] is not None else None,
+    delta=activation_delta,
     help="Share of partners in the program that meet the activation criteria set in the sidebar.",
     border=True,
 )
 cards.metric(
     "Partners in the program",
     fmt.count(numbers["partners"]),
-    delta=f"{change['partners']:+,}",
+    delta=f"{change['partners']:+,}" if versus is None else None,
     delta_color="off",
     help="Joined on or before the as-of date and not left by then.",
     border=True,
 )
-cards.metric(
-    "Activated partners",
-    fmt.count(numbers["activated"]),
-    delta=f"{change['activated']:+,}",
-    border=True,
-)
+cards.metric("Activated partners", fmt.count(numbers["activated"]), delta=activated_delta, border=True)
 cards.metric(
     "Program ROI",
     fmt.roi(numbers["roi"]),
     help="(revenue - cost) / cost over the window; n/a when nothing was spent.",
     border=True,
 )
+if versus is not None:
+    now = what_if.numbers["current"]
+    cards.metric(
+        "Reward-tier ROI",
+        fmt.roi(now["reward_roi"]),
+        delta=against(fmt.roi_change(versus["reward_roi"])),
+        help="The reward tier's revenue against what it cost, over the window.",
+        border=True,
+    )
+    cards.metric(
+        "Cost per activated partner",
+        fmt.money(now["cost_per_activated"]),
+        delta=against(fmt.money_change(versus["cost_per_activated"])),
+        delta_color="inverse",
+        help="The window's cost divided by the partners activated on the as-of date.",
+        border=True,
+    )
 
 st.subheader("Reward, nurture, drop")
 tier_help = {
@@ -62,24 +101,33 @@ tier_help = {
 cards = st.container(horizontal=True, wrap=False)
 tiers = numbers["tiers"]
 for tier, row in tiers.items():
-    # The tier's share of partners in its card (a neutral chip: no arrow, not a change).
+    # The tier's share of partners in its card (a neutral chip: no arrow, not a change), or
+    # in a what-if its change against the base.
     cards.metric(
         tier.capitalize(),
         fmt.count(row["partners"]),
-        delta=f"{fmt.pct(row['partners_pct'])} of partners",
+        delta=(
+            f"{fmt.pct(row['partners_pct'])} of partners"
+            if versus is None
+            else against(fmt.count_change(versus["tiers"][tier]["partners"]))
+        ),
         delta_color="off",
-        delta_arrow="off",
+        delta_arrow="off" if versus is None else "auto",
         help=tier_help[tier],
         border=True,
     )
-# Revenue and cost shares side by side in one line: which tier earns, which one costs.
-st.caption(
-    "Share of revenue: "
-    + " · ".join(f"{tier} **{fmt.pct(row['revenue_pct'])}**" for tier, row in tiers.items())
-    + ". Share of cost: "
-    + " · ".join(f"{tier} **{fmt.pct(row['cost_pct'])}**" for tier, row in tiers.items())
-    + "."
-)
+if versus is None:
+    # Revenue and cost shares side by side in one line: which tier earns, which one costs.
+    st.caption(
+        "Share of revenue: "
+        + " · ".join(f"{tier} **{fmt.pct(row['revenue_pct'])}**" for tier, row in tiers.items())
+        + ". Share of cost: "
+        + " · ".join(f"{tier} **{fmt.pct(row['cost_pct'])}**" for tier, row in tiers.items())
+        + "."
+    )
+else:
+    whatif.draw_tier_table(what_if.numbers)
+    st.page_link("pages/tiers.py", label="Who moves, and why: the Tiers page", icon=":material/arrow_forward:")
 
 st.subheader("Money in the window")
 cards = st.container(horizontal=True)

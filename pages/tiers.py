@@ -7,8 +7,8 @@ import streamlit as st
 
 from kpi import metrics, report, tiers
 from kpi.metrics import SEGMENT_COLUMNS, TIERS
-from kpi.params import SPEC_BY_NAME, THRESHOLDS
-from ui import charts, data
+from kpi.params import SPEC_BY_NAME
+from ui import charts, data, whatif
 from ui import format as fmt
 from ui.frame import check_link, current
 
@@ -34,7 +34,6 @@ LIST_COLUMNS = (
     "partner_type",
     "channel_manager",
 )
-MOVERS_SHOWN = 100  # movers against the policy on screen; the CSV has them all
 PAGE_KEY = "tiers_page"
 # What the list can be sorted by: label -> column. Ties keep partner-name order.
 SORTS = {
@@ -185,63 +184,11 @@ if chart_tab.open:
         )
 
 
-def threshold(name: str, shown: object) -> str:
-    value = getattr(shown, name)
-    return fmt.money(value) if name == "reward_min_revenue" else fmt.count(value)
-
-
-# --- against the policy --------------------------------------------------------------------
-policy, policy_view, moved = data.policy_comparison(frame.dataset, view)
-st.subheader("Against the policy")
-if moved is None:
-    st.caption(
-        f"The thresholds in the sidebar are the policy's (the saved scenario {policy.name!r}): no partner "
-        "moves. Change a threshold to see who would move and why."
-    )
+# --- against the comparison base ------------------------------------------------------------
+what_if = data.what_if(frame.dataset, view, frame.base_view)
+st.subheader("Against the policy" if frame.base.is_policy else "Against the scenario chosen", anchor=False)
+if what_if.comparison is None:
+    st.caption(whatif.equal_caption(frame))
 else:
-    changed = [
-        f"{SPEC_BY_NAME[name].label.lower()} {threshold(name, policy_view)} → {threshold(name, view)}"
-        for name in THRESHOLDS
-        if getattr(policy_view, name) != getattr(view, name)
-    ]
-    st.caption(
-        f"Against the policy (the saved scenario {policy.name!r}): " + "; ".join(changed) + f". "
-        f"**{moved.moved:,}** partners change tier. Rows: the tier under the policy; columns: the tier now."
-    )
-    st.dataframe(
-        pl.DataFrame(
-            [{"policy": f, **{t: moved.matrix[f][t] for t in TIERS}} for f in TIERS],
-        ).to_arrow(),
-        hide_index=True,
-        key="tiers_matrix",
-        column_config={"policy": st.column_config.TextColumn("Under the policy")},
-    )
-    if moved.moved:
-        movers = moved.explained(moved.movers.sort("revenue", descending=True, maintain_order=True).head(MOVERS_SHOWN))
-        st.dataframe(
-            movers.select(
-                "partner_id", "partner_name", "from_tier", "to_tier", "revenue", "reason"
-            ).to_arrow(),  # the reason last: it is the widest
-            hide_index=True,
-            key="tiers_movers",
-            column_config={
-                "partner_id": st.column_config.TextColumn("ID"),
-                "partner_name": st.column_config.TextColumn("Partner"),
-                "from_tier": "Under the policy",
-                "to_tier": "Now",
-                "reason": st.column_config.TextColumn("Why", width="large"),
-                "revenue": st.column_config.NumberColumn("Revenue", format=fmt.money_column_format()),
-            },
-        )
-        st.download_button(
-            "Download every mover (CSV)",
-            lambda: moved.explained().write_csv(),  # built only when clicked
-            file_name=f"movers-{view.as_of.isoformat()}.csv",
-            mime="text/csv",
-            key="tiers_movers_download",
-            icon=":material/download:",
-        )
-        st.caption(
-            f"The {min(moved.moved, MOVERS_SHOWN):,} movers with the most revenue of {moved.moved:,}; "
-            "the download has them all, by partner ID."
-        )
+    st.caption(f"The controls against {whatif.base_name(frame)}: {whatif.changes_text(frame)}.")
+    whatif.draw_movers(frame, what_if)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from streamlit.testing.v1 import AppTest
 
 from kpi.params import View
@@ -19,38 +21,59 @@ from ui import format as fmt
 
 
 def assert_shows(at: AppTest, numbers: dict) -> None:
-    """The page's cards, chips and captions are the report's numbers, as the page writes them."""
+    """The page's cards, chips and captions are the report's numbers, as the page writes them:
+    changes against the previous window, or in a what-if against the policy."""
     assert not at.exception
     cards = {m.label: m for m in at.metric}
-    change = numbers["change"]
-    assert (cards["Activation"].value, cards["Activation"].delta) == (
-        fmt.pct(numbers["activation_pct"]),
-        None if change["activation_pct"] is None else fmt.pct_points(change["activation_pct"]),
-    )
-    assert (cards["Partners in the program"].value, cards["Partners in the program"].delta) == (
-        fmt.count(numbers["partners"]),
-        f"{change['partners']:+,}",
-    )
-    assert (cards["Activated partners"].value, cards["Activated partners"].delta) == (
-        fmt.count(numbers["activated"]),
-        f"{change['activated']:+,}",
-    )
+    against = numbers["against"]
+    if against["equal"]:
+        change = numbers["change"]
+        deltas = {
+            "Activation": None if change["activation_pct"] is None else fmt.pct_points(change["activation_pct"]),
+            "Partners in the program": f"{change['partners']:+,}",
+            "Activated partners": f"{change['activated']:+,}",
+            **{
+                tier.capitalize(): f"{fmt.pct(row['partners_pct'])} of partners"
+                for tier, row in numbers["tiers"].items()
+            },
+        }
+        tiers = numbers["tiers"].items()
+        shares = (
+            "Share of revenue: "
+            + " · ".join(f"{tier} **{fmt.pct(row['revenue_pct'])}**" for tier, row in tiers)
+            + ". Share of cost: "
+            + " · ".join(f"{tier} **{fmt.pct(row['cost_pct'])}**" for tier, row in tiers)
+            + "."
+        )
+        assert shares in [c.value for c in at.caption]
+        assert f"to {numbers['previous_as_of']}." in at.caption[0].value
+        assert "Reward-tier ROI" not in cards
+    else:
+        change = against["change"]
+        deltas = {
+            "Activation": f"{fmt.pct_points(change['activation_pct'])} vs policy",
+            "Partners in the program": "",  # the same partners: only their tiers move
+            "Activated partners": f"{fmt.count_change(change['activated'])} vs policy",
+            "Reward-tier ROI": f"{fmt.roi_change(change['reward_roi'])} vs policy",
+            "Cost per activated partner": f"{fmt.money_change(change['cost_per_activated'])} vs policy",
+            **{t.capitalize(): f"{fmt.count_change(c['partners'])} vs policy" for t, c in change["tiers"].items()},
+        }
+        assert cards["Reward-tier ROI"].value == fmt.roi(against["current"]["reward_roi"])
+        assert cards["Cost per activated partner"].value == fmt.money(against["current"]["cost_per_activated"])
+        held = at.dataframe[0].value.set_index("tier")
+        for tier, row in against["current"]["tiers"].items():
+            assert held.loc[tier, "revenue"] == row["revenue"] and held.loc[tier, "cost"] == row["cost"]
+            assert held.loc[tier, "revenue_change"] == fmt.money_change(change["tiers"][tier]["revenue"])
+            assert held.loc[tier, "cost_change"] == fmt.money_change(change["tiers"][tier]["cost"])
+    assert {label: cards[label].delta for label in deltas} == deltas
+    assert cards["Activation"].value == fmt.pct(numbers["activation_pct"])
+    assert cards["Partners in the program"].value == fmt.count(numbers["partners"])
+    assert cards["Activated partners"].value == fmt.count(numbers["activated"])
     assert cards["Program ROI"].value == fmt.roi(numbers["roi"])
     for tier, row in numbers["tiers"].items():
-        card = cards[tier.capitalize()]
-        assert (card.value, card.delta) == (fmt.count(row["partners"]), f"{fmt.pct(row['partners_pct'])} of partners")
-    tiers = numbers["tiers"].items()
-    shares = (
-        "Share of revenue: "
-        + " · ".join(f"{tier} **{fmt.pct(row['revenue_pct'])}**" for tier, row in tiers)
-        + ". Share of cost: "
-        + " · ".join(f"{tier} **{fmt.pct(row['cost_pct'])}**" for tier, row in tiers)
-        + "."
-    )
-    assert shares in [c.value for c in at.caption]
+        assert cards[tier.capitalize()].value == fmt.count(row["partners"])
     money = {label: cards[label].value for label in ("Revenue", "Cost", "MRR", "ARR")}
     assert money == {label: fmt.money(numbers[label.lower()]) for label in money}
-    assert f"to {numbers['previous_as_of']}." in at.caption[0].value
 
 
 def test_the_overview_shows_the_numbers_of_python_m_kpi_report(report_db, monkeypatch):
@@ -123,11 +146,11 @@ def test_money_thresholds_and_window_move_the_numbers(demo_db, monkeypatch):
     assert metric(at, "Revenue") == fmt.money(expected["revenue"])
 
 
-def test_tier_cards_show_each_tiers_share_of_partners_revenue_and_cost(tmp_path, monkeypatch):
-    # As-of 2026-03-31 (P4's login), default view. P1 trained, shared and won 60,000 (cost 10,000):
-    # reward. P2 won 40,000 without training (cost 30,000): nurture. P3 did nothing for over a year:
-    # drop. P4 joined 30 days ago, in its grace period: nurture.
-    db = load_tables(
+def four_partners(tmp_path) -> Path:
+    """As-of 2026-03-31 (P4's login), default view. P1 trained, shared and won 60,000 (cost 10,000):
+    reward. P2 won 40,000 without training (cost 30,000): nurture. P3 did nothing for over a year:
+    drop. P4 joined 30 days ago, in its grace period: nurture."""
+    return load_tables(
         tmp_path / "tiers.duckdb",
         {
             "partners": [partner("P1"), partner("P2"), partner("P3"), partner("P4", joined="2026-03-01")],
@@ -153,6 +176,10 @@ def test_tier_cards_show_each_tiers_share_of_partners_revenue_and_cost(tmp_path,
             ],
         },
     )
+
+
+def test_tier_cards_show_each_tiers_share_of_partners_revenue_and_cost(tmp_path, monkeypatch):
+    db = four_partners(tmp_path)
     at = open_app(db, monkeypatch)
     assert not at.exception
     cards = {m.label: (m.value, m.delta) for m in at.metric if m.label in ("Reward", "Nurture", "Drop")}
@@ -179,3 +206,27 @@ def test_a_tiny_program_shows_an_empty_roi_as_n_a(tmp_path, monkeypatch):
     assert metric(at, "Program ROI") == "n/a"
     assert metric(at, "Activation") == "0.0%"
     assert metric(at, "Drop") == "1"
+
+
+def test_a_what_if_shows_each_number_against_the_policy(tmp_path, monkeypatch):
+    # The four partners above; reward from 70,000 moves P1 (60,000 won, 10,000 spent) to nurture.
+    db = four_partners(tmp_path)
+    at = open_app(db, monkeypatch, reward_min_revenue="70000")
+    assert not at.exception
+    cards = {m.label: (m.value, m.delta) for m in at.metric}
+    assert cards["Reward"] == ("0", "-1 vs policy")
+    assert cards["Nurture"] == ("3", "+1 vs policy")
+    assert cards["Drop"] == ("1", "+0 vs policy")
+    assert cards["Activated partners"] == ("1", "+0 vs policy")
+    # The reward tier held 60,000 for 10,000 (ROI +500.0%); now it holds nothing.
+    assert cards["Reward-tier ROI"] == ("n/a", "n/a vs policy")
+    assert cards["Cost per activated partner"] == ("$40,000", "+$0 vs policy")
+    held = at.dataframe[0].value.set_index("tier")
+    assert held.loc["reward", ["revenue", "revenue_change", "cost", "cost_change"]].tolist() == [
+        0.0,
+        "-$60,000",
+        0.0,
+        "-$10,000",
+    ]
+    assert held.loc["nurture", ["revenue_change", "cost_change"]].tolist() == ["+$60,000", "+$10,000"]
+    assert "1 partners change tier" in at.info[0].value

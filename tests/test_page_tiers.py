@@ -21,6 +21,7 @@ from tests.conftest import (
     partner,
     run_cli,
 )
+from ui import format as fmt
 
 
 def expected_line(numbers: dict) -> str:
@@ -316,22 +317,20 @@ def test_a_threshold_move_on_the_tiers_page_retiers_the_list(list_db, monkeypatc
 # --- against the policy ----------------------------------------------------------------------
 
 
-def policy_caption(at: AppTest) -> str:
-    return next(c.value for c in at.caption if "policy" in c.value)
-
-
 def test_the_page_shows_who_moves_against_the_policy_and_why(list_db, monkeypatch):
     at = open_tiers(list_db, monkeypatch)
-    assert "are the policy's" in policy_caption(at) and "no partner moves" in policy_caption(at)
+    equal = next(c.value for c in at.caption if c.value.startswith("The controls hold"))
+    assert "the policy 'policy'" in equal and "no partner moves" in equal
     assert len(at.dataframe) == 1  # only the list: no matrix, no movers
 
     # Reward from 60,000: the activated P051, P054, P057 (revenue 51,000-57,000) drop to nurture.
     at.sidebar.number_input(key="reward_min_revenue").set_value(60_000.0).run()
     assert not at.exception
-    caption = policy_caption(at)
-    assert "reward: revenue at least $50,000 → $60,000" in caption and "**3** partners change tier" in caption
+    changed = next(c.value for c in at.caption if c.value.startswith("The controls against"))
+    assert fmt.plain("reward: revenue at least $50,000 → $60,000") in changed
+    assert any("**3** partners change tier against the policy 'policy'" in m.value for m in at.markdown)
     matrix = at.dataframe[1].value
-    assert matrix.set_index("policy").to_dict("index") == {
+    assert matrix.set_index("Under the policy").to_dict("index") == {
         "reward": {"reward": 47, "nurture": 3, "drop": 0},
         "nurture": {"reward": 0, "nurture": 150, "drop": 0},
         "drop": {"reward": 0, "nurture": 0, "drop": 30},
@@ -340,6 +339,8 @@ def test_the_page_shows_who_moves_against_the_policy_and_why(list_db, monkeypatc
     assert list(movers["partner_id"]) == ["P057", "P054", "P051"]  # most revenue first
     assert movers["reason"].iloc[0] == "activated but revenue 57,000 < reward threshold 60,000"
     assert set(movers["from_tier"]) == {"reward"} and set(movers["to_tier"]) == {"nurture"}
+    # Each row opens the partner's scorecard in this same view.
+    assert movers["scorecard"].iloc[0] == ("scorecard?as_of=2026-03-31&reward_min_revenue=60000&scorecard_partner=P057")
     code, out, _ = run_cli(
         "compare",
         "--db",

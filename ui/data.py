@@ -24,10 +24,10 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from kpi import compare, engagement, history, metrics, recurring, roi, scorecard, store, tiers
+from kpi import compare, correlation, engagement, history, metrics, recurring, report, roi, scorecard, store, tiers
 from kpi import scenarios as kpi_scenarios
 from kpi.params import View
-from ui import charts, charts_engagement, charts_recurring, charts_roi, charts_scorecard
+from ui import charts, charts_engagement, charts_recurring, charts_roi, charts_scorecard, charts_whatif
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -196,22 +196,48 @@ def scenarios(dataset: Dataset) -> tuple[kpi_scenarios.Scenario, ...]:
         return tuple(kpi_scenarios.connected(cur))
 
 
-def policy_comparison(dataset: Dataset, view: View) -> tuple[kpi_scenarios.Scenario, View, compare.Comparison | None]:
-    """The policy, its view (the current as-of date and window with the policy's thresholds)
-    and `kpi.compare.compare` of it against the current view from the same cached facts;
-    None when the thresholds are the policy's."""
-    policy = next(s for s in scenarios(dataset) if s.is_policy)
-    base_view = kpi_scenarios.apply(view, policy)
-    if base_view == view:
-        return policy, base_view, None
+@dataclass(frozen=True)
+class WhatIf:
+    """The view against its comparison base, from the same cached facts."""
+
+    base_view: View
+    numbers: dict  # kpi.report.against_base
+    comparison: compare.Comparison | None  # None when the view is the base
+
+
+def what_if(dataset: Dataset, view: View, base_view: View) -> WhatIf:
+    """`kpi.report.against_base` and `kpi.compare.compare` of the view against its base (the
+    policy's or a scenario's thresholds at the same as-of date and window). The base's tiers
+    are cached on their own: they stay the same while the sidebar's thresholds move."""
     base = _base_segmented(dataset, base_view)
-    return policy, base_view, compare.compare(base, base_view, segmented(dataset, view), view)
+    current = segmented(dataset, view)
+    numbers = report.against_base(base, base_view, current, view)
+    moved = None if base_view == view else compare.compare(base, base_view, current, view)
+    return WhatIf(base_view, numbers, moved)
 
 
 @cached(max_entries=8)
 def _base_segmented(dataset: Dataset, base_view: View) -> pl.DataFrame:
     """A comparison base's tiers: they stay the same while the sidebar's thresholds move."""
     return segmented(dataset, base_view)
+
+
+@cached(max_entries=32)
+def sensitivity_spec(dataset: Dataset, view: View, base_view: View, base_label: str) -> dict:
+    """Every threshold's sensitivity curve (`kpi.compare.sensitivity_all` of the cached
+    facts) as the What-if page's chart."""
+    curves = compare.sensitivity_all(partner_facts(dataset, view.as_of, view.window_days), view)
+    return _frame_datasets(charts.vega_spec(charts_whatif.sensitivity_chart(curves, view, base_view, base_label)))
+
+
+@cached(max_entries=16)
+def threshold_suggestions(
+    dataset: Dataset, as_of: date, window_days: int
+) -> tuple[tuple[correlation.Suggestion, pl.DataFrame], ...]:
+    """`kpi.correlation.suggestions` of the cached facts with each behaviour's evidence:
+    they depend on the as-of date and window, not on the thresholds."""
+    facts = partner_facts(dataset, as_of, window_days)
+    return tuple((s, correlation.evidence(facts, s.behaviour)) for s in correlation.suggestions(facts))
 
 
 # --- roi -------------------------------------------------------------------------------------

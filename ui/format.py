@@ -56,3 +56,32 @@ def roi(value: float | None) -> str:
 
 def count(value: int | None) -> str:
     return EMPTY if value is None else f"{value:,}"
+
+
+def count_change(value: int | None) -> str:
+    """A change of a count: +12 / -3 / 0, or n/a."""
+    return EMPTY if value is None else f"{value:+,}"
+
+
+def money_change(value: float | None, symbol: str | None = None) -> str:
+    """A change of money: +$12,400 / -$3,000.50, or n/a."""
+    if _is_empty(value):
+        return EMPTY
+    assert value is not None
+    return ("+" if round(float(value), 2) >= 0 else "") + money(value, symbol)
+
+
+def roi_change(value: float | None) -> str:
+    """A change of an ROI ratio in percentage points of cost: 0.12 reads +12.0 pts, or n/a."""
+    return EMPTY if _is_empty(value) else pct_points(100 * value)  # type: ignore[operator]
+
+
+_MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~$:&")
+
+
+def plain(text: object) -> str:
+    """Text from outside (a scenario or partner name) as literal characters inside markdown:
+    every character markdown, LaTeX, colour directives or HTML could read is escaped, and a
+    line break becomes a space."""
+    flat = " ".join(str(text).splitlines())
+    return "".join(f"\\{ch}" if ch in _MARKDOWN_PUNCTUATION else ch for ch in flat)

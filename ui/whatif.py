@@ -1,0 +1,159 @@
+"""Drawing the what-if: the controls against their comparison base (the policy, or the
+scenario chosen in the sidebar). The numbers come from `kpi.report.against_base` and
+`kpi.compare.compare` through `ui.data.what_if`; this module only words and lays them out.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import polars as pl
+import streamlit as st
+
+from kpi.compare import OUT, STATES, Comparison
+from kpi.metrics import TIERS
+from ui import format as fmt
+from ui.data import WhatIf
+from ui.frame import Frame
+from ui.scenarios import differences
+
+MOVERS_SHOWN = 100  # movers on screen; the CSV has them all
+STATE_LABELS = {"reward": "reward", "nurture": "nurture", "drop": "drop", OUT: "not in the program"}
+
+
+def base_name(frame: Frame) -> str:
+    """The base as a page names it: "the policy 'policy'" or "the scenario 'strict'"."""
+    kind = "the policy" if frame.base.is_policy else "the scenario"
+    return f"{kind} '{fmt.plain(frame.base.name)}'"
+
+
+def changes_text(frame: Frame) -> str:
+    """The thresholds the controls change against the base, in words (escaped for markdown:
+    money's dollar signs would otherwise read as LaTeX)."""
+    return fmt.plain("; ".join(differences(frame.view, frame.base)))
+
+
+def equal_caption(frame: Frame) -> str:
+    """What a page says when the controls are the base's: nothing to compare."""
+    return (
+        f"The controls hold the thresholds of {base_name(frame)}: no partner moves and there is no "
+        "what-if change to show. Move a threshold in the sidebar, or open another scenario, to see "
+        "what it would change."
+    )
+
+
+def link(page: str, frame: Frame, **extra: str) -> str:
+    """A link to `page` (its URL path) opening this view, the scenario and base of the
+    frame, and `extra` page parameters."""
+    params = frame.view.to_params()
+    if frame.opened is not None:
+        params["scenario"] = frame.opened.name
+    if not frame.base.is_policy:
+        params["compare"] = frame.base.name
+    return f"{page}?{urlencode(params | extra)}"
+
+
+def matrix_table(comparison: Comparison, base_label: str) -> pl.DataFrame:
+    """The from / to matrix as rows of the base's states and columns of the current ones;
+    `out` (not in the program) only when some partner is out in either view."""
+    matrix = comparison.matrix
+    has_out = any(matrix[OUT][s] or matrix[s][OUT] for s in STATES)
+    states = STATES if has_out else TIERS
+    return pl.DataFrame(
+        [{base_label: STATE_LABELS[f], **{STATE_LABELS[t]: matrix[f][t] for t in states}} for f in states],
+        schema={base_label: pl.String, **{STATE_LABELS[t]: pl.Int64 for t in states}},
+        orient="row",
+    )
+
+
+def movers_table(frame: Frame, comparison: Comparison, top: int = MOVERS_SHOWN) -> pl.DataFrame:
+    """The `top` movers with the most revenue (ties by partner ID), with the reason for each
+    and a link to its scorecard in this view."""
+    movers = comparison.explained(comparison.movers.sort("revenue", descending=True, maintain_order=True).head(top))
+    return movers.with_columns(
+        pl.col("from_tier").replace_strict(STATE_LABELS),
+        pl.col("to_tier").replace_strict(STATE_LABELS),
+        pl.col("partner_id")
+        .map_elements(lambda pid: link("scorecard", frame, scorecard_partner=pid), return_dtype=pl.String)
+        .alias("scorecard"),
+    ).select("partner_id", "partner_name", "from_tier", "to_tier", "revenue", "scorecard", "reason")
+
+
+def draw_movers(frame: Frame, what_if: WhatIf) -> None:
+    """The tier matrix and the movers with their reasons, a CSV of every mover."""
+    comparison = what_if.comparison
+    assert comparison is not None
+    base_label = "Under " + ("the policy" if frame.base.is_policy else frame.base.name)  # a column label: plain text
+    st.markdown(
+        f"**{comparison.moved:,}** partners change tier against {base_name(frame)}. "
+        "Rows: the tier under the base; columns: the tier with the controls as set."
+    )
+    st.dataframe(matrix_table(comparison, base_label).to_arrow(), hide_index=True, key="whatif_matrix")
+    if not comparison.moved:
+        return
+    st.dataframe(
+        movers_table(frame, comparison).to_arrow(),
+        hide_index=True,
+        key="whatif_movers",
+        column_order=("partner_name", "from_tier", "to_tier", "revenue", "scorecard", "reason"),  # the why widest, last
+        column_config={
+            "partner_name": st.column_config.TextColumn("Partner"),
+            "from_tier": base_label,
+            "to_tier": "Now",
+            "revenue": st.column_config.NumberColumn("Revenue", format=fmt.money_column_format()),
+            "reason": st.column_config.TextColumn("Why", width="large"),
+            "scorecard": st.column_config.LinkColumn("Scorecard", display_text="Open", width="small"),
+        },
+    )
+    st.download_button(
+        "Download every mover (CSV)",
+        lambda: comparison.explained().write_csv(),  # built only when clicked
+        file_name=f"movers-{frame.view.as_of.isoformat()}.csv",
+        mime="text/csv",
+        key="whatif_movers_download",
+        icon=":material/download:",
+    )
+    st.caption(
+        f"The {min(comparison.moved, MOVERS_SHOWN):,} movers with the most revenue of {comparison.moved:,} "
+        "(click a column to sort it); the download has them all, by partner ID. Open a row's scorecard "
+        "to see the partner week by week."
+    )
+
+
+def tier_table(numbers: dict) -> pl.DataFrame:
+    """Partners, revenue and cost each tier holds now, and their change against the base
+    (as the page words it: +12, -$3,400)."""
+    now, change = numbers["current"]["tiers"], numbers["change"]["tiers"]
+    return pl.DataFrame(
+        [
+            {
+                "tier": tier,
+                "partners": now[tier]["partners"],
+                "partners_change": fmt.count_change(change[tier]["partners"]),
+                "revenue": now[tier]["revenue"],
+                "revenue_change": fmt.money_change(change[tier]["revenue"]),
+                "cost": now[tier]["cost"],
+                "cost_change": fmt.money_change(change[tier]["cost"]),
+            }
+            for tier in TIERS
+        ],
+        orient="row",
+    )
+
+
+def draw_tier_table(numbers: dict) -> None:
+    money = fmt.money_column_format()
+    st.dataframe(
+        tier_table(numbers).to_arrow(),
+        hide_index=True,
+        key="whatif_tiers",
+        column_config={
+            "tier": "Tier",
+            "partners": "Partners",
+            "partners_change": "Change",
+            "revenue": st.column_config.NumberColumn("Revenue held", format=money),
+            "revenue_change": "Change",
+            "cost": st.column_config.NumberColumn("Cost held", format=money),
+            "cost_change": "Change",
+        },
+    )
