@@ -8,6 +8,7 @@ these always run there; on a machine without it they are skipped with a loud rea
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -21,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.conftest import ROOT, default_view, engine_summary
+from tests.conftest import ROOT, default_view, engine_summary, run_cli
 from ui import format as fmt
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -173,7 +174,7 @@ NAVIGATION_JS = """() => ['stSidebarNav', 'stTopNav']
     .map(nav => Array.from(nav.querySelectorAll('a'))
         .map(a => a.innerText.trim().split(String.fromCharCode(10)).pop()).join('|'))
     .join('/')"""
-APP_NAVIGATION = "Overview|Tiers|ROI|Recurring revenue|Engagement|Partner scorecard|Data"
+APP_NAVIGATION = "Overview|Tiers|What-if|ROI|Recurring revenue|Engagement|Partner scorecard|Data"
 
 
 def test_a_shared_deep_link_opens_the_view_and_navigation_keeps_it(server, page, demo_db):
@@ -268,9 +269,51 @@ def test_uploading_a_crm_export_for_real_loads_it_and_every_page_shows_it(demo_d
 
 
 # Every page of the navigation, with the heading it opens on.
+def test_a_saved_scenario_opens_from_its_link_in_a_fresh_browser(demo_db, browser, tmp_path):
+    """Save the controls as a scenario on the What-if page, then open the scenario's link in
+    a new browser: the same thresholds, the same numbers, the same movers against the policy."""
+    db = tmp_path / "scenarios.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    view = default_view(demo_db, min_trainings=2, min_deals=2)
+    expected = engine_summary(demo_db, view)
+    code, out, err = run_cli(
+        "compare", "--db", db, "--min-trainings", "2", "--min-deals", "2", "--base", "scenario=policy"
+    )
+    assert code == 0, err
+    moved = json.loads(out)["moved"]
+    with running_app(db, tmp_path / "server.log") as base:
+        first = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = first.new_page()
+        page.goto(f"{base}/whatif?min_trainings=2&min_deals=2")
+        expect(page.get_by_role("heading", name="What-if", exact=True)).to_be_visible(timeout=60_000)
+        wait_for_controls(page)
+        page.get_by_label("Name").fill("two and two")
+        page.get_by_role("button", name=re.compile("Save the controls as a scenario")).click()
+        expect(page.get_by_test_id("stAlert").filter(has_text="Saved the controls as the scenario")).to_be_visible(
+            timeout=30_000
+        )
+        expect(page).to_have_url(re.compile("scenario=two(\\+|%20)and(\\+|%20)two"), timeout=15_000)
+        first.close()
+
+        fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = fresh.new_page()
+        page.goto(f"{base}/tiers?scenario=two%20and%20two")
+        expect(page.get_by_role("heading", name="Partner tiers")).to_be_visible(timeout=60_000)
+        shown = f"{expected['partners']:,} of {expected['partners']:,} partners shown"
+        expect(page.get_by_text(re.compile(shown))).to_be_visible(timeout=30_000)
+        expect(page.get_by_text(re.compile(f"reward {expected['tiers']['reward']:,} ·"))).to_be_visible()
+        expect(page.get_by_text(re.compile(f"{moved:,} partners change tier against the policy"))).to_be_visible()
+        wait_for_controls(page)
+        trainings = page.get_by_test_id("stSidebar").get_by_test_id("stSlider").filter(has_text="Trainings needed")
+        expect(trainings.get_by_role("slider")).to_have_attribute("aria-valuenow", "2")
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        fresh.close()
+
+
 PAGES = {
     "Overview": "Program overview",
     "Tiers": "Partner tiers",
+    "What-if": "What-if",
     "ROI": "Return on investment",
     "Recurring revenue": "Recurring revenue",
     "Engagement": "Engagement",
@@ -321,7 +364,7 @@ def test_every_page_fits_the_window_and_is_saved_as_a_full_page_screenshot(serve
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
-        paths = ("", "tiers", "roi", "recurring", "engagement", "scorecard", "data")
+        paths = ("", "tiers", "whatif", "roi", "recurring", "engagement", "scorecard", "data")
         for path, heading in zip(paths, PAGES.values(), strict=True):
             page.goto(f"{server}/{path}")
             expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=60_000)

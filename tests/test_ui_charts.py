@@ -147,3 +147,52 @@ def test_the_overview_history_chart_ships_its_rows_as_a_frame(tmp_path):
     expected = chart.to_dict()
     assert {k: v for k, v in spec.items() if k != "datasets"} == {k: v for k, v in expected.items() if k != "datasets"}
     assert list(expected["datasets"].values()) == [frame.to_dicts()]
+
+
+def test_the_sensitivity_chart_draws_each_thresholds_shares_with_now_and_the_policy_marked():
+    from ui import charts_whatif
+
+    curve = pl.DataFrame(
+        {
+            "value": [0, 1, 2],
+            "partners": [10, 10, 10],
+            "activated": [10, 4, 1],
+            "activation_pct": [100.0, 40.0, 10.0],
+            "reward": [5, 2, 1],
+            "nurture": [5, 6, 7],
+            "drop": [0, 2, 2],
+        }
+    )
+    view = View(as_of=d("2026-03-31"), min_trainings=2)
+    chart = charts_whatif.sensitivity_chart({"min_trainings": curve}, view, View(as_of=d("2026-03-31")), "policy")
+    spec = chart.to_dict()  # validated against the Vega-Lite schema
+    (small,) = spec["concat"]
+    lines, rules = small["layer"]
+    assert small["title"] == "Trainings needed"
+    rows = spec["datasets"][lines["data"]["name"]]
+    by = {(r["value"], r["series"]): (r["count"], r["pct"]) for r in rows}
+    assert by[(1.0, "activation")] == (4, 40.0)
+    assert by[(2.0, "drop")] == (2, 20.0)
+    assert {r["series"] for r in rows} == {"activation", "reward", "nurture", "drop"}
+    marks = spec["datasets"][rules["data"]["name"]]
+    assert marks == [{"value": 2.0, "mark": "now"}, {"value": 1.0, "mark": "policy"}]
+    assert lines["encoding"]["y"]["scale"]["domain"] == [0, 100]
+
+
+def test_the_sensitivity_rows_of_an_empty_program_have_no_share():
+    from ui import charts_whatif
+
+    curve = pl.DataFrame(
+        {
+            "value": [0],
+            "partners": [0],
+            "activated": [0],
+            "activation_pct": [None],
+            "reward": [0],
+            "nurture": [0],
+            "drop": [0],
+        },
+        schema_overrides={"activation_pct": pl.Float64},
+    )
+    rows = charts_whatif.curve_rows(curve)
+    assert rows["pct"].to_list() == [None, None, None, None]

@@ -1,0 +1,91 @@
+"""The What-if page's chart: how activation and the tiers move as one threshold moves.
+
+One small chart per threshold, all in one concatenated chart (one element on the page): the
+activation % and each tier's share of the program's partners along the threshold's values
+(from `kpi.compare.sensitivity`), the current value marked with a solid rule and the base's
+(the policy's, or the scenario compared with) with a dashed one. Shares, not counts, so the
+four lines read on one axis; the tooltip gives the counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import altair as alt
+import polars as pl
+
+from kpi.metrics import TIERS
+from kpi.params import SPEC_BY_NAME, View
+from ui.charts import TIER_COLORS
+
+ACTIVATION = "activation"
+ACTIVATION_COLOR = "#0072B2"
+SERIES = (ACTIVATION, *TIERS)
+SERIES_SCALE = alt.Scale(domain=list(SERIES), range=[ACTIVATION_COLOR, *(TIER_COLORS[t] for t in TIERS)])
+SMALL_WIDTH = 300  # two a row fit a laptop's main column beside the sidebar
+SMALL_HEIGHT = 140
+
+
+def curve_rows(curve: pl.DataFrame) -> pl.DataFrame:
+    """One threshold's sensitivity rows in long form: per value and series (activation or a
+    tier) the share of partners (%) and the partner count."""
+    shares = [(pl.col("activated") if series == ACTIVATION else pl.col(series)).alias(series) for series in SERIES]
+    wide = curve.select(pl.col("value").cast(pl.Float64), pl.col("partners"), *shares)
+    return (
+        wide.unpivot(index=["value", "partners"], variable_name="series", value_name="count")
+        .with_columns(
+            pct=pl.when(pl.col("partners") > 0).then((100.0 * pl.col("count") / pl.col("partners")).round(1)),
+        )
+        .select("value", "series", "count", "pct")
+    )
+
+
+def _small(name: str, curve: pl.DataFrame, current: float, base: float, base_label: str) -> alt.LayerChart:
+    spec = SPEC_BY_NAME[name]
+    money = spec.kind == "money"
+    x = alt.X("value:Q", title=spec.label, axis=alt.Axis(format="~s" if money else "d", tickMinStep=1))
+    lines = (
+        alt.Chart(curve_rows(curve))
+        .mark_line(point=alt.OverlayMarkDef(size=18), interpolate="step-after")
+        .encode(
+            x=x,
+            y=alt.Y("pct:Q", title="% of partners", scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color("series:N", scale=SERIES_SCALE, title=None, legend=alt.Legend(orient="bottom")),
+            tooltip=[
+                alt.Tooltip("value:Q", title=spec.label, format=",.0f"),
+                alt.Tooltip("series:N", title="Line"),
+                alt.Tooltip("count:Q", title="Partners", format=","),
+                alt.Tooltip("pct:Q", title="% of partners", format=".1f"),
+            ],
+        )
+    )
+    marks = pl.DataFrame(
+        {"value": [float(current), float(base)], "mark": ["now", base_label]},
+    )
+    rules = (
+        alt.Chart(marks)
+        .mark_rule(strokeWidth=2)
+        .encode(
+            x="value:Q",
+            strokeDash=alt.StrokeDash(
+                "mark:N",
+                scale=alt.Scale(domain=["now", base_label], range=[[1, 0], [5, 3]]),
+                title=None,
+                legend=alt.Legend(orient="bottom"),
+            ),
+            color=alt.value("#333333"),
+            tooltip=[alt.Tooltip("mark:N", title="Marked"), alt.Tooltip("value:Q", title="Value", format=",.0f")],
+        )
+    )
+    return alt.layer(lines, rules).properties(width=SMALL_WIDTH, height=SMALL_HEIGHT, title=spec.label)
+
+
+def sensitivity_chart(
+    curves: Mapping[str, pl.DataFrame], view: View, base_view: View, base_label: str
+) -> alt.ConcatChart:
+    """Every threshold's small chart, side by side and wrapping: the value now and the
+    base's value marked on each."""
+    charts = [
+        _small(name, curve, getattr(view, name), getattr(base_view, name), base_label) for name, curve in curves.items()
+    ]
+    return alt.concat(*charts, columns=2).resolve_scale(x="independent", color="shared", strokeDash="shared")
