@@ -181,12 +181,15 @@ cards = st.container(horizontal=True)
 for suggestion, _ in suggested:
     card = cards.container(border=True)
     label = SPEC_BY_NAME[suggestion.parameter].label
+    now = getattr(view, suggestion.parameter)
     if suggestion.threshold is None:
         card.markdown(f"**{label}**: {suggestion.status}")
+    elif suggestion.threshold == now:
+        card.markdown(f"**{label}**: {suggestion.threshold} suggested, the value set now")
     else:
-        card.markdown(f"**{label}**: {suggestion.threshold} suggested (now {getattr(view, suggestion.parameter)})")
+        card.markdown(f"**{label}**: {suggestion.threshold} suggested (now {now})")
     card.caption(fmt.plain(suggestion.reasoning))
-    if suggestion.threshold is not None and suggestion.threshold != getattr(view, suggestion.parameter):
+    if suggestion.threshold is not None and suggestion.threshold != now:
         card.button(
             f"Try {suggestion.threshold}",
             key=f"whatif_try_{suggestion.parameter}",
