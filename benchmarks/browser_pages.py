@@ -1,0 +1,178 @@
+"""What bench_browser measures in the app: the pages, the text each one shows that a
+threshold move changes, and the runs of the one-slider page and of the app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from browser_moves import bench_slider
+from browser_page import LOAD_TIMEOUT_MS, Tab, page_ready
+from browser_server import running_server
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+TARGET_SIZE = 20_000
+TARGET_RATIO = 2.0
+ONE_SLIDER = 'import streamlit as st\n\nv = st.slider("x", 0, 10, 1, key="x")\nst.write(f"value {v}")\n'
+SLIDER_LABEL = "Trainings needed"
+
+# What each page shows that a threshold move changes (read by `__bench.text`, browser_page.py).
+WATCH = {
+    "baseline": {"kind": "markdown", "contains": "value "},
+    "overview": {"kind": "metric", "label": "Activation"},
+    "tiers": {"kind": "markdown", "contains": "partners shown"},
+    "tiers_chart": {"kind": "markdown", "contains": "partners shown"},
+    "roi": {"kind": "metric", "label": "Cost per activated partner"},
+    "recurring": {"kind": "markdown", "contains": "split by today"},
+    "engagement": {"kind": "metric", "label": "Look-busy partners"},
+    "scorecard": {"kind": "markdown", "contains": "(needs "},  # the trainings criterion names its threshold
+}
+# page -> (URL path, heading, what it draws). Tiers builds only its open tab: the partner list
+# (the default, read for the target) or the engagement chart (measured too, reported beside it).
+PAGES = {
+    "overview": ("/", "Program overview", ("chart",)),
+    "tiers": ("/tiers", "Partner tiers", ("table",)),
+    "tiers_chart": ("/tiers?tiers_tab=Engagement+chart", "Partner tiers", ("chart",)),
+    "roi": ("/roi", "Return on investment", ("chart",)),
+    "recurring": ("/recurring", "Recurring revenue", ("chart",)),
+    "engagement": ("/engagement", "Engagement", ("chart",)),
+    "scorecard": ("/scorecard?scorecard_partner=P00042", "Partner scorecard", ("chart",)),
+}
+TARGET_PAGES = ("overview", "tiers")
+LABELS = {
+    "overview": "Overview",
+    "tiers": "Tiers (list tab)",
+    "tiers_chart": "Tiers (chart tab)",
+    "roi": "ROI",
+    "recurring": "Recurring revenue",
+    "engagement": "Engagement",
+    "scorecard": "Partner scorecard",
+}
+
+
+def measure_baseline(
+    browser: Any, workdir: Path, name: str, repeat: int, warmup: int, fresh: int, quiet_ms: int, options: list[str]
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp:
+        script = Path(tmp) / "one_slider.py"
+        script.write_text(ONE_SLIDER)
+        env = {k: v for k, v in os.environ.items() if k != "KPI_DB"}
+        with running_server(script, Path(tmp), env, workdir, name, options) as server:
+            tab = Tab(browser)
+            page = tab.page
+            try:
+                page.goto(server.base, timeout=LOAD_TIMEOUT_MS)
+                spec = WATCH["baseline"]
+                if page_ready(page, spec) != "value 1":
+                    raise RuntimeError("the one-slider page does not show 'value 1'")
+                thumb = page.get_by_test_id("stSlider").get_by_role("slider")
+                thumb.focus()
+                return bench_slider(tab, server, thumb, spec, repeat, warmup, fresh, quiet_ms)
+            finally:
+                tab.close()
+
+
+def wait_for_frame(page: Any, page_name: str) -> None:
+    """The page heading, every shared control, and the page's chart or table rendered."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name=PAGES[page_name][1])).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_test_id("stSlider")).to_have_count(5, timeout=LOAD_TIMEOUT_MS)
+    expect(sidebar.get_by_test_id("stNumberInput")).to_have_count(3, timeout=LOAD_TIMEOUT_MS)
+    expect(sidebar.get_by_test_id("stDateInput")).to_have_count(1, timeout=LOAD_TIMEOUT_MS)
+    draws = PAGES[page_name][2]
+    if "chart" in draws:
+        chart = page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first
+        expect(chart).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    if "table" in draws:
+        expect(page.get_by_test_id("stDataFrame").locator("canvas").first).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+
+
+def measure_app(
+    browser: Any,
+    db: Path,
+    workdir: Path,
+    repeat: int,
+    warmup: int,
+    fresh: int,
+    quiet_ms: int,
+    options: list[str],
+    pages: list[str],
+) -> dict[str, Any]:
+    env = {**os.environ, "KPI_DB": str(db)}
+    results: dict[str, Any] = {}
+    with running_server(APP, ROOT, env, workdir, f"app-{db.stem}", options) as server:
+        for page_name in pages:
+            path = PAGES[page_name][0]
+            tab = Tab(browser)
+            page = tab.page
+            try:
+                started = time.perf_counter()
+                page.goto(server.base + path, timeout=LOAD_TIMEOUT_MS)
+                wait_for_frame(page, page_name)
+                spec = WATCH[page_name]
+                page_ready(page, spec)
+                load_s = time.perf_counter() - started
+                thumb = (
+                    page.get_by_test_id("stSidebar")
+                    .get_by_test_id("stSlider")
+                    .filter(has_text=SLIDER_LABEL)
+                    .get_by_role("slider")
+                )
+                thumb.focus()
+                figures = bench_slider(tab, server, thumb, spec, repeat, warmup, fresh, quiet_ms)
+                if page.get_by_test_id("stException").count():
+                    raise RuntimeError(f"the {page_name} page shows an exception")
+                results[page_name] = {"load_to_quiet_s": load_s, **figures}
+                print(
+                    f"    {page_name}: text {figures['text_ms']['median_ms']:.0f} ms, "
+                    f"idle {figures['idle_ms']['median_ms']:.0f} ms (median)",
+                    flush=True,
+                )
+            finally:
+                tab.close()
+    return results
+
+
+# --- databases ------------------------------------------------------------------------------------
+
+
+def _core() -> Any:
+    """bench_core, imported on first use (the --serve launcher does not need it)."""
+    for path in (str(ROOT), str(ROOT / "benchmarks")):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    import bench_core
+
+    return bench_core
+
+
+def database(n: int, seed: int, workdir: Path) -> dict[str, Any]:
+    """The bench_core database of this size: reused when it is there, built otherwise."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    sys.path.insert(0, str(ROOT))
+    import bench_core
+
+    from kpi import store
+
+    db = workdir.resolve() / f"bench-{n}.duckdb"
+    shown = db.relative_to(ROOT) if db.is_relative_to(ROOT) else db
+    source = f"benchmark partners={n} seed={seed}"
+    info = None
+    if db.exists():
+        with contextlib.suppress(Exception):  # an unreadable file is built again
+            info = store.describe(db)
+    if info is not None and info.source == source and info.table_rows.get("partners") == n:
+        print(f"[{n:,} partners] reusing {shown}", flush=True)
+        return {"partners": n, "seed": seed, "db": str(db), "built": False, "rows": info.table_rows}
+    print(f"[{n:,} partners] building {shown}", flush=True)
+    built = bench_core.build(n, seed, db)
+    return {"partners": n, "seed": seed, "db": str(db), "built": True, "rows": built["rows"]}
