@@ -7,6 +7,7 @@
     python -m kpi summary --db PATH [params]
     python -m kpi report --db PATH [params] --page PAGE [--partner ID] [--engagement-min-logins N] [--base QUERY]
     python -m kpi compare | sensitivity | suggest | scenarios ...   (kpi/cli_whatif.py)
+    python -m kpi export ...   (kpi/cli_review.py)
 
 `report` prints, as one JSON object, every headline number of one page of the app
 (overview, tiers, roi, recurring, engagement or scorecard) for the view: the same
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
-from kpi import cli_whatif, engagement, history, metrics, report
+from kpi import cli_review, cli_whatif, engagement, history, metrics, report
 from kpi.cli_common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -114,6 +115,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="overview and tiers: the what-if's base, as for compare (default scenario=policy)",
     )
     cli_whatif.add_parsers(commands)
+    cli_review.add_parsers(commands)
     return parser
 
 
@@ -364,6 +366,8 @@ def main(
             return _cmd_report(args, out)
         if args.command in cli_whatif.COMMANDS:
             return cli_whatif.run(args, out)
+        if args.command in cli_review.COMMANDS:
+            return cli_review.run(args, out)
         return _cmd_summary(args, out)
     except UsageError as exc:
         err.write(f"error: {exc}\n")

@@ -28,6 +28,16 @@ CLOSE_TO_REWARD = 0.10
 GRACE_ENDS_WITHIN_DAYS = 14
 """A new partner is on the watch list when its grace period ends within two weeks."""
 
+UNITS = {
+    "activation_pct": "percent",
+    "roi": "ratio",
+    "revenue": "money",
+    "cost": "money",
+    "mrr": "money",
+    "arr": "money",
+}
+"""The unit of a headline number (the others count partners)."""
+
 HEADLINE: tuple[tuple[str, str], ...] = (
     ("activation_pct", "Activation %"),
     ("partners", "Partners in the program"),
@@ -232,6 +242,21 @@ class Review:
         """Every partner whose tier changed, who joined or who left, with the reason, largest
         revenue first (ties by partner_id)."""
         return self.comparison.explained().sort(["revenue", "partner_id"], descending=[True, False])
+
+    def sheets(self) -> dict[str, pl.DataFrame]:
+        """The review's tables as a workbook holds them: `summary` (number, then, now, change,
+        unit), `partners` (the `segment` columns now, by partner_id), `movers` (`compare`'s CSV
+        columns, by partner_id), `biggest_changes` and `watch_list`."""
+        summary = self.headline.with_columns(
+            pl.col("key").replace_strict(UNITS, default="partners").alias("unit")
+        ).select("number", "then", "now", "change", "unit")
+        return {
+            "summary": summary,
+            "partners": self.comparison.current_rows.select(metrics.SEGMENT_COLUMNS).sort("partner_id"),
+            "movers": self.comparison.explained().sort("partner_id"),
+            "biggest_changes": self.biggest,
+            "watch_list": self.watch,
+        }
 
 
 def review(then_facts: pl.DataFrame, now_facts: pl.DataFrame, view: View, since: date, currency: str = "$") -> Review:

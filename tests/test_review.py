@@ -126,3 +126,34 @@ def test_an_empty_week_says_nothing_moved(week_db):
 
 def test_the_since_date_defaults_to_a_week_before_the_as_of_date():
     assert review.since_default(View(as_of=d(A))) == d("2026-03-24")
+
+
+def test_the_export_command_writes_the_review_workbook(week_db, tmp_path):
+    import polars as pl
+
+    from tests.conftest import run_cli
+
+    out = tmp_path / "review.xlsx"
+    code, printed, err = run_cli("export", "--db", week_db, "--as-of", A, "--window-days", str(W), "--out", out)
+    assert code == 0, err
+    assert printed == f"wrote the review of {A} since {S} (4 partners moved) to {out}\n"
+    summary = pl.read_excel(out, sheet_name="summary")
+    assert summary.filter(number="Activated partners").row(0) == ("Activated partners", 3, 1, -2, "partners")
+    code, segment_csv, _ = run_cli("segment", "--db", week_db, "--as-of", A, "--window-days", str(W))
+    assert code == 0
+    partners = pl.read_excel(out, sheet_name="partners")
+    assert partners["partner_id"].to_list() == ["PA", "PD", "PG", "PJ", "PU"]
+    assert partners.columns == segment_csv.splitlines()[0].split(",")
+    movers = pl.read_excel(out, sheet_name="movers")
+    assert movers.columns[:5] == ["partner_id", "partner_name", "from_tier", "to_tier", "reason"]
+    assert movers["partner_id"].to_list() == ["PD", "PJ", "PL", "PU"]
+
+
+def test_a_bad_export_flag_is_one_error_line(week_db, tmp_path):
+    from tests.conftest import run_cli
+
+    code, _, err = run_cli("export", "--db", week_db, "--since", "last week", "--out", tmp_path / "r.xlsx")
+    assert (code, err) == (2, "error: --since 'last week': not a date; write it as YYYY-MM-DD\n")
+    code, _, err = run_cli("export", "--db", week_db, "--out", tmp_path / "r.pdf")
+    assert code == 2 and "name the file FILE.xlsx" in err
+    assert not (tmp_path / "r.xlsx").exists()

@@ -1,0 +1,85 @@
+"""The weekly review commands of `python -m kpi`, for Monday morning without the app.
+
+    python -m kpi export --db PATH [params] [--since DATE] --out FILE.xlsx
+
+`export` writes the review workbook (kpi.review, kpi.export): the sheets `summary` (number,
+then, now, change, unit), `partners` (the `segment` columns now), `movers` (`compare`'s CSV
+columns), `biggest_changes` and `watch_list`. `--since` is the date the view is compared
+with (default: the as-of date minus 7 days), within the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+from datetime import date
+from pathlib import Path
+
+from kpi import export, metrics, review
+from kpi.cli_common import EXIT_OK, UsageError, add_view_arguments, open_database, view_of
+from kpi.params import View
+from kpi.store import data_span
+
+COMMANDS: tuple[str, ...] = ("export",)
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    """The review commands' parsers."""
+    sub = commands.add_parser(
+        "export", help="the weekly review workbook (.xlsx): summary, partners, movers, watch list"
+    )
+    add_view_arguments(sub)
+    sub.add_argument("--since", metavar="DATE", help="the date to compare with (default: the as-of date minus 7 days)")
+    sub.add_argument("--out", type=Path, required=True, metavar="FILE.xlsx")
+
+
+def run(args: argparse.Namespace, out: io.TextIOBase) -> int:
+    """Run one of COMMANDS."""
+    if args.out.suffix.lower() != ".xlsx":
+        raise UsageError(f"--out {str(args.out)!r}: the workbook is written as .xlsx; name the file FILE.xlsx")
+    result = _review(args)
+    _write(args.out, export.workbook(result.sheets(), os.environ.get("KPI_CURRENCY_SYMBOL", "$")))
+    out.write(
+        f"wrote the review of {result.view.as_of.isoformat()} since {result.since.as_of.isoformat()} "
+        f"({result.comparison.moved:,} partners moved) to {args.out}\n"
+    )
+    return EXIT_OK
+
+
+def _since(text: str | None, view: View, span: tuple[date, date] | None) -> date:
+    if text is None:
+        return review.since_default(view)
+    try:
+        since = date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--since {text!r}: not a date; write it as YYYY-MM-DD") from None
+    if since >= view.as_of:
+        raise UsageError(f"--since {text!r}: must be before the as-of date {view.as_of.isoformat()}")
+    if span is not None and since < span[0]:
+        raise UsageError(f"--since {text!r}: before the data, which starts on {span[0].isoformat()}")
+    return since
+
+
+def _review(args: argparse.Namespace) -> review.Review:
+    con = open_database(args.db)
+    try:
+        view = view_of(args, con)
+        since = _since(args.since, view, data_span(con))
+        then = metrics.partner_facts(con, since, view.window_days)
+        now = metrics.partner_facts(con, view.as_of, view.window_days)
+    finally:
+        con.close()
+    return review.review(then, now, view, since)
+
+
+def _write(path: Path, content: bytes) -> None:
+    """Write the file whole or not at all: a half-written workbook never replaces a good one."""
+    if not path.parent.is_dir():
+        raise UsageError(f"--out {str(path)!r}: the folder {str(path.parent)!r} does not exist")
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_bytes(content)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
