@@ -234,6 +234,16 @@ PAGE_PARAMS: tuple[ParamSpec, ...] = (
         "The saved scenario that Overview and Tiers compare the controls with (the policy unless chosen).",
     ),
     ParamSpec(
+        "since",
+        "Compared with",
+        "date",
+        None,
+        None,
+        None,
+        1,
+        "The earlier date the weekly review compares the as-of date with (default: a week before it).",
+    ),
+    ParamSpec(
         "scorecard_partner",
         "Partner ID",
         "text",

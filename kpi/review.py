@@ -190,8 +190,9 @@ def _money(value: float, currency: str) -> str:
 
 def summary_sentences(headline_rows: pl.DataFrame, comparison: compare.Comparison, currency: str = "$") -> list[str]:
     """A few plain sentences built only from the review's numbers: activation, who moved
-    where, MRR. "Activation rose 2.5 points to 39.8%." / "4 partners moved to reward, 2 to
-    drop." / "MRR grew $12,400 to $310,000." An empty week says nothing moved."""
+    where (partners in the program on both dates; joins and leaves in a sentence of their own),
+    MRR. "Activation rose 2.5 points to 39.8%." / "4 partners moved to reward, 2 to drop." /
+    "MRR grew $12,400 to $310,000." An empty week says nothing moved."""
     numbers = {row["key"]: row for row in headline_rows.iter_rows(named=True)}
     sentences = []
     activation = numbers["activation_pct"]
@@ -202,8 +203,9 @@ def summary_sentences(headline_rows: pl.DataFrame, comparison: compare.Compariso
         else:
             verb = "rose" if change > 0 else "fell"
             sentences.append(f"Activation {verb} {abs(change):.1f} points to {activation['now']:.1f}%.")
-    moved_to = comparison.movers.group_by("to_tier").len().sort("to_tier") if comparison.moved else pl.DataFrame()
-    counts = dict(moved_to.iter_rows()) if comparison.moved else {}
+    # "Moved to" counts partners in the program on both dates; joins and leaves are their own sentence.
+    stayed = comparison.movers.filter((pl.col("from_tier") != compare.OUT) & (pl.col("to_tier") != compare.OUT))
+    counts = dict(stayed.group_by("to_tier").len().iter_rows())
     parts = [f"{counts[tier]:,} to {tier}" for tier in metrics.TIERS if counts.get(tier)]
     joined = int(comparison.movers.filter(pl.col("from_tier") == compare.OUT).height)
     left = int(comparison.movers.filter(pl.col("to_tier") == compare.OUT).height)

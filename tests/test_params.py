@@ -141,6 +141,7 @@ def test_page_parameters_are_declared_in_the_same_table_style():
         "engagement_staff_search",
         "scenario",
         "compare",
+        "since",
         "scorecard_partner",
     ]
     assert not set(names) & {p.name for p in PARAMS}

@@ -32,7 +32,7 @@ def week_tables() -> dict[str, list[dict]]:
             *(activity("PA", "2026-02-25", kind) for kind in work),
             *(activity("PA", "2026-03-20", "content_viewed") for _ in range(3)),
             activity("PJ", "2026-03-30", "login"),
-            activity("PG", "2026-03-30", "login"),
+            activity("PG", "2026-03-31", "login"),  # the latest date: the default as-of date
         ],
         "deals": [
             deal("DU", "PU", "2026-03-10", "won", "2026-03-28", amount=52_000),
@@ -106,7 +106,7 @@ def test_each_kind_of_change_shows_once(week_db):
 
     assert result.summary == [
         "Activation fell 40.0 points to 20.0%.",
-        "1 partner moved to reward, 2 to nurture.",
+        "1 partner moved to reward, 1 to nurture.",  # PU and PD; PJ joined, PL left
         "1 joined the program and 1 left it.",
         "MRR held at $0.",
     ]

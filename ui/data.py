@@ -24,7 +24,20 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from kpi import compare, correlation, engagement, history, metrics, recurring, report, roi, scorecard, store, tiers
+from kpi import (
+    compare,
+    correlation,
+    engagement,
+    history,
+    metrics,
+    recurring,
+    report,
+    review,
+    roi,
+    scorecard,
+    store,
+    tiers,
+)
 from kpi import scenarios as kpi_scenarios
 from kpi.params import View
 from ui import charts, charts_engagement, charts_recurring, charts_roi, charts_scorecard, charts_whatif
@@ -238,6 +251,14 @@ def threshold_suggestions(
     they depend on the as-of date and window, not on the thresholds."""
     facts = partner_facts(dataset, as_of, window_days)
     return tuple((s, correlation.evidence(facts, s.behaviour)) for s in correlation.suggestions(facts))
+
+
+@cached(max_entries=32, show_spinner="Comparing with the earlier date...")
+def weekly_review(dataset: Dataset, view: View, since: date, currency: str) -> review.Review:
+    """`kpi.review.review` of the view since `since`, from the cached facts of both dates."""
+    then = partner_facts(dataset, since, view.window_days)
+    now = partner_facts(dataset, view.as_of, view.window_days)
+    return review.review(then, now, view, since, currency)
 
 
 # --- roi -------------------------------------------------------------------------------------

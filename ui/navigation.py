@@ -18,6 +18,7 @@ def pages() -> list[st.Page]:
         st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
         st.Page("pages/tiers.py", title="Tiers", icon=":material/leaderboard:", url_path="tiers"),
         st.Page("pages/whatif.py", title="What-if", icon=":material/compare_arrows:", url_path="whatif"),
+        st.Page("pages/weekly.py", title="Weekly review", icon=":material/event_repeat:", url_path="weekly"),
         st.Page("pages/roi.py", title="ROI", icon=":material/savings:", url_path="roi"),
         st.Page("pages/recurring.py", title="Recurring revenue", icon=":material/autorenew:", url_path="recurring"),
         st.Page("pages/engagement.py", title="Engagement", icon=":material/groups:", url_path="engagement"),
