@@ -14,7 +14,11 @@ the time Streamlit needs for a one-slider page"):
 - the app on the bench_core demo database of each size: the "Trainings needed" sidebar
   slider on the Overview page (watching the "Activation" metric) and on the Tiers page
   (watching the "N of N partners shown: reward X ..." line), on each of its two tabs: the
-  partner list (the page as opened, read for the target) and the engagement chart.
+  partner list (the page as opened, read for the target) and the engagement chart;
+- the same with the comparison against the policy shown at both values of the move (the
+  what-if target, 1.5x): Overview and Tiers opened with `?min_deals=2` (each move also
+  checks that the comparison is on the page), and the What-if page (watching the "Against
+  the base" line, "... N partners change tier ...").
 
 Every move is a real key press on the focused slider thumb: `--repeat` moves alternating
 ArrowRight / ArrowLeft between two values (each a real change; the watched text is checked

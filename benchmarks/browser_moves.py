@@ -49,7 +49,20 @@ def one_move(
     if value != expect_value:
         raise RuntimeError(f"slider shows {value} after {key}, expected {expect_value}")
     page.wait_for_timeout(50)  # the server's event lines and the DevTools frame events are in by now
-    return move_figures(r, server.new_events(), list(tab.frames))
+    figures = move_figures(r, server.new_events(), list(tab.frames))
+    figures["shown"] = shown_text(page, spec)
+    return figures
+
+
+def shown_text(page: Any, spec: dict[str, Any]) -> str | None:
+    """The text of `spec["shown"]`, an element the page must show at both values (the
+    what-if pages: the comparison with the policy), read after the move's timing ended."""
+    if not spec.get("shown"):
+        return None
+    text = page.evaluate("(spec) => window.__bench.text(spec)", spec["shown"])
+    if text is None:
+        raise RuntimeError(f"the page does not show {spec['shown']} (link {page.url})")
+    return text
 
 
 def network_times(r: dict[str, Any], frames: list[tuple[str, float, int]]) -> dict[str, float | None]:
@@ -203,6 +216,7 @@ def bench_slider(
     if low + 1 > high_max:
         raise RuntimeError(f"slider at its maximum {low}, cannot move right")
     texts = {low: start_text}
+    shown = {low: shown_text(page, spec)}
     # Warm-up: right then left, at least once each; learns the text at the higher value.
     n_warm = max(2, warmup + warmup % 2)
     value, text = low, start_text
@@ -212,6 +226,7 @@ def bench_slider(
         m = one_move(tab, server, thumb, key, spec, text, texts.get(new_value), new_value, quiet_ms)
         warm_moves.append(m)
         texts.setdefault(new_value, m["text"])
+        shown.setdefault(new_value, m["shown"])
         value, text = new_value, m["text"]
     if texts[low] == texts[low + 1]:
         raise RuntimeError(f"the watched text does not change between {low} and {low + 1}: {texts[low]!r}")
@@ -238,6 +253,7 @@ def bench_slider(
     return {
         "values": [low, low + 1],
         "texts": {str(k): v for k, v in texts.items()},
+        "shown_texts": {str(k): v for k, v in shown.items()} if spec.get("shown") else None,
         **summarize_moves(moves),
         "fresh": summarize_moves(fresh_moves) if fresh_moves else None,
         "warmup_moves": warm_moves,

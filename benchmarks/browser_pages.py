@@ -22,6 +22,7 @@ TARGET_SIZE = 20_000
 TARGET_RATIO = 2.0
 ONE_SLIDER = 'import streamlit as st\n\nv = st.slider("x", 0, 10, 1, key="x")\nst.write(f"value {v}")\n'
 SLIDER_LABEL = "Trainings needed"
+WHATIF_LINK = "min_deals=2"  # the policy needs 1 deal: every value of the moved slider differs from it
 
 # What each page shows that a threshold move changes (read by `__bench.text`, browser_page.py).
 WATCH = {
@@ -33,6 +34,19 @@ WATCH = {
     "recurring": {"kind": "markdown", "contains": "split by today"},
     "engagement": {"kind": "metric", "label": "Look-busy partners"},
     "scorecard": {"kind": "markdown", "contains": "(needs "},  # the trainings criterion names its threshold
+    # Opened with a link that differs from the policy, so both values of the move show the
+    # comparison; "shown" is the comparison's own text, checked after every move.
+    "overview_whatif": {
+        "kind": "metric",
+        "label": "Activation",
+        "shown": {"kind": "markdown", "contains": "partners change tier"},
+    },
+    "tiers_whatif": {
+        "kind": "markdown",
+        "contains": "partners shown",
+        "shown": {"kind": "markdown", "contains": "partners change tier against"},
+    },
+    "whatif": {"kind": "markdown", "contains": "partners change tier"},  # the "Against the base" line
 }
 # page -> (URL path, heading, what it draws). Tiers builds only its open tab: the partner list
 # (the default, read for the target) or the engagement chart (measured too, reported beside it).
@@ -44,8 +58,14 @@ PAGES = {
     "recurring": ("/recurring", "Recurring revenue", ("chart",)),
     "engagement": ("/engagement", "Engagement", ("chart",)),
     "scorecard": ("/scorecard?scorecard_partner=P00042", "Partner scorecard", ("chart",)),
+    "overview_whatif": (f"/?{WHATIF_LINK}", "Program overview", ("chart",)),
+    "tiers_whatif": (f"/tiers?{WHATIF_LINK}", "Partner tiers", ("table",)),
+    "whatif": (f"/whatif?{WHATIF_LINK}", "What-if", ("chart", "table")),
 }
 TARGET_PAGES = ("overview", "tiers")
+# The what-if target: a slider move with the comparison shown, on these pages.
+WHATIF_PAGES = ("overview_whatif", "tiers_whatif", "whatif")
+WHATIF_RATIO = 1.5
 LABELS = {
     "overview": "Overview",
     "tiers": "Tiers (list tab)",
@@ -54,6 +74,9 @@ LABELS = {
     "recurring": "Recurring revenue",
     "engagement": "Engagement",
     "scorecard": "Partner scorecard",
+    "overview_whatif": "Overview, against the policy",
+    "tiers_whatif": "Tiers (list tab), against the policy",
+    "whatif": "What-if",
 }
 
 

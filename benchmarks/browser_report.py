@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from browser_moves import COUNTS, FIGURES, count_stats, stats
-from browser_pages import LABELS, TARGET_PAGES, TARGET_RATIO, TARGET_SIZE, _core
+from browser_pages import LABELS, TARGET_PAGES, TARGET_RATIO, TARGET_SIZE, WHATIF_PAGES, WHATIF_RATIO, _core
 
 
 def mm(fig: dict[str, Any]) -> str:
@@ -51,7 +51,7 @@ def add_ratios(sizes: list[dict[str, Any]], baseline: dict[str, Any]) -> None:
 def evaluate_target(sizes: list[dict[str, Any]], baseline: dict[str, Any]) -> dict[str, Any]:
     at_target = [s for s in sizes if s["partners"] == TARGET_SIZE]
     if not at_target:
-        return {"met": None, "detail": ""}
+        return {"met": None, "detail": "", "whatif": {"met": None, "detail": ""}}
     pages = at_target[0]["pages"]
     idle = {p: pages[p]["ratio_to_baseline"]["idle"] for p in pages}
     text = {p: pages[p]["ratio_to_baseline"]["text"] for p in pages}
@@ -67,6 +67,21 @@ def evaluate_target(sizes: list[dict[str, Any]], baseline: dict[str, Any]) -> di
             f"{LABELS[p]} {pages[p]['idle_ms']['median_ms']:.0f} ms = {idle[p]:.1f}x "
             f"of {baseline['idle_ms']['median_ms']:.0f} ms"
             for p in pages
+        ),
+        "whatif": evaluate_whatif(pages, idle),
+    }
+
+
+def evaluate_whatif(pages: dict[str, Any], idle: dict[str, float | None]) -> dict[str, Any]:
+    """The what-if target: each what-if page measured within WHATIF_RATIO of the one-slider page."""
+    measured = [p for p in WHATIF_PAGES if p in idle]
+    return {
+        "met": all(idle[p] is not None and idle[p] <= WHATIF_RATIO for p in measured) if measured else None,
+        "pages": {p: idle[p] is not None and idle[p] <= WHATIF_RATIO for p in measured},
+        "detail": ", ".join(
+            f"{LABELS[p]} {x(idle[p])} ({'met' if idle[p] <= WHATIF_RATIO else 'not met'})"
+            for p in measured
+            if idle[p] is not None
         ),
     }
 
@@ -153,6 +168,11 @@ def render(report: dict[str, Any]) -> str:
                 f"{size['partners']:,} {page_name}, Trainings needed {lo} <-> {hi}: "
                 f"{fig['texts'][lo]!r} <-> {fig['texts'][hi]!r}"
             )
+            if fig.get("shown_texts"):
+                shown = fig["shown_texts"]
+                checks.append(
+                    f"{size['partners']:,} {page_name}, the comparison at both values: {shown[lo]!r} <-> {shown[hi]!r}"
+                )
     fresh_n = report["args"]["fresh"]
     return "\n".join(
         [
@@ -178,9 +198,21 @@ def render(report: dict[str, Any]) -> str:
             "",
             f"Target (idle at 20,000 partners <= {TARGET_RATIO:.0f}x the one-slider page, alternating moves, "
             f"Overview and Tiers as opened, on its list tab): {verdict}",
+            *whatif_lines(target),
             f"Total wall time {report['wall_s']:.0f} s.",
         ]
     )
+
+
+def whatif_lines(target: dict[str, Any]) -> list[str]:
+    """The what-if verdict, in a run that measured a what-if page at 20,000 partners."""
+    whatif = target.get("whatif") or {}
+    if whatif.get("met") is None:
+        return []
+    return [
+        f"What-if target (idle at 20,000 partners <= {WHATIF_RATIO}x the one-slider page, alternating moves, "
+        f"the comparison shown at both values): {'MET' if whatif['met'] else 'NOT MET'} ({whatif['detail']})"
+    ]
 
 
 def breakdown_row(partners: str, page_name: str, kind: str, fig: dict[str, Any]) -> list[str]:
