@@ -1,0 +1,87 @@
+"""How numbers read on screen and in the brief (SPEC "Display").
+
+Percentages with one decimal, money with the usual thousands grouping and at most
+two decimals, and empty values (an ROI without cost) as an explicit "n/a",
+never as 0 or infinity.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+EMPTY = "n/a"
+
+
+def currency_symbol() -> str:
+    """The symbol put before money (KPI_CURRENCY_SYMBOL; default "$")."""
+    return os.environ.get("KPI_CURRENCY_SYMBOL", "$")
+
+
+def money_column_format() -> str:
+    """The printf format of a money column in a table: the symbol, grouped, no decimals ($1,234)."""
+    return currency_symbol() + "%,.0f"
+
+
+def _is_empty(value: float | int | None) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def pct(value: float | None) -> str:
+    """38.1% (a value already in percent), or n/a."""
+    return EMPTY if _is_empty(value) else f"{value:.1f}%"
+
+
+def pct_points(value: float | None) -> str:
+    """A change of a percentage: +2.3 pts / -1.0 pts, or n/a."""
+    return EMPTY if _is_empty(value) else f"{value:+.1f} pts"
+
+
+def money(value: float | None, symbol: str | None = None) -> str:
+    """$1,234,567 or $1,234.50: grouped, at most two decimals, n/a when empty."""
+    if _is_empty(value):
+        return EMPTY
+    assert value is not None
+    symbol = currency_symbol() if symbol is None else symbol
+    rounded = round(float(value), 2)
+    sign = "-" if rounded < 0 else ""
+    body = f"{abs(rounded):,.0f}" if rounded.is_integer() else f"{abs(rounded):,.2f}"
+    return f"{sign}{symbol}{body}"
+
+
+def roi(value: float | None) -> str:
+    """ROI as a percentage of cost (ratio 3.4 reads +340.0%), n/a without cost."""
+    return EMPTY if _is_empty(value) else f"{100 * value:+.1f}%"
+
+
+def count(value: int | None) -> str:
+    return EMPTY if value is None else f"{value:,}"
+
+
+def count_change(value: int | None) -> str:
+    """A change of a count: +12 / -3 / 0, or n/a."""
+    return EMPTY if value is None else f"{value:+,}"
+
+
+def money_change(value: float | None, symbol: str | None = None) -> str:
+    """A change of money: +$12,400 / -$3,000.50, or n/a."""
+    if _is_empty(value):
+        return EMPTY
+    assert value is not None
+    return ("+" if round(float(value), 2) >= 0 else "") + money(value, symbol)
+
+
+def roi_change(value: float | None) -> str:
+    """A change of an ROI ratio in percentage points of cost: 0.12 reads +12.0 pts, or n/a."""
+    return EMPTY if _is_empty(value) else pct_points(100 * value)  # type: ignore[operator]
+
+
+_MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~$:&")
+
+
+def plain(text: object) -> str:
+    """Text from outside (a scenario or partner name) as literal characters inside markdown:
+    every character markdown, LaTeX, colour directives or HTML could read is escaped, and a
+    line break becomes a space."""
+    flat = " ".join(str(text).splitlines())
+    return "".join(f"\\{ch}" if ch in _MARKDOWN_PUNCTUATION else ch for ch in flat)
