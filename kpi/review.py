@@ -168,10 +168,9 @@ def watch_list(then: pl.DataFrame, now: pl.DataFrame, view: View) -> pl.DataFram
         ),
         close.with_columns(
             watch=pl.lit(WATCH_REASONS["close_to_reward"]),
-            detail=pl.format(
-                "revenue {} against a threshold of {}",
-                pl.col("revenue").round(0).cast(pl.Int64),
-                pl.lit(round(view.reward_min_revenue)),
+            detail=pl.col("revenue").map_elements(
+                lambda revenue: f"revenue {revenue:,.0f} against a threshold of {view.reward_min_revenue:,.0f}",
+                return_dtype=pl.String,
             ),
         ),
         ending.with_columns(
@@ -214,8 +213,10 @@ def summary_sentences(headline_rows: pl.DataFrame, comparison: compare.Compariso
         count, _, tier = first.partition(" to ")
         noun = "partner" if count == "1" else "partners"
         sentences.append(f"{count} {noun} moved to {tier}" + "".join(f", {p}" for p in rest) + ".")
-    if joined or left:
+    if joined and left:
         sentences.append(f"{joined:,} joined the program and {left:,} left it.")
+    elif joined or left:
+        sentences.append(f"{joined or left:,} {'joined' if joined else 'left'} the program.")
     if not comparison.moved:
         sentences.append("No partner changed tier, joined or left.")
     mrr = numbers["mrr"]

@@ -100,9 +100,9 @@ def test_each_kind_of_change_shows_once(week_db):
         ("PA", "lost activation"),
         ("PG", "grace period ends soon, not activated"),
     ]
-    assert result.watch.filter(watch="grace period ends soon, not activated")["detail"].item() == (
-        "grace period ends 2026-04-05"
-    )
+    details = dict(zip(result.watch["watch"], result.watch["detail"], strict=False))
+    assert details["grace period ends soon, not activated"] == "grace period ends 2026-04-05"
+    assert details["reward, close to the reward threshold"] == "revenue 52,000 against a threshold of 50,000"
 
     assert result.summary == [
         "Activation fell 40.0 points to 20.0%.",
