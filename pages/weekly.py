@@ -39,10 +39,21 @@ with controls:
     )
 result = data.weekly_review(dataset, view, since, fmt.currency_symbol())
 days = (view.as_of - since).days
+scenario = None if frame.opened is None else frame.opened.name
+name = f"weekly-review-{view.as_of.isoformat()}"
 with controls:
-    workbook_download(
-        result.sheets, f"weekly-review-{view.as_of.isoformat()}", "Download the review (Excel)", "weekly_workbook"
-    )
+    for kind, label in (("pdf", "Brief (PDF)"), ("html", "Brief (HTML)")):
+        st.download_button(
+            label,
+            lambda kind=kind: data.brief_file(dataset, view, since, scenario, fmt.currency_symbol(), kind),
+            file_name=f"{name}.{kind}",
+            mime="application/pdf" if kind == "pdf" else "text/html",
+            key=f"weekly_brief_{kind}",
+            icon=":material/description:",
+            help="One page: the numbers, the tiers, who moved and the watch list, stamped with the dates, "
+            "thresholds, scenario and data load. Prints cleanly.",
+        )
+    workbook_download(result.sheets, name, "Review workbook (Excel)", "weekly_workbook")
 st.caption(
     f"**{view.as_of.isoformat()}** against **{since.isoformat()}** ({days} days earlier), each counting the "
     f"{view.window_days} days up to it, under the thresholds in the sidebar."

@@ -44,6 +44,22 @@ def test_the_review_reads_as_sentences_cards_and_tables(week_db, monkeypatch):
     assert list(watch["partner_id"]) == ["PD", "PU", "PA", "PG"]
     code, out, _ = run_cli("compare", "--db", week_db, "--as-of", A, "--window-days", str(W), "--base", f"as_of={S}")
     assert code == 0 and f'"moved": {len(movers)}' in out  # the command line counts the same movers
+    # The brief, the workbook, and each of the three tables as CSV and Excel.
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert labels == ["Brief (PDF)", "Brief (HTML)", "Review workbook (Excel)", *(["CSV", "Excel"] * 3)]
+
+
+def test_the_brief_the_page_offers_is_the_commands(week_db, tmp_path):
+    from kpi.params import View
+    from tests.conftest import d
+    from ui import data
+
+    dataset = data.Dataset(str(week_db), data._file_version(week_db), (d("2025-01-01"), d(A)))
+    html = data.brief_file(dataset, View(as_of=d(A), window_days=W), d(S), None, "$", "html").decode()
+    out = tmp_path / "brief.html"
+    code, _, err = run_cli("brief", "--db", week_db, "--as-of", A, "--window-days", str(W), "--out", out)
+    assert code == 0, err
+    assert html == out.read_text()
 
 
 def test_an_empty_week_says_nothing_moved(week_db, monkeypatch):

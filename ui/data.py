@@ -25,6 +25,7 @@ import polars as pl
 import streamlit as st
 
 from kpi import (
+    brief,
     compare,
     correlation,
     engagement,
@@ -259,6 +260,19 @@ def weekly_review(dataset: Dataset, view: View, since: date, currency: str) -> r
     then = partner_facts(dataset, since, view.window_days)
     now = partner_facts(dataset, view.as_of, view.window_days)
     return review.review(then, now, view, since, currency)
+
+
+@cached(max_entries=4)
+def load_info(dataset: Dataset) -> store.DatasetInfo:
+    """What the database says about its load (time, source, files), for the brief's stamp."""
+    return store.describe(Path(dataset.path))
+
+
+def brief_file(dataset: Dataset, view: View, since: date, scenario: str | None, currency: str, kind: str) -> bytes:
+    """The weekly brief of the cached review as PDF or HTML (`kpi.brief`); built when asked for."""
+    stamp = brief.Stamp(load_info(dataset), scenario, currency)
+    result = weekly_review(dataset, view, since, currency)
+    return brief.to_pdf(result, stamp) if kind == "pdf" else brief.to_html(result, stamp).encode()
 
 
 # --- roi -------------------------------------------------------------------------------------
