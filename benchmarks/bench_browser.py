@@ -98,6 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="extra `streamlit run` option for every server, e.g. runner.postScriptGC=false (repeatable)",
     )
+    parser.add_argument(
+        "--skip-element",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="diagnosis: the app draws an empty placeholder instead of every st.NAME, e.g. vega_lite_chart "
+        "or dataframe, to see what that element costs (repeatable; the baseline is not changed)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -129,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
             sizes = []
             for db in dbs:
                 print(f"[{db['partners']:,} partners] app", flush=True)
-                pages = measure_app(browser, Path(db["db"]), logs, options=options, pages=args.pages, **common)
+                pages = measure_app(
+                    browser, Path(db["db"]), logs, options=options, pages=args.pages, skip=args.skip_element, **common
+                )
                 sizes.append({**db, "pages": pages})
             print("[baseline] one-slider script, again", flush=True)
             after = measure_baseline(browser, logs, "baseline-after", options=options, **common)
@@ -153,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             "pages": args.pages,
             "network_timing": args.network_timing,
             "streamlit_options": args.streamlit_option,
+            "skip_elements": args.skip_element,
         },
         "machine": _core().machine(PACKAGES, chromium=browser_version),
         "load_average": [load_start, os.getloadavg()[0]],

@@ -14,7 +14,7 @@ from typing import Any
 
 from browser_moves import bench_slider
 from browser_page import LOAD_TIMEOUT_MS, Tab, page_ready
-from browser_server import running_server
+from browser_server import SKIP_ENV, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -63,6 +63,7 @@ PAGES = {
     "whatif": (f"/whatif?{WHATIF_LINK}", "What-if", ("chart", "table")),
 }
 TARGET_PAGES = ("overview", "tiers")
+SKIPPED_BY = {"chart": "vega_lite_chart", "table": "dataframe"}  # --skip-element: what a page then lacks
 # The what-if target: a slider move with the comparison shown, on these pages.
 WHATIF_PAGES = ("overview_whatif", "tiers_whatif", "whatif")
 WHATIF_RATIO = 1.5
@@ -102,8 +103,9 @@ def measure_baseline(
                 tab.close()
 
 
-def wait_for_frame(page: Any, page_name: str) -> None:
-    """The page heading, every shared control, and the page's chart or table rendered."""
+def wait_for_frame(page: Any, page_name: str, skip: list[str]) -> None:
+    """The page heading, every shared control, and the page's chart or table rendered
+    (unless `--skip-element` left it out)."""
     from playwright.sync_api import expect
 
     expect(page.get_by_role("heading", name=PAGES[page_name][1])).to_be_visible(timeout=LOAD_TIMEOUT_MS)
@@ -111,7 +113,7 @@ def wait_for_frame(page: Any, page_name: str) -> None:
     expect(sidebar.get_by_test_id("stSlider")).to_have_count(5, timeout=LOAD_TIMEOUT_MS)
     expect(sidebar.get_by_test_id("stNumberInput")).to_have_count(3, timeout=LOAD_TIMEOUT_MS)
     expect(sidebar.get_by_test_id("stDateInput")).to_have_count(1, timeout=LOAD_TIMEOUT_MS)
-    draws = PAGES[page_name][2]
+    draws = [d for d in PAGES[page_name][2] if SKIPPED_BY[d] not in skip]
     if "chart" in draws:
         chart = page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first
         expect(chart).to_be_visible(timeout=LOAD_TIMEOUT_MS)
@@ -129,8 +131,11 @@ def measure_app(
     quiet_ms: int,
     options: list[str],
     pages: list[str],
+    skip: list[str],
 ) -> dict[str, Any]:
     env = {**os.environ, "KPI_DB": str(db)}
+    if skip:
+        env[SKIP_ENV] = ",".join(skip)
     results: dict[str, Any] = {}
     with running_server(APP, ROOT, env, workdir, f"app-{db.stem}", options) as server:
         for page_name in pages:
@@ -140,7 +145,7 @@ def measure_app(
             try:
                 started = time.perf_counter()
                 page.goto(server.base + path, timeout=LOAD_TIMEOUT_MS)
-                wait_for_frame(page, page_name)
+                wait_for_frame(page, page_name, skip)
                 spec = WATCH[page_name]
                 page_ready(page, spec)
                 load_s = time.perf_counter() - started

@@ -184,6 +184,15 @@ def render(report: dict[str, Any]) -> str:
             f"Figures are median / max in ms after the key press: *alternating* over {report['args']['repeat']} moves "
             f"(baseline: {2 * report['args']['repeat']}, before and after the app), *new value* over {fresh_n} moves "
             f"(baseline: {2 * fresh_n}).",
+            *(
+                [
+                    "Diagnosis run (--skip-element): the app drew an empty placeholder instead of "
+                    + ", ".join(f"st.{name}" for name in report["args"]["skip_elements"])
+                    + "; not the app as it is."
+                ]
+                if report["args"].get("skip_elements")
+                else []
+            ),
             "",
             "Slider move, key press to screen (Chromium, real `streamlit run`)",
             "",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -87,10 +88,37 @@ def serve(events_file: Path, streamlit_args: list[str]) -> None:
     runner_cls._on_script_finished = timed_on_script_finished  # type: ignore[method-assign]
     script_runner.gc = TimedGC()  # type: ignore[assignment]
 
+    skip_elements([name for name in os.environ.get(SKIP_ENV, "").split(",") if name])
+
     from streamlit.web import cli
 
     sys.argv = ["streamlit", *streamlit_args]
     cli.main()
+
+
+SKIP_ENV = "BENCH_SKIP_ELEMENTS"  # comma-separated Streamlit element names (--skip-element)
+
+
+def skip_elements(names: list[str]) -> None:
+    """A diagnosis, never a figure of the app as it is: each named element (`st.NAME` and
+    `container.NAME`) draws an empty placeholder instead, so that a run with and without it
+    shows what the element costs, from the script's call to the browser's drawing."""
+    if not names:
+        return
+    import types
+
+    import streamlit
+    from streamlit.delta_generator import DeltaGenerator
+
+    def placeholder(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.empty()
+
+    for name in names:
+        if not callable(getattr(DeltaGenerator, name, None)):
+            raise SystemExit(f"--skip-element: Streamlit has no element {name!r}")
+        setattr(DeltaGenerator, name, placeholder)
+        # `st.NAME` is a method bound to the main container when Streamlit is imported.
+        setattr(streamlit, name, types.MethodType(placeholder, streamlit._main))
 
 
 def free_port() -> int:
