@@ -58,9 +58,11 @@ from pathlib import Path
 from typing import Any
 
 import browser_server
+from bench_common import machine, write_report
 from browser_page import CHROMIUM, CHROMIUM_ARGS, Tab
-from browser_pages import PAGES, TARGET_SIZE, _core, database, measure_app, measure_baseline
+from browser_pages import PAGES, TARGET_SIZE, measure_app, measure_baseline
 from browser_report import add_ratios, evaluate_target, merge_baselines, render
+from core_build import database
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "benchmarks" / "out"
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             "streamlit_options": args.streamlit_option,
             "skip_elements": args.skip_element,
         },
-        "machine": _core().machine(PACKAGES, chromium=browser_version),
+        "machine": machine(PACKAGES, chromium=browser_version),
         "load_average": [load_start, os.getloadavg()[0]],
         "baseline": baseline,
         "baseline_before": before,
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "target": target,
         "wall_s": time.perf_counter() - started,
     }
-    _core().write_report(report, render(report), args.out)
+    write_report(report, render(report), args.out)
     print(f"\nJSON report: {args.out}")
     return 0
 

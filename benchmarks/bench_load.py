@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 # `import polars` writes its own allocator setting into os.environ ("dirty_decay_ms:500,
-# muzzy_decay_ms:1000", plus any value already there), and bench_core imports Polars. A child
+# muzzy_decay_ms:1000", plus any value already there), should this process import it. A child
 # inheriting that runs `python -m kpi load` with the CLI's setting all the same (kpi/__main__.py
 # adds its own after Polars'), but the other children would not start as a user's shell
 # does, so children get the variable as it was when this script started (usually unset).
@@ -74,7 +74,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_core import machine, md_table, write_report  # noqa: E402  (shared report helpers)
+from bench_common import machine, md_table, write_report  # noqa: E402  (shared report helpers)
 
 OUT_DIR = ROOT / "benchmarks" / "out"
 MB = 1024 * 1024

@@ -26,8 +26,8 @@ for _path in (str(ROOT), str(ROOT / "benchmarks")):
         sys.path.insert(0, _path)
 
 import polars as pl  # noqa: E402
-from bench_core import OUT_DIR, machine, md_table, summary_ms, timed, write_report  # noqa: E402
-from browser_pages import database  # noqa: E402
+from bench_common import OUT_DIR, machine, md_table, summary_ms, timed, write_report  # noqa: E402
+from core_build import database  # noqa: E402
 
 from kpi import compare, metrics, store  # noqa: E402
 from kpi.params import THRESHOLDS, View  # noqa: E402

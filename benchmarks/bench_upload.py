@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_core import machine, md_table, write_report  # noqa: E402
+from bench_common import machine, md_table, write_report  # noqa: E402
 from browser_page import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402
 from browser_server import running_server  # noqa: E402
 

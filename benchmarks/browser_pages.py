@@ -4,9 +4,7 @@ threshold move changes, and the runs of the one-slider page and of the app.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -168,39 +166,3 @@ def measure_app(
             finally:
                 tab.close()
     return results
-
-
-# --- databases ------------------------------------------------------------------------------------
-
-
-def _core() -> Any:
-    """bench_core, imported on first use (the --serve launcher does not need it)."""
-    for path in (str(ROOT), str(ROOT / "benchmarks")):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    import bench_core
-
-    return bench_core
-
-
-def database(n: int, seed: int, workdir: Path) -> dict[str, Any]:
-    """The bench_core database of this size: reused when it is there, built otherwise."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    sys.path.insert(0, str(ROOT))
-    import bench_core
-
-    from kpi import store
-
-    db = workdir.resolve() / f"bench-{n}.duckdb"
-    shown = db.relative_to(ROOT) if db.is_relative_to(ROOT) else db
-    source = f"benchmark partners={n} seed={seed}"
-    info = None
-    if db.exists():
-        with contextlib.suppress(Exception):  # an unreadable file is built again
-            info = store.describe(db)
-    if info is not None and info.source == source and info.table_rows.get("partners") == n:
-        print(f"[{n:,} partners] reusing {shown}", flush=True)
-        return {"partners": n, "seed": seed, "db": str(db), "built": False, "rows": info.table_rows}
-    print(f"[{n:,} partners] building {shown}", flush=True)
-    built = bench_core.build(n, seed, db)
-    return {"partners": n, "seed": seed, "db": str(db), "built": True, "rows": built["rows"]}

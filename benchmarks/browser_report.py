@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench_common import md_table
 from browser_moves import COUNTS, FIGURES, count_stats, stats
-from browser_pages import LABELS, TARGET_PAGES, TARGET_RATIO, TARGET_SIZE, WHATIF_PAGES, WHATIF_RATIO, _core
+from browser_pages import LABELS, TARGET_PAGES, TARGET_RATIO, TARGET_SIZE, WHATIF_PAGES, WHATIF_RATIO
 
 
 def mm(fig: dict[str, Any]) -> str:
@@ -129,11 +130,11 @@ def render(report: dict[str, Any]) -> str:
                     [n, LABELS[page_name], kind, mm(f["text_ms"]), mm(f["idle_ms"]), x(r["text"]), x(r["idle"])]
                 )
                 breakdown_rows.append(breakdown_row(n, LABELS[page_name], kind, f))
-    main_table = _core().md_table(
+    main_table = md_table(
         ["partners", "page", "move", "key to text ms", "key to idle ms", "text vs baseline", "idle vs baseline"],
         main_rows,
     )
-    breakdown_table = _core().md_table(
+    breakdown_table = md_table(
         [
             "partners",
             "page",
