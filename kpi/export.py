@@ -21,12 +21,34 @@ MONEY_COLUMNS = frozenset(
         "revenue",
         "cost",
         "mrr",
+        "arr",
+        "spend",
+        "cost_per_activated",
+        "mrr_start",
+        "new_mrr",
+        "churned_mrr",
+        "joined_mrr",
+        "left_mrr",
+        "net_new_mrr",
         "above_revenue_per_partner",
         "below_revenue_per_partner",
+        "adopters_revenue_per_partner",
+        "others_revenue_per_partner",
     }
 )
 """Columns written with a money format (grouped, no decimals) wherever they appear."""
-PERCENT_COLUMNS = frozenset({"activation_pct", "above_win_rate", "below_win_rate"})
+PERCENT_COLUMNS = frozenset(
+    {
+        "activation_pct",
+        "share_pct",
+        "mrr_pct",
+        "above_win_rate",
+        "below_win_rate",
+        "adopters_win_rate",
+        "others_win_rate",
+        "win_rate_lift",
+    }
+)
 """Columns already in percent (38.1), written with one decimal and a % sign."""
 RATIO_COLUMNS = frozenset({"roi"})
 """Ratios (3.4 = +340%), written as percentages of one decimal."""

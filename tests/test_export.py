@@ -37,3 +37,26 @@ def test_a_workbook_has_a_sheet_per_table_with_numbers_kept_as_numbers(tmp_path)
     assert back["revenue"].to_list() == [1234.5, 0.0]
     assert back["partner_name"].to_list() == ["=1+1", "B"]  # stored as text, not as a formula
     assert pl.read_excel(path, sheet_name="rates")["above_win_rate"].to_list() == [41.5, None]
+
+
+def test_the_apps_money_and_percent_columns_get_their_formats():
+    columns = [
+        "arr",
+        "spend",
+        "cost_per_activated",
+        "net_new_mrr",
+        "adopters_revenue_per_partner",
+        "revenue_change",
+        "share_pct",
+        "adopters_win_rate",
+        "win_rate_lift",
+        "roi",
+        "partners",
+    ]
+    formats = export._formats(pl.DataFrame({name: [1.0] for name in columns}), "€")
+    money = '"€"#,##0;-"€"#,##0'
+    assert formats == {
+        **dict.fromkeys(columns[:6], money),
+        **dict.fromkeys(columns[6:9], '0.0"%"'),
+        "roi": "0.0%",
+    }  # a count keeps the default number format
