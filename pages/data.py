@@ -1,7 +1,7 @@
 """Data: upload your exports, map their columns, check everything, then load; see and restore earlier loads."""
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 import polars as pl
 import streamlit as st
@@ -13,11 +13,13 @@ from kpi.schema import TABLE_NAMES
 from kpi.source import SourceError
 from ui import upload as ui_upload
 from ui.data import db_path
+from ui.downloads import table_downloads
 from ui.frame import ensure_routed
 
 ensure_routed()
 DB = db_path()
 CHECKED_KEY = "data_checked"  # (what was checked: files and mapping, kpi.ingest.Loaded) of the last check
+TODAY = date.today().isoformat()  # this page has no as-of date: its downloads are named by the day they are made
 
 st.title("Your data")
 loads = history.list_loads(DB) if DB.exists() else []
@@ -99,16 +101,15 @@ if file_mappings:
                 icon=":material/block:",
             )
             st.markdown("Problems by kind")
-            st.dataframe(ui_upload.problem_summary(validation.problems), hide_index=True)
+            kinds = ui_upload.problem_summary(validation.problems)
+            st.dataframe(kinds, hide_index=True)
+            table_downloads(lambda: kinds, f"data-problem-kinds-{TODAY}", "data_problem_kinds_download", sheet="kinds")
             st.markdown("Every problem (file, row as your spreadsheet counts it, column, value)")
             st.dataframe(validation.problems.head(1000), hide_index=True, height=300)
-            st.download_button(
-                "Download all problems (CSV)",
-                validation.problems.write_csv(),
-                file_name="problems.csv",
-                mime="text/csv",
-                key="data_problems_download",
-                icon=":material/download:",
+            # Every problem, not only the first 1,000; the values come from the files, so the
+            # CSV is written safe to open in a spreadsheet.
+            table_downloads(
+                lambda: validation.problems, f"data-problems-{TODAY}", "data_problems_download", sheet="problems"
             )
         else:
             table_rows = checked[1].table_rows
@@ -119,6 +120,7 @@ if file_mappings:
                 hide_index=True,
                 column_config={"rows": st.column_config.NumberColumn("rows", format="localized")},
             )
+            table_downloads(lambda: counts, f"data-rows-to-load-{TODAY}", "data_counts_download", sheet="rows")
             st.subheader("4. Confirm")
             name = st.text_input("Save this mapping as", value="my exports", key="data_mapping_name")
             st.caption(
@@ -171,6 +173,7 @@ else:
         }
     )
     st.dataframe(table, hide_index=True)
+    table_downloads(lambda: table, f"data-loads-{TODAY}", "data_loads_download", sheet="loads")
     earlier = [load for load in loads if not load.current]
     if earlier:
         labels = {f"{load.loaded_at:%Y-%m-%d %H:%M} · {load.source}": load.load_id for load in earlier}

@@ -6,6 +6,8 @@ from kpi import engagement, report
 from kpi.params import SPEC_BY_NAME
 from ui import charts_engagement, data
 from ui import format as fmt
+from ui.chart_export import with_rows
+from ui.downloads import chart_downloads, row, table_downloads
 from ui.frame import bound, current
 
 frame = current()
@@ -20,6 +22,31 @@ TOP_STAFF = 50
 RANK = SPEC_BY_NAME["engagement_rank"]
 MIN_LOGINS = SPEC_BY_NAME["engagement_min_logins"]
 STAFF_SEARCH = SPEC_BY_NAME["engagement_staff_search"]
+ON = as_of.isoformat()  # every download's name ends with the as-of date
+# The items' downloads: every rate and amount as a number with the deals or partners behind it.
+ITEM_COLUMNS = (
+    "item_id",
+    "item_name",
+    "kind",
+    "adopters",
+    "adopters_closed",
+    "adopters_won",
+    "adopters_win_rate",
+    "others",
+    "others_closed",
+    "others_won",
+    "others_win_rate",
+    "win_rate_lift",
+    "adopters_revenue_per_partner",
+    "others_revenue_per_partner",
+    "revenue_ratio",
+    "small_sample",
+    "partners",
+    "staff",
+    "shares",
+    "completions",
+    "views",
+)
 
 
 st.title("Engagement")
@@ -89,6 +116,9 @@ st.dataframe(
         ),
     },
 )
+table_downloads(  # every item in the chosen order
+    lambda: ranked.ranked.select(ITEM_COLUMNS), f"engagement-items-{ON}", "engagement_items_download", sheet="items"
+)
 st.caption(
     f"Top {ranked.table.height:,} of {facts.items.height:,} items, ranked by {RANK.label_of(rank_by).lower()}. "
     "Every rate shows how many deals or partners it comes from; "
@@ -104,7 +134,11 @@ if facts.unused.height:
 else:
     st.caption("Every item was used by at least one partner in the window.")
 
-st.vega_lite_chart(ranked.lift_chart[1], ranked.lift_chart[0], width="stretch")
+lift_spec, lift_rows = ranked.lift_chart
+st.vega_lite_chart(lift_rows, lift_spec, width="stretch")
+chart_downloads(
+    lambda: with_rows(lift_spec, lift_rows), f"engagement-win-rate-lift-{ON}", "engagement_lift_chart_download"
+)
 st.caption(
     f"For the first {min(charts_engagement.LIFT_CHART_ITEMS, facts.items.height)} items of the table: the share of "
     "closed deals won by partners who shared or completed the item (blue) against all other partners (grey). "
@@ -115,6 +149,9 @@ st.caption(
 st.subheader("Staff: who does the work")
 users_spec, users_rows = data.active_users_chart(frame.dataset, as_of, view.window_days)
 st.vega_lite_chart(users_rows, users_spec, width="stretch")
+chart_downloads(
+    lambda: with_rows(users_spec, users_rows), f"engagement-active-staff-{ON}", "engagement_users_chart_download"
+)
 distribution = numbers["active_staff_per_partner"]
 st.caption(
     "How many partners have 0, 1, 2, 3 or 4 and more people active in the window (any activity, logins included). "
@@ -134,6 +171,14 @@ if facts.without_staff.height:
             "channel_manager": "Channel manager",
             "revenue": st.column_config.NumberColumn("Revenue", format=fmt.money_column_format()),
         },
+    )
+    table_downloads(  # every partner without staff, not only the top 20
+        lambda: facts.without_staff.select(
+            "partner_id", "partner_name", "region", "partner_type", "channel_manager", "revenue"
+        ),
+        f"engagement-partners-without-staff-{ON}",
+        "engagement_without_staff_download",
+        sheet="partners without staff",
     )
 
 STAFF_COLUMNS = {
@@ -156,6 +201,12 @@ with cols[0]:
         placeholder=fmt.EMPTY,
         column_config=STAFF_COLUMNS,
     )
+    table_downloads(
+        lambda: facts.most_engaged.select(list(STAFF_COLUMNS)),
+        f"engagement-most-engaged-staff-{ON}",
+        "engagement_most_engaged_download",
+        sheet="most engaged staff",
+    )
 with cols[1]:
     st.markdown(
         f"**Least engaged staff**: {staff['did_none_of_the_work']:,} did none of the work in the window, "
@@ -167,6 +218,12 @@ with cols[1]:
         placeholder=fmt.EMPTY,
         column_config=STAFF_COLUMNS,
     )
+    table_downloads(  # everyone who did none of the work, not only the first 10
+        lambda: facts.least_engaged.select(list(STAFF_COLUMNS)),
+        f"engagement-least-engaged-staff-{ON}",
+        "engagement_least_engaged_download",
+        sheet="least engaged staff",
+    )
 
 search = bound(st.text_input, STAFF_SEARCH.name, STAFF_SEARCH.label, placeholder="e.g. Apex")
 found = engagement.find_staff(facts.staff, search)
@@ -176,19 +233,13 @@ st.dataframe(
     placeholder=fmt.EMPTY,
     column_config=STAFF_COLUMNS,
 )
-st.caption(
+downloads = row()
+downloads.caption(
     f"{min(found.height, TOP_STAFF):,} of {found.height:,} staff shown, by partner name"
     + (f" (of {facts.staff.height:,} in the program)" if search.strip() else "")
-    + ". Download the full list for everyone."
+    + f". The downloads have all {found.height:,}."
 )
-st.download_button(
-    "Download all staff (CSV)",
-    lambda: facts.staff.write_csv(),  # built only when clicked
-    file_name=f"staff-activity-{as_of.isoformat()}.csv",
-    mime="text/csv",
-    key="engagement_staff_download",
-    icon=":material/download:",
-)
+table_downloads(lambda: found, f"engagement-staff-{ON}", "engagement_staff_download", downloads, sheet="staff")
 
 # --- look busy ---------------------------------------------------------------------------
 st.subheader("Look busy: many logins, not activated")
@@ -227,8 +278,16 @@ if busy.height:
             "criteria_met": st.column_config.NumberColumn("Criteria met"),
         },
     )
-    st.caption(f"Top {min(busy.height, TOP_ITEMS):,} of {busy.height:,} look-busy partners, most logins first.")
-    st.vega_lite_chart(engagement.logins_actions_groups(busy), charts_engagement.look_busy_template(), width="stretch")
+    downloads = row()
+    downloads.caption(f"Top {min(busy.height, TOP_ITEMS):,} of {busy.height:,} look-busy partners, most logins first.")
+    table_downloads(
+        lambda: busy, f"engagement-look-busy-{ON}", "engagement_busy_download", downloads, sheet="look busy"
+    )
+    busy_rows, busy_spec = engagement.logins_actions_groups(busy), charts_engagement.look_busy_template()
+    st.vega_lite_chart(busy_rows, busy_spec, width="stretch")
+    chart_downloads(
+        lambda: with_rows(busy_spec, busy_rows), f"engagement-look-busy-{ON}", "engagement_busy_chart_download"
+    )
     st.caption(
         "Each dot is a group of look-busy partners with the same logins, actions and tier (bigger dot, more partners). "
         "They come to the portal but do not train, share or register enough deals to count as activated: "

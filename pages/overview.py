@@ -5,6 +5,7 @@ import streamlit as st
 from kpi import report
 from ui import data, whatif
 from ui import format as fmt
+from ui.downloads import chart_downloads
 from ui.frame import current
 
 frame = current()
@@ -126,7 +127,7 @@ if versus is None:
         + "."
     )
 else:
-    whatif.draw_tier_table(what_if.numbers)
+    whatif.draw_tier_table(what_if.numbers, f"overview-tiers-vs-base-{as_of.isoformat()}", "overview_tiers_download")
     st.page_link("pages/tiers.py", label="Who moves, and why: the Tiers page", icon=":material/arrow_forward:")
 
 st.subheader("Money in the window")
@@ -137,7 +138,9 @@ cards.metric("MRR", fmt.money(numbers["mrr"]), help="Monthly recurring revenue o
 cards.metric("ARR", fmt.money(numbers["arr"]), help="12 x MRR.")
 
 st.subheader("Growth without revenue")
-st.vega_lite_chart(data.program_history_spec(frame.dataset, fmt.currency_symbol()), width="stretch")
+history_spec = data.program_history_spec(frame.dataset, fmt.currency_symbol())
+st.vega_lite_chart(history_spec, width="stretch")
+chart_downloads(lambda: history_spec, f"overview-growth-vs-revenue-{as_of.isoformat()}", "overview_history_download")
 st.caption(
     "Blue line: partners in the program at each month end. Grey bars: revenue won in the month "
     "(one-time amount plus first-year recurring). When the line climbs faster than the bars, "

@@ -6,6 +6,7 @@ import streamlit as st
 from kpi import recurring, report
 from ui import charts_recurring, data
 from ui import format as fmt
+from ui.downloads import chart_downloads, row, table_downloads
 from ui.frame import current
 
 frame = current()
@@ -20,6 +21,7 @@ top, with_mrr = recurring.top_partners_by_mrr(segmented, 10)
 numbers = report.recurring_page(shown.book, segmented, view, by_tier, with_mrr)
 this_month, retention = numbers["this_month"], numbers["retention"]
 start_day = retention["start_day"]  # the retention cohort is taken on this day
+ON = as_of.isoformat()  # every download's name ends with the as-of date
 
 st.title("Recurring revenue")
 st.caption(
@@ -48,6 +50,7 @@ cols[2].metric(
 
 st.subheader("MRR and ARR month by month")
 st.vega_lite_chart(shown.history_chart, width="stretch")
+chart_downloads(lambda: shown.history_chart, f"recurring-mrr-history-{ON}", "recurring_history_chart_download")
 st.caption(
     "The recurring revenue of the partners in the program at each month end (the last month stops at "
     "the as-of date). Read MRR on the left axis and ARR, twelve times it, on the right."
@@ -76,6 +79,7 @@ cols[3].metric(
     help="MRR that partners leaving the program this month had at the end of last month.",
 )
 st.vega_lite_chart(shown.movement_chart, width="stretch")
+chart_downloads(lambda: shown.movement_chart, f"recurring-mrr-movement-{ON}", "recurring_movement_chart_download")
 st.caption(
     f"Each month (the last {charts_recurring.MOVEMENT_MONTHS} at most): MRR added by new deals and brought "
     "in by partners joining (above zero), MRR lost to churned deals and taken away by partners leaving "
@@ -104,7 +108,15 @@ st.dataframe(
         "mrr": st.column_config.NumberColumn("MRR at end", format=fmt.money_column_format()),
     },
 )
-st.caption("The last 12 months, newest first: MRR at end = MRR at start + new − churned + joined − left.")
+downloads = row()
+downloads.caption("The last 12 months, newest first: MRR at end = MRR at start + new − churned + joined − left.")
+table_downloads(  # every month of the book, newest first
+    lambda: shown.book.movement.reverse().drop("month_end"),
+    f"recurring-mrr-movement-{ON}",
+    "recurring_movement_download",
+    downloads,
+    sheet="movement",
+)
 
 st.subheader("Net revenue retention over the window")
 cols = st.columns(3)
@@ -146,7 +158,9 @@ else:
 st.subheader("MRR by tier and by partner")
 left, right = st.columns([2, 3])
 with left:
-    st.vega_lite_chart(data.recurring_tier_chart(by_tier, currency), width="stretch")
+    tier_chart = data.recurring_tier_chart(by_tier, currency)
+    st.vega_lite_chart(tier_chart, width="stretch")
+    chart_downloads(lambda: tier_chart, f"recurring-mrr-by-tier-{ON}", "recurring_tier_chart_download")
     st.caption(
         "The program's MRR on the as-of date split by today's tiers (the thresholds in the sidebar): "
         "how much recurring revenue sits with the partners you reward, nurture or would drop. "
@@ -165,7 +179,17 @@ with right:
             "share_pct": st.column_config.NumberColumn("Share of program MRR", format="%.1f%%"),
         },
     )
-    st.caption(f"The {top.height} partners with the most MRR, of {with_mrr:,} partners with any recurring revenue.")
+    downloads = row()
+    downloads.caption(
+        f"The {top.height} partners with the most MRR, of {with_mrr:,} partners with any recurring revenue."
+    )
+    table_downloads(  # every partner with MRR, most first
+        lambda: recurring.top_partners_by_mrr(segmented, with_mrr)[0],
+        f"recurring-partners-by-mrr-{ON}",
+        "recurring_partners_download",
+        downloads,
+        sheet="partners by MRR",
+    )
 
 st.subheader("Revenue concentration")
 revenue_spread, mrr_spread = numbers["revenue_concentration"], numbers["mrr_concentration"]
@@ -192,7 +216,9 @@ st.caption(
 if shown.pareto_chart is None:
     st.info("No revenue in the window: there is no concentration to show.")
 else:
-    st.vega_lite_chart(shown.pareto_chart, width="stretch")
+    pareto_chart = shown.pareto_chart
+    st.vega_lite_chart(pareto_chart, width="stretch")
+    chart_downloads(lambda: pareto_chart, f"recurring-concentration-{ON}", "recurring_pareto_chart_download")
     st.caption(
         "Partners lined up from the most revenue to the least: how much of the program's revenue the top "
         "partners bring together. The dashed lines mark the top 10% and 20% of partners; the grey diagonal "

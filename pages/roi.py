@@ -8,6 +8,8 @@ from kpi import report, roi
 from kpi.params import SPEC_BY_NAME
 from ui import charts_roi, data
 from ui import format as fmt
+from ui.chart_export import with_rows
+from ui.downloads import chart_downloads, row, table_downloads
 from ui.frame import bound, current
 
 frame = current()
@@ -21,6 +23,7 @@ headline = report.roi_page(segmented, view, losing_list, best_list)
 MONEY = fmt.money_column_format()
 ROI_COLUMN = st.column_config.NumberColumn("ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost")
 GROUP = SPEC_BY_NAME["roi_group"]
+ON = as_of.isoformat()  # every download's name ends with the as-of date
 
 
 def _as_percent(frame: pl.DataFrame) -> pl.DataFrame:
@@ -60,6 +63,7 @@ monthly = roi.monthly(data.roi_history(frame.dataset, as_of, view.window_days), 
 left, right = st.columns(2)
 roi_spec, roi_rows = data.roi_monthly_chart(frame.dataset, as_of)
 left.vega_lite_chart(roi_rows, roi_spec, width="stretch")
+chart_downloads(lambda: with_rows(roi_spec, roi_rows), f"roi-monthly-roi-{ON}", "roi_monthly_chart_download", row(left))
 left.caption(
     f"Program ROI in each calendar month of the last {roi.MONTHS_SHOWN} months up to the as-of date "
     + (
@@ -70,8 +74,10 @@ left.caption(
     + "revenue won in the month against money spent in it, for the partners in the program at the month end. "
     "Above the dashed line the month brought back more than it cost; a month with no spend has no point."
 )
-right.vega_lite_chart(
-    charts_roi.cost_per_activated_data(monthly), data.roi_cost_per_activated_template(currency), width="stretch"
+cost_rows, cost_spec = charts_roi.cost_per_activated_data(monthly), data.roi_cost_per_activated_template(currency)
+right.vega_lite_chart(cost_rows, cost_spec, width="stretch")
+chart_downloads(
+    lambda: with_rows(cost_spec, cost_rows), f"roi-cost-per-activated-{ON}", "roi_cost_chart_download", row(right)
 )
 right.caption(
     f"Money spent in each month divided by the partners activated at its end (their last {view.window_days} days "
@@ -79,10 +85,11 @@ right.caption(
     "no activated partner has no bar."
 )
 with st.expander("The months in numbers"):
+    months_table = monthly.select(
+        "month", "partners", "revenue", "cost", "roi", "activated", "cost_per_activated"
+    ).sort("month", descending=True)
     st.dataframe(
-        _as_percent(monthly.select("month", "partners", "revenue", "cost", "roi", "activated", "cost_per_activated"))
-        .sort("month", descending=True)
-        .to_arrow(),
+        _as_percent(months_table).to_arrow(),
         hide_index=True,
         placeholder=fmt.EMPTY,
         key="roi_months_table",
@@ -96,6 +103,8 @@ with st.expander("The months in numbers"):
             "cost_per_activated": st.column_config.NumberColumn("Cost per activated partner", format=MONEY),
         },
     )
+    # ROI as a ratio in the files: Excel writes it as a percentage, CSV keeps what the command line writes.
+    table_downloads(lambda: months_table, f"roi-months-{ON}", "roi_months_download", sheet="months")
 
 # --- by group --------------------------------------------------------------------------------------
 st.subheader("ROI by group")
@@ -110,7 +119,9 @@ group_column = bound(
 chosen = GROUP.label_of(group_column)
 groups = roi.roi_by_group(segmented, group_column)
 group_rows = charts_roi.roi_by_group_data(groups)
-st.vega_lite_chart(group_rows, data.roi_group_template(group_column, group_rows.height), width="stretch")
+group_spec = data.roi_group_template(group_column, group_rows.height)
+st.vega_lite_chart(group_rows, group_spec, width="stretch")
+chart_downloads(lambda: with_rows(group_spec, group_rows), f"roi-by-{group_column}-{ON}", "roi_group_chart_download")
 many = (
     f" The chart shows the {charts_roi.MAX_GROUP_BARS} groups with the largest cost; the table lists all."
     if groups.height > charts_roi.MAX_GROUP_BARS
@@ -137,21 +148,26 @@ st.dataframe(
         "cost_per_activated": st.column_config.NumberColumn("Cost per activated partner", format=MONEY),
     },
 )
+table_downloads(
+    lambda: groups.rename({"group": group_column}), f"roi-by-{group_column}-{ON}", "roi_groups_download", sheet="groups"
+)
 
 # --- by investment category ----------------------------------------------------------------------------
 st.subheader("Investment by category")
 categories = data.roi_categories(frame.dataset, as_of, view.window_days)
 category_spec, category_rows = data.roi_category_chart(frame.dataset, as_of, view.window_days, currency)
 st.vega_lite_chart(category_rows, category_spec, width="stretch")
+chart_downloads(lambda: with_rows(category_spec, category_rows), f"roi-categories-{ON}", "roi_category_chart_download")
 st.caption(
     "For each kind of investment: what the program spent on it in the window (blue) and what the partners who "
     "received it brought in over the same window (grey). A partner funded from two categories counts in both, "
     "so the grey bars add up to more than the program's revenue."
 )
+named_categories = categories.with_columns(
+    pl.Series("category", [charts_roi.category_name(c) for c in categories["category"]], dtype=pl.String)
+)
 st.dataframe(
-    categories.with_columns(
-        pl.Series("category", [charts_roi.category_name(c) for c in categories["category"]], dtype=pl.String)
-    ).to_arrow(),
+    named_categories.to_arrow(),
     hide_index=True,
     placeholder=fmt.EMPTY,
     key="roi_categories_table",
@@ -165,6 +181,7 @@ st.dataframe(
         ),
     },
 )
+table_downloads(lambda: named_categories, f"roi-categories-{ON}", "roi_categories_download", sheet="categories")
 
 # --- partner by partner ----------------------------------------------------------------------------------
 PARTNER_COLUMNS = {
@@ -190,6 +207,12 @@ if losing_count:
         key="roi_overpaying_table",
         column_config=PARTNER_COLUMNS,
     )
+    table_downloads(  # every partner losing money, not only the first
+        lambda: roi.overpaying(segmented, top=losing_count)[0],
+        f"roi-overpaying-{ON}",
+        "roi_overpaying_download",
+        sheet="overpaying",
+    )
 
 st.subheader("Best return")
 best, funded_count = best_list[0], headline["funded"]
@@ -204,6 +227,12 @@ if funded_count:
         placeholder=fmt.EMPTY,
         key="roi_best_table",
         column_config=PARTNER_COLUMNS,
+    )
+    table_downloads(  # every funded partner, best return first
+        lambda: roi.best_return(segmented, top=funded_count)[0],
+        f"roi-best-return-{ON}",
+        "roi_best_download",
+        sheet="best return",
     )
 
 st.subheader("Unfunded earners")

@@ -6,6 +6,8 @@ from kpi import report, scorecard
 from kpi.params import SPEC_BY_NAME
 from ui import charts_scorecard, data
 from ui import format as fmt
+from ui.chart_export import with_rows
+from ui.downloads import chart_downloads, file_part, table_downloads
 from ui.frame import bound, current
 
 frame = current()
@@ -90,6 +92,8 @@ tables = data.scorecard_tables(frame.dataset, partner_id, as_of, view.window_day
 weekly = data.scorecard_history(frame.dataset, view, partner_id)
 numbers = report.scorecard_page(partner, record, weekly.history, view)
 status = numbers["membership"]
+NAME = f"scorecard-{file_part(partner_id)}"  # every download's name: the partner, the table, the as-of date
+ON = as_of.isoformat()
 
 # --- tier and why -------------------------------------------------------------------------
 if status != "in program":
@@ -211,6 +215,7 @@ if record.months.is_empty():
     st.info("Nothing to show month by month: no activity, deals or spend up to the as-of date.")
 else:
     st.vega_lite_chart(tables.months_spec, width="stretch")
+    chart_downloads(lambda: tables.months_spec, f"{NAME}-money-{ON}", "scorecard_months_chart_download")
     shown = min(numbers["months"], charts_scorecard.MONTHS_SHOWN)
     st.caption(
         f"Grey bars: revenue won in each calendar month (one-time amount plus first-year recurring); purple bars: "
@@ -237,6 +242,12 @@ else:
             "cost": st.column_config.NumberColumn("Cost", format=money),
             "roi": st.column_config.NumberColumn("ROI", format="%+.1f%%", help="n/a in a month with no cost"),
         },
+    )
+    table_downloads(  # every month, newest first; ROI as a ratio (Excel shows it as a percentage)
+        lambda: record.months.reverse().drop("partner_id", "partner_name", "month_end"),
+        f"{NAME}-months-{ON}",
+        "scorecard_months_download",
+        sheet="months",
     )
 
 # --- staff --------------------------------------------------------------------------------
@@ -271,10 +282,20 @@ if not record.staff.is_empty():
             "last_active_on": st.column_config.DateColumn("Last active", format="YYYY-MM-DD"),
         },
     )
+    table_downloads(  # every person, not only the most active
+        lambda: charts_scorecard.staff_table(record.staff),
+        f"{NAME}-staff-{ON}",
+        "scorecard_staff_download",
+        sheet="staff",
+    )
 
 # --- tier history -------------------------------------------------------------------------
 st.subheader(f"Tier over the past {scorecard.HISTORY_WEEKS} weeks")
-st.vega_lite_chart(weekly.points, charts_scorecard.tier_history_template(currency), width="stretch")
+history_spec = charts_scorecard.tier_history_template(currency)
+st.vega_lite_chart(weekly.points, history_spec, width="stretch")
+chart_downloads(
+    lambda: with_rows(history_spec, weekly.points), f"{NAME}-tier-history-{ON}", "scorecard_history_chart_download"
+)
 st.caption(
     f"Each square is one week: the tier this partner would have had on that day, with a {view.window_days}-day "
     "window ending there and today's thresholds. Weeks in each tier: "
@@ -292,4 +313,7 @@ st.dataframe(
         "revenue": st.column_config.NumberColumn("Revenue in the window", format=fmt.money_column_format()),
         "actions": "Actions",
     },
+)
+table_downloads(
+    lambda: weekly.history.reverse(), f"{NAME}-tier-history-{ON}", "scorecard_history_download", sheet="tier history"
 )

@@ -10,9 +10,13 @@ from kpi.metrics import SEGMENT_COLUMNS, TIERS
 from kpi.params import SPEC_BY_NAME
 from ui import charts, data, whatif
 from ui import format as fmt
+from ui.chart_export import with_rows
+from ui.downloads import chart_downloads, table_downloads
 from ui.frame import check_link, current
 
-PAGE_ROWS = 100  # partners a page of the list shows; the CSV has them all
+PAGE_ROWS = 100  # partners a page of the list shows; the downloads have them all
+# The downloads' columns: `python -m kpi segment`'s, then who the partner is with.
+DOWNLOAD_COLUMNS = (*SEGMENT_COLUMNS, "region", "partner_type", "channel_manager")
 LIST_COLUMNS = (
     "partner_id",
     "partner_name",
@@ -126,14 +130,13 @@ if list_tab.open:
             .select(LIST_COLUMNS)
             .with_columns((pl.col("roi") * 100).alias("roi"))
         )
-        controls.download_button(
-            "Download the whole list (CSV)",
-            lambda: ordered.select(SEGMENT_COLUMNS).write_csv(),  # built only when clicked
-            file_name=f"partner-tiers-{view.as_of.isoformat()}.csv",
-            mime="text/csv",
-            key="tiers_download",
-            icon=":material/download:",
-            help="Every partner shown (all pages), in this order.",
+        # Every partner shown (all pages), in this order.
+        table_downloads(
+            lambda: ordered.select(DOWNLOAD_COLUMNS),
+            f"tiers-partners-{view.as_of.isoformat()}",
+            "tiers_download",
+            controls,
+            sheet="partners",
         )
         money = fmt.money_column_format()
         st.dataframe(
@@ -177,6 +180,9 @@ if chart_tab.open:
         points = charts.engagement_points(shown)
         template = charts.engagement_scatter_template(charts.scatter_grouped(shown.height), fmt.currency_symbol())
         st.vega_lite_chart(points, template, width="stretch")  # the points go as Arrow; Altair not run
+        chart_downloads(
+            lambda: with_rows(template, points), f"tiers-engagement-{view.as_of.isoformat()}", "tiers_chart_download"
+        )
         st.caption(
             "Each dot is a partner (or, in large programs, a group of similar partners): how much it did "
             "in the window against the revenue it brought. Reward sits top right; drop sits at zero revenue "

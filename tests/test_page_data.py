@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from kpi import history
 from kpi.params import View
 from tests.conftest import ROOT, default_view, engine_summary, metric, open_page
+from tests.test_ui_downloads import button_keys, pairs, recorded_downloads
 from ui import format as fmt
 from ui import upload as ui_upload
 
@@ -68,6 +69,7 @@ def test_upload_map_check_and_load_a_crm_export(demo_db, tmp_path, monkeypatch):
     at.button(key="data_check").click().run()
     assert not at.exception
     assert any("Every row passed" in s.value for s in at.success)
+    assert pairs("data_counts_download") <= button_keys(at)  # the rows about to be loaded
     at.text_input(key="data_mapping_name").input("weekly CRM export").run()
     at.button(key="data_confirm").click().run()
     assert not at.exception
@@ -95,6 +97,26 @@ def test_a_refused_upload_lists_every_problem_and_changes_nothing(demo_db, tmp_p
     assert set(problems["row"]) == {3, 4}
     assert not [b for b in at.button if b.key == "data_confirm"]
     assert db.read_bytes() == before
+
+
+def test_every_problem_downloads_and_a_value_a_spreadsheet_would_run_stays_text(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    downloads = recorded_downloads(monkeypatch)
+    at = open_data_page(db, monkeypatch)
+    assert pairs("data_loads_download") <= button_keys(at)  # the load history
+    assert downloads["data_loads_download_csv"].csv()["live"].to_list() == ["yes"]
+    bad = OPPORTUNITIES.replace(b"O-2,A-1", b"O-2,=HYPERLINK()").replace(b"03/10/2026", b"13/45/2026")
+    at = upload(at, ("accounts.csv", ACCOUNTS), ("opportunities.csv", bad))
+    at.button(key="data_check").click().run()
+    assert not at.exception
+    assert pairs("data_problem_kinds_download", "data_problems_download") <= button_keys(at)
+    problems = downloads["data_problems_download_csv"]
+    assert problems.file_name == f"data-problems-{date.today().isoformat()}.csv"
+    values = problems.csv()["value"].to_list()
+    assert "'=HYPERLINK()" in values and "=HYPERLINK()" not in values
+    assert "=HYPERLINK()" in downloads["data_problems_download_xlsx"].sheet("problems")["value"].to_list()
+    assert downloads["data_problem_kinds_download_csv"].csv()["count"].sum() == len(values) == 2
 
 
 def test_next_weeks_export_with_the_same_headers_maps_itself(demo_db, tmp_path, monkeypatch):

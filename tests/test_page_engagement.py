@@ -16,6 +16,7 @@ from tests.conftest import ENGAGEMENT_A as A
 from tests.conftest import ENGAGEMENT_PROGRAM as PROGRAM
 from tests.conftest import ENGAGEMENT_W as W
 from tests.conftest import default_view, load_tables, metric, open_page, page_report
+from tests.test_ui_downloads import button_keys, pairs, recorded_downloads
 from ui import charts_engagement
 from ui import format as fmt
 from ui.charts import TIER_COLORS
@@ -187,6 +188,39 @@ def test_staff_search_narrows_the_staff_list(program_db, monkeypatch):
     staff = [df.value for df in at.dataframe if "last_active_on" in df.value.columns][-1]
     assert sorted(staff["user_name"]) == ["Fay A", "Fay B", "Fay C", "Fay D"]
     assert any("4 of 4 staff shown" in c.value and "of 10 in the program" in c.value for c in at.caption)
+
+
+ENGAGEMENT_TABLES = ("items", "without_staff", "most_engaged", "least_engaged", "staff", "busy")
+ENGAGEMENT_CHARTS = ("lift", "users", "busy")
+
+
+def test_every_table_downloads_in_full_with_its_numbers_as_numbers(program_db, monkeypatch):
+    downloads = recorded_downloads(monkeypatch)
+    at = open_engagement(program_db, monkeypatch, as_of=A.isoformat(), window_days=str(W), engagement_min_logins="1")
+    assert button_keys(at) == pairs(*(f"engagement_{t}_download" for t in ENGAGEMENT_TABLES)) | pairs(
+        *(f"engagement_{c}_chart_download" for c in ENGAGEMENT_CHARTS), chart=True
+    )
+    # The items table shows rates as words with their samples; the files have the numbers behind them.
+    items = downloads["engagement_items_download_csv"]
+    assert items.file_name == f"engagement-items-{A.isoformat()}.csv"
+    deck = items.csv().filter(pl.col("item_name") == "Deck v2").row(0, named=True)
+    assert (deck["adopters_closed"], deck["adopters_win_rate"], deck["win_rate_lift"]) == (2, 50.0, 0.0)
+    assert (deck["adopters_revenue_per_partner"], deck["others_revenue_per_partner"]) == (1120.0, 100.0)
+    assert deck["revenue_ratio"] == pytest.approx(11.2) and deck["small_sample"] is True
+    sheet = downloads["engagement_items_download_xlsx"].sheet("items")
+    assert sheet.schema["adopters_win_rate"].is_numeric()  # a number in Excel (formatted as a percentage)
+    least = downloads["engagement_least_engaged_download_csv"].csv()
+    assert least.height == 7  # everyone who did none of the work, though the table shows ten at most
+    assert downloads["engagement_without_staff_download_csv"].csv()["partner_id"].to_list() == ["P4"]
+    busy = downloads["engagement_busy_download_csv"].csv()
+    assert busy["partner_id"].to_list() == ["P5", "P3", "P4", "P1"]
+    # The staff downloads follow the search: every person it finds.
+    assert downloads["engagement_staff_download_csv"].csv().height == 10
+    at.text_input(key="engagement_staff_search").input("partner p5").run()
+    found = downloads["engagement_staff_download_csv"].csv()
+    assert sorted(found["user_name"]) == ["Fay A", "Fay B", "Fay C", "Fay D"]
+    svg = downloads["engagement_users_chart_download_svg"].text()
+    assert "no staff on record" in svg
 
 
 # --- charts and display text ------------------------------------------------------------------

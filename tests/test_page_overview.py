@@ -17,6 +17,7 @@ from tests.conftest import (
     page_report,
     partner,
 )
+from tests.test_ui_downloads import button_keys, pairs, recorded_downloads
 from ui import format as fmt
 
 
@@ -211,6 +212,7 @@ def test_a_tiny_program_shows_an_empty_roi_as_n_a(tmp_path, monkeypatch):
 def test_a_what_if_shows_each_number_against_the_policy(tmp_path, monkeypatch):
     # The four partners above; reward from 70,000 moves P1 (60,000 won, 10,000 spent) to nurture.
     db = four_partners(tmp_path)
+    downloads = recorded_downloads(monkeypatch)
     at = open_app(db, monkeypatch, reward_min_revenue="70000")
     assert not at.exception
     cards = {m.label: (m.value, m.delta) for m in at.metric}
@@ -230,3 +232,19 @@ def test_a_what_if_shows_each_number_against_the_policy(tmp_path, monkeypatch):
     ]
     assert held.loc["nurture", ["revenue_change", "cost_change"]].tolist() == ["+$60,000", "+$10,000"]
     assert "1 partners change tier" in at.info[0].value
+    # The table downloads with its changes as numbers (a spreadsheet can add them up), the chart as images.
+    assert button_keys(at) == pairs("overview_tiers_download") | pairs("overview_history_download", chart=True)
+    table = downloads["overview_tiers_download_csv"]
+    assert table.file_name == "overview-tiers-vs-base-2026-03-31.csv"
+    assert table.csv().row(0, named=True) == {
+        "tier": "reward",
+        "partners": 0,
+        "partners_change": -1,
+        "revenue": 0.0,
+        "revenue_change": -60_000.0,
+        "cost": 0.0,
+        "cost_change": -10_000.0,
+    }
+    assert downloads["overview_tiers_download_xlsx"].sheet("tiers")["revenue_change"].to_list() == [-60_000, 60_000, 0]
+    svg = downloads["overview_history_download_svg"].text()
+    assert "Partners in the program vs revenue won, by month" in svg and "Revenue won in the month ($)" in svg

@@ -22,6 +22,7 @@ from tests.conftest import (
     page_report,
     partner,
 )
+from tests.test_ui_downloads import button_keys, pairs, png_size, recorded_downloads
 from ui import charts, charts_recurring
 from ui import data as ui_data
 from ui import format as fmt
@@ -129,6 +130,7 @@ def book_db(tmp_path: Path) -> Path:
 
 
 def test_hand_computed_book_on_the_page(book_db, monkeypatch):
+    downloads = recorded_downloads(monkeypatch)
     at = open_recurring(book_db, monkeypatch)  # as of 2026-05-31, 90 days
     # A 100 (A1) + J 45 (J1 + J2); L left in March; May has no movement at all.
     assert metric(at, "MRR") == "$145"
@@ -157,6 +159,32 @@ def test_hand_computed_book_on_the_page(book_db, monkeypatch):
     assert metric(at, "Partners bringing 80% of MRR") == "2"
     top = at.dataframe[1].value
     assert top["partner_name"].tolist() == ["Partner A", "Partner J"]
+    # Both tables download as CSV and Excel, the four charts as PNG and SVG.
+    assert button_keys(at) == pairs("recurring_movement_download", "recurring_partners_download") | pairs(
+        *(f"recurring_{c}_chart_download" for c in ("history", "movement", "tier", "pareto")), chart=True
+    )
+    movement = downloads["recurring_movement_download_csv"]
+    assert movement.file_name == "recurring-mrr-movement-2026-05-31.csv"
+    book = movement.csv()
+    assert book["month"].to_list() == [
+        f"{month}-01" for month in ("2026-05", "2026-04", "2026-03", "2026-02", "2026-01", "2025-12")
+    ]
+    assert book.row(2, named=True) == {
+        "month": "2026-03-01",
+        "partners": 2,  # A and J at the month end: L left on the 15th
+        "mrr_start": 300.0,
+        "new_mrr": 35.0,
+        "churned_mrr": 0.0,
+        "joined_mrr": 40.0,
+        "left_mrr": 200.0,
+        "net_new_mrr": -125.0,
+        "mrr": 175.0,
+        "arr": 2100.0,
+    }
+    partners = downloads["recurring_partners_download_xlsx"].sheet("partners by MRR")
+    assert partners["partner_id"].to_list() == ["A", "J"] and partners["mrr"].to_list() == [100, 45]
+    history = downloads["recurring_history_chart_download_png"]  # a chart whose rows are Arrow bytes
+    assert history.file_name == "recurring-mrr-history-2026-05-31.png" and png_size(history.data())[0] > 1800
 
 
 def test_no_starting_book_and_no_revenue_show_n_a(tmp_path, monkeypatch):
@@ -325,3 +353,14 @@ def test_the_page_shows_the_numbers_of_python_m_kpi_report(report_db, monkeypatc
     assert_shows(at, page_report(report_db, "recurring"))
     at.sidebar.slider(key="min_trainings").set_value(0).run()
     assert_shows(at, page_report(report_db, "recurring", "--min-trainings", "0"))
+
+
+def test_the_partners_by_mrr_download_has_every_partner_with_mrr(demo_db, monkeypatch):
+    downloads = recorded_downloads(monkeypatch)
+    at = open_recurring(demo_db, monkeypatch)
+    expected = engine(demo_db, default_view(demo_db))
+    top, with_mrr = expected["top"]
+    every = downloads["recurring_partners_download_csv"].csv()
+    assert every.height == with_mrr > len(at.dataframe[1].value) == top.height
+    assert every["partner_id"].head(top.height).to_list() == top["partner_id"].to_list()
+    assert every["share_pct"].sum() == pytest.approx(100.0)

@@ -25,6 +25,7 @@ from tests.conftest import (
     partner,
     spend,
 )
+from tests.test_ui_downloads import button_keys, pairs, recorded_downloads
 from ui import charts, charts_roi
 from ui import format as fmt
 
@@ -351,3 +352,39 @@ def test_the_page_shows_the_numbers_of_python_m_kpi_report(report_db, monkeypatc
     assert_shows(at, page_report(report_db, "roi"))
     at.sidebar.slider(key="min_shares").set_value(0).run()
     assert_shows(at, page_report(report_db, "roi", "--min-shares", "0"))
+
+
+# --- downloads -----------------------------------------------------------------------------------
+
+ROI_TABLES = ("months", "groups", "categories", "overpaying", "best")
+ROI_CHARTS = ("monthly_chart", "cost_chart", "group_chart", "category_chart")
+
+
+def test_every_table_and_chart_downloads_and_the_partner_lists_in_full(demo_db, monkeypatch):
+    downloads = recorded_downloads(monkeypatch)
+    at = open_roi(demo_db, monkeypatch, roi_group="Region")
+    assert not at.exception
+    assert button_keys(at) == pairs(*(f"roi_{t}_download" for t in ROI_TABLES)) | pairs(
+        *(f"roi_{c}_download" for c in ROI_CHARTS), chart=True
+    )
+    view = default_view(demo_db)
+    expected = engine(demo_db, view)
+    numbers = page_report(demo_db, "roi")
+    # The lists show ten partners; their downloads have every one, in the same order, ROI as a ratio.
+    losing = downloads["roi_overpaying_download_csv"].csv()
+    assert losing.height == numbers["overpaying"] > len(table(at, "overpaying"))
+    assert losing["partner_id"].head(10).to_list() == list(table(at, "overpaying")["partner_id"])
+    assert (losing["roi"] < 0).all()
+    best = downloads["roi_best_download_xlsx"].sheet("best return")
+    assert best.height == numbers["funded"] and best["roi"].to_list() == sorted(best["roi"].to_list(), reverse=True)
+    groups = downloads["roi_groups_download_csv"]
+    assert groups.file_name == f"roi-by-region-{view.as_of.isoformat()}.csv"
+    assert groups.csv()["region"].to_list() == list(table(at, "groups")["group"])
+    months = downloads["roi_months_download_csv"].csv()
+    assert months["cost"].to_list() == expected["monthly"].sort("month", descending=True)["cost"].to_list()
+    assert months["roi"].to_list()[0] == pytest.approx(table(at, "months")["roi"].iloc[0] / 100)
+    assert downloads["roi_categories_download_csv"].csv()["category"].to_list() == list(
+        table(at, "categories")["category"]
+    )
+    svg = downloads["roi_category_chart_download_svg"].text()
+    assert "Amount in the window ($)" in svg and "MDF" in svg

@@ -18,6 +18,7 @@ from kpi import metrics, scorecard
 from kpi.params import View
 from kpi.store import connect, data_span
 from tests.conftest import activity, d, default_view, load_tables, metric, open_page, page_report, partner
+from tests.test_ui_downloads import button_keys, pairs, recorded_downloads
 from ui import charts, charts_scorecard
 from ui import format as fmt
 
@@ -154,6 +155,26 @@ def test_a_partner_with_no_staff_and_a_quiet_month(small_db, monkeypatch):
     assert staff["user_name"].tolist() == ["(no user)"]
     assert (staff["trainings"].iloc[0], staff["logins"].iloc[0]) == (1, 1)
     assert set(weeks["tier"]) == {"drop"}
+
+
+def test_the_scorecards_tables_and_charts_download(small_db, monkeypatch):
+    downloads = recorded_downloads(monkeypatch)
+    at = open_scorecard(small_db, monkeypatch, scorecard_partner="P1")
+    assert not at.exception
+    tables = ("months", "staff", "history")
+    assert button_keys(at) == pairs(*(f"scorecard_{t}_download" for t in tables)) | pairs(
+        "scorecard_months_chart_download", "scorecard_history_chart_download", chart=True
+    )
+    months = downloads["scorecard_months_download_csv"]
+    assert months.file_name == "scorecard-P1-months-2026-03-31.csv"
+    rows = months.csv()
+    assert rows["month"].to_list() == ["2026-03-01", "2026-02-01", "2026-01-01", "2025-12-01", "2025-11-01"]
+    assert rows.row(1, named=True)["cost"] == 500.0 and rows.row(1, named=True)["roi"] == -1.0  # a ratio: -100%
+    weeks = downloads["scorecard_history_download_xlsx"].sheet("tier history")
+    assert weeks.height == scorecard.HISTORY_WEEKS and set(weeks["tier"]) == {"drop"}
+    assert downloads["scorecard_staff_download_csv"].csv()["user_name"].to_list() == ["(no user)"]
+    svg = downloads["scorecard_history_chart_download_svg"].text()
+    assert "Tier week by week" in svg and "not in program" in svg
 
 
 def test_a_partner_that_left_is_shown_without_a_tier(small_db, monkeypatch):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tests.conftest import (
     partner,
     run_cli,
 )
+from tests.test_ui_downloads import button_keys, pairs, png_size, recorded_downloads
 from ui import format as fmt
 
 
@@ -259,24 +259,43 @@ def test_a_page_past_the_end_of_a_list_that_shrank_falls_back_to_its_last_page(l
     assert list_caption(at) == "No partner matches these filters."
 
 
-def test_the_csv_has_every_partner_shown_on_all_pages_in_the_list_order(list_db, monkeypatch):
-    from streamlit.elements.widgets.button import ButtonMixin
-
-    downloads: list[str] = []
-    original = ButtonMixin.download_button
-
-    def recording(self, label, data, *args, **kwargs):
-        downloads.append(data() if callable(data) else data)
-        return original(self, label, data, *args, **kwargs)
-
-    monkeypatch.setattr(ButtonMixin, "download_button", recording)
+def test_the_downloads_have_every_partner_shown_on_all_pages_in_the_list_order(list_db, monkeypatch):
+    downloads = recorded_downloads(monkeypatch)
     at = open_tiers(list_db, monkeypatch)
     at.multiselect(key="tiers_type").set_value(["msp"]).run()
-    csv = pl.read_csv(io.StringIO(downloads[-1]))
-    assert csv.columns == list(SEGMENT_COLUMNS)
+    assert pairs("tiers_download") <= button_keys(at)
+    csv = downloads["tiers_download_csv"].csv()
+    assert downloads["tiers_download_csv"].file_name == "tiers-partners-2026-03-31.csv"
+    assert csv.columns == [*SEGMENT_COLUMNS, "region", "partner_type", "channel_manager"]
     # msp: P101..P230; by revenue, highest first, then the 30 without revenue by name
-    assert csv["partner_id"].to_list() == [f"P{i:03d}" for i in [*range(200, 100, -1), *range(201, 231)]]
+    order = [f"P{i:03d}" for i in [*range(200, 100, -1), *range(201, 231)]]
+    assert csv["partner_id"].to_list() == order
     assert csv.filter(pl.col("partner_id") == "P150").row(0, named=True)["roi"] == 9.0
+    sheet = downloads["tiers_download_xlsx"].sheet("partners")
+    assert sheet["partner_id"].to_list() == order
+    assert sheet.filter(pl.col("partner_id") == "P150").row(0, named=True)["revenue"] == 150_000  # a number
+
+
+def test_a_partner_name_a_spreadsheet_would_run_is_downloaded_as_text(tmp_path, monkeypatch):
+    formula = '=HYPERLINK("http://x")'
+    db = load_tables(
+        tmp_path / "names.duckdb",
+        {
+            "partners": [
+                {**partner("P1"), "partner_name": formula},
+                {**partner("P2"), "partner_name": "-1 Partners"},
+                partner("P3"),
+            ],
+            "activities": [{"partner_id": "P1", "occurred_at": "2026-03-31", "activity": "login"}],
+        },
+    )
+    downloads = recorded_downloads(monkeypatch)
+    at = open_tiers(db, monkeypatch)
+    assert formula in list(at.dataframe[0].value["partner_name"])  # on screen as it is
+    names = downloads["tiers_download_csv"].csv()["partner_name"].to_list()
+    assert sorted(names) == sorted(["'" + formula, "'-1 Partners", "Partner P3"])
+    # Excel keeps the name as it is, as text: the workbook is written with formulas off.
+    assert formula in downloads["tiers_download_xlsx"].sheet("partners")["partner_name"].to_list()
 
 
 def chart_caption(at: AppTest) -> list[str]:
@@ -292,6 +311,7 @@ def test_the_chart_tab_shows_only_the_chart_and_the_list_keeps_its_sort_and_page
     at.run()
     assert not at.exception
     assert len(at.dataframe) == 0 and len(chart_caption(at)) == 1
+    assert button_keys(at) == pairs("tiers_chart_download", chart=True)  # the list's downloads went with it
     assert shown_line(at) == "**230** of 230 partners shown: reward **50** · nurture **150** · drop **30**"
     at.session_state["tiers_tab"] = "Partner list"
     at.run()
@@ -300,9 +320,14 @@ def test_the_chart_tab_shows_only_the_chart_and_the_list_keeps_its_sort_and_page
 
 
 def test_a_link_opens_the_tiers_page_on_its_chart_tab(list_db, monkeypatch):
+    downloads = recorded_downloads(monkeypatch)
     at = open_page(list_db, monkeypatch, "tiers", tiers_tab="Engagement chart")
     assert not at.exception
     assert len(at.dataframe) == 0 and len(chart_caption(at)) == 1
+    # The chart as drawn (its points and the template), rendered on the server at the export width.
+    png = downloads["tiers_chart_download_png"]
+    assert png.file_name == "tiers-engagement-2026-03-31.png" and png_size(png.data())[0] > 1800
+    assert "Why partners land where they do" in downloads["tiers_chart_download_svg"].text()
 
 
 def test_a_threshold_move_on_the_tiers_page_retiers_the_list(list_db, monkeypatch):
@@ -318,6 +343,7 @@ def test_a_threshold_move_on_the_tiers_page_retiers_the_list(list_db, monkeypatc
 
 
 def test_the_page_shows_who_moves_against_the_policy_and_why(list_db, monkeypatch):
+    downloads = recorded_downloads(monkeypatch)
     at = open_tiers(list_db, monkeypatch)
     equal = next(c.value for c in at.caption if c.value.startswith("The controls hold"))
     assert "the policy 'policy'" in equal and "no partner moves" in equal
@@ -341,6 +367,13 @@ def test_the_page_shows_who_moves_against_the_policy_and_why(list_db, monkeypatc
     assert set(movers["from_tier"]) == {"reward"} and set(movers["to_tier"]) == {"nurture"}
     # Each row opens the partner's scorecard in this same view.
     assert movers["scorecard"].iloc[0] == ("scorecard?as_of=2026-03-31&reward_min_revenue=60000&scorecard_partner=P057")
+    # Both tables download as CSV and Excel; the movers' files have every mover, by partner ID.
+    assert pairs("tiers_download", "whatif_matrix_download", "whatif_movers_download") == button_keys(at)
+    assert downloads["whatif_matrix_download_csv"].csv().row(0) == ("reward", 47, 3, 0)
+    every = downloads["whatif_movers_download_csv"].csv()
+    assert every["partner_id"].to_list() == ["P051", "P054", "P057"]
+    assert every.columns == ["partner_id", "partner_name", "from_tier", "to_tier", "reason", "revenue"]
+    assert downloads["whatif_movers_download_xlsx"].sheet("movers")["revenue"].to_list() == [51_000, 54_000, 57_000]
     code, out, _ = run_cli(
         "compare",
         "--db",

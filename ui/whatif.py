@@ -14,6 +14,7 @@ from kpi.compare import OUT, STATES, Comparison
 from kpi.metrics import TIERS
 from ui import format as fmt
 from ui.data import WhatIf
+from ui.downloads import table_downloads
 from ui.frame import Frame
 from ui.scenarios import differences
 
@@ -79,8 +80,9 @@ def movers_table(frame: Frame, comparison: Comparison, top: int = MOVERS_SHOWN) 
     ).select("partner_id", "partner_name", "from_tier", "to_tier", "revenue", "scorecard", "reason")
 
 
-def draw_movers(frame: Frame, what_if: WhatIf) -> None:
-    """The tier matrix and the movers with their reasons, a CSV of every mover."""
+def draw_movers(frame: Frame, what_if: WhatIf, page: str = "tiers") -> None:
+    """The tier matrix and the movers with their reasons, each as CSV and Excel (every
+    mover, not only those shown); `page` names the files."""
     comparison = what_if.comparison
     assert comparison is not None
     base_label = "Under " + ("the policy" if frame.base.is_policy else frame.base.name)  # a column label: plain text
@@ -88,7 +90,10 @@ def draw_movers(frame: Frame, what_if: WhatIf) -> None:
         f"**{comparison.moved:,}** partners change tier against {base_name(frame)}. "
         "Rows: the tier under the base; columns: the tier with the controls as set."
     )
-    st.dataframe(matrix_table(comparison, base_label).to_arrow(), hide_index=True, key="whatif_matrix")
+    matrix = matrix_table(comparison, base_label)
+    st.dataframe(matrix.to_arrow(), hide_index=True, key="whatif_matrix")
+    as_of = frame.view.as_of.isoformat()
+    table_downloads(lambda: matrix, f"{page}-tier-matrix-{as_of}", "whatif_matrix_download", sheet="tier matrix")
     if not comparison.moved:
         return
     st.dataframe(
@@ -105,14 +110,8 @@ def draw_movers(frame: Frame, what_if: WhatIf) -> None:
             "scorecard": st.column_config.LinkColumn("Scorecard", display_text="Open", width="small"),
         },
     )
-    st.download_button(
-        "Download every mover (CSV)",
-        lambda: comparison.explained().write_csv(),  # built only when clicked
-        file_name=f"movers-{frame.view.as_of.isoformat()}.csv",
-        mime="text/csv",
-        key="whatif_movers_download",
-        icon=":material/download:",
-    )
+    # Every mover, by partner ID, as the command line's `compare --format csv` writes them.
+    table_downloads(comparison.explained, f"{page}-movers-{as_of}", "whatif_movers_download", sheet="movers")
     st.caption(
         f"The {min(comparison.moved, MOVERS_SHOWN):,} movers with the most revenue of {comparison.moved:,} "
         "(click a column to sort it); the download has them all, by partner ID. Open a row's scorecard "
@@ -141,7 +140,28 @@ def tier_table(numbers: dict) -> pl.DataFrame:
     )
 
 
-def draw_tier_table(numbers: dict) -> None:
+def _tier_numbers(numbers: dict) -> pl.DataFrame:
+    """`tier_table` with its changes as numbers, not words: what a spreadsheet can add up."""
+    now, change = numbers["current"]["tiers"], numbers["change"]["tiers"]
+    return pl.DataFrame(
+        [
+            {
+                "tier": tier,
+                "partners": now[tier]["partners"],
+                "partners_change": change[tier]["partners"],
+                "revenue": now[tier]["revenue"],
+                "revenue_change": change[tier]["revenue"],
+                "cost": now[tier]["cost"],
+                "cost_change": change[tier]["cost"],
+            }
+            for tier in TIERS
+        ],
+        orient="row",
+    )
+
+
+def draw_tier_table(numbers: dict, name: str = "tiers-vs-base", key: str = "whatif_tiers_download") -> None:
+    """The tier table, and its downloads as `name`.csv / .xlsx."""
     money = fmt.money_column_format()
     st.dataframe(
         tier_table(numbers).to_arrow(),
@@ -157,3 +177,4 @@ def draw_tier_table(numbers: dict) -> None:
             "cost_change": "Change",
         },
     )
+    table_downloads(lambda: _tier_numbers(numbers), name, key, sheet="tiers")
