@@ -9,6 +9,7 @@ from kpi.params import SPEC_BY_NAME, THRESHOLDS
 from ui import data, whatif
 from ui import format as fmt
 from ui import scenarios as ui_scenarios
+from ui.downloads import chart_downloads, table_downloads
 from ui.frame import current
 from ui.upload import read_only
 
@@ -57,6 +58,7 @@ st.dataframe(
         "grace_days": "Grace days",
     },
 )
+table_downloads(lambda: table, f"whatif-scenarios-{view.as_of.isoformat()}", "whatif_scenarios_download")
 st.caption(
     "The policy is what the program uses today; Overview and Tiers compare the controls with it "
     "(or with the scenario chosen under Compare with in the sidebar). Open a scenario in the sidebar; "
@@ -130,7 +132,9 @@ else:
 # --- sensitivity --------------------------------------------------------------------------
 st.subheader("Where each threshold starts to matter", anchor=False)
 base_label = "policy" if frame.base.is_policy else f"base: {frame.base.name}"
-st.vega_lite_chart(data.sensitivity_spec(dataset, view, frame.base_view, base_label), width="stretch")
+curves = data.sensitivity_spec(dataset, view, frame.base_view, base_label)
+st.vega_lite_chart(curves, width="stretch")
+chart_downloads(lambda: curves, f"whatif-sensitivity-{view.as_of.isoformat()}", "whatif_sensitivity_download")
 st.caption(
     "Each small chart moves one threshold over its range and holds the others at the sidebar's values: "
     "the blue line is the share of partners activated, the others each tier's share of partners. The "
@@ -207,4 +211,10 @@ with st.expander("Every candidate threshold, side by side"):
             key=f"whatif_evidence_{suggestion.behaviour}",
             column_order=EVIDENCE_ORDER,
             column_config=EVIDENCE_COLUMNS,
+        )
+        table_downloads(
+            lambda evidence=evidence: evidence,
+            f"whatif-evidence-{suggestion.behaviour}-{view.as_of.isoformat()}",
+            f"whatif_evidence_{suggestion.behaviour}_download",
+            tab,
         )

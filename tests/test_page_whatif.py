@@ -206,3 +206,13 @@ def test_the_suggestions_are_the_engines_and_try_sets_the_control(db, monkeypatc
     assert any(f"{tried.threshold} suggested (now {tried.threshold + 1})" in m.value for m in at.markdown)
     at.button(key=f"whatif_try_{tried.parameter}").click().run()
     assert at.sidebar.slider(key=tried.parameter).value == tried.threshold
+
+
+def test_the_scenarios_curves_and_evidence_download(db, monkeypatch):
+    at = open_page(db, monkeypatch, "whatif")
+    keys = {button.key for button in at.get("download_button")}
+    expected = {"whatif_scenarios_download_csv", "whatif_scenarios_download_xlsx"}
+    expected |= {"whatif_sensitivity_download_png", "whatif_sensitivity_download_svg"}
+    for behaviour in ("trainings", "content_shares", "deals_registered"):
+        expected |= {f"whatif_evidence_{behaviour}_download_csv", f"whatif_evidence_{behaviour}_download_xlsx"}
+    assert expected <= keys
