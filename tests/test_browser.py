@@ -174,7 +174,7 @@ NAVIGATION_JS = """() => ['stSidebarNav', 'stTopNav']
     .map(nav => Array.from(nav.querySelectorAll('a'))
         .map(a => a.innerText.trim().split(String.fromCharCode(10)).pop()).join('|'))
     .join('/')"""
-APP_NAVIGATION = "Overview|Tiers|What-if|ROI|Recurring revenue|Engagement|Partner scorecard|Data"
+APP_NAVIGATION = "Overview|Tiers|What-if|Weekly review|ROI|Recurring revenue|Engagement|Partner scorecard|Data"
 
 
 def test_a_shared_deep_link_opens_the_view_and_navigation_keeps_it(server, page, demo_db):
@@ -310,10 +310,25 @@ def test_a_saved_scenario_opens_from_its_link_in_a_fresh_browser(demo_db, browse
         fresh.close()
 
 
+def test_the_weekly_review_opens_from_a_link_with_the_movers_of_compare(server, page, demo_db):
+    view = default_view(demo_db)
+    since = "2026-10-01"
+    code, out, err = run_cli("compare", "--db", demo_db, "--base", f"as_of={since}")
+    assert code == 0, err
+    moved = json.loads(out)["moved"]
+    page.goto(f"{server}/weekly?since={since}")
+    expect(page.get_by_role("heading", name="Weekly review", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(re.compile(f"^{moved:,} partners moved, joined or left"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(re.compile(f"{view.as_of.isoformat()} against {since}"))).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect_url_params(page, {"since": since})
+
+
 PAGES = {
     "Overview": "Program overview",
     "Tiers": "Partner tiers",
     "What-if": "What-if",
+    "Weekly review": "Weekly review",
     "ROI": "Return on investment",
     "Recurring revenue": "Recurring revenue",
     "Engagement": "Engagement",
@@ -364,7 +379,7 @@ def test_every_page_fits_the_window_and_is_saved_as_a_full_page_screenshot(serve
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
-        paths = ("", "tiers", "whatif", "roi", "recurring", "engagement", "scorecard", "data")
+        paths = ("", "tiers", "whatif", "weekly", "roi", "recurring", "engagement", "scorecard", "data")
         for path, heading in zip(paths, PAGES.values(), strict=True):
             page.goto(f"{server}/{path}")
             expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=60_000)
