@@ -83,7 +83,7 @@ for row in result.headline.iter_rows(named=True):
         if row["key"] in ("partners", "nurture", "cost")
         else ("inverse" if row["key"] == "drop" else "normal"),
         border=True,
-        width=210,
+        width=200,  # four a row beside the sidebar at a laptop's width
     )
 
 st.subheader("Who moved", anchor=False)
@@ -114,8 +114,12 @@ else:
     )
     row = st.container(horizontal=True, vertical_alignment="center")
     row.caption(
-        f"{movers.height:,} partners moved, joined or left; "
-        + (f"the {whatif.MOVERS_SHOWN} with the most revenue shown. " if movers.height > whatif.MOVERS_SHOWN else "")
+        f"{movers.height:,} partners moved, joined or left"
+        + (
+            f"; the {whatif.MOVERS_SHOWN} with the most revenue shown. "
+            if movers.height > whatif.MOVERS_SHOWN
+            else ". "
+        )
         + "Click a column to sort it."
     )
     table_downloads(result.movers, f"movers-{view.as_of.isoformat()}", "weekly_movers_download", row)
