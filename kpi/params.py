@@ -161,6 +161,21 @@ PAGE_PARAMS: tuple[ParamSpec, ...] = (
         choices=(("Partner list", "Partner list"), ("Engagement chart", "Engagement chart")),
     ),
     ParamSpec(
+        "whatif_tab",
+        "What-if view",
+        "choice",
+        "Scenarios",
+        None,
+        None,
+        1,
+        "The What-if page's open tab.",
+        choices=(
+            ("Scenarios", "Scenarios"),
+            ("Where each threshold matters", "Where each threshold matters"),
+            ("Suggested thresholds", "Suggested thresholds"),
+        ),
+    ),
+    ParamSpec(
         "roi_group",
         "Group by",
         "choice",

@@ -198,7 +198,8 @@ def test_the_suggestions_are_the_engines_and_try_sets_the_control(db, monkeypatc
         con.close()
     # The demo's partners who train, share and register deals sell more: a threshold is suggested.
     tried = next(s for s in suggestions if s.status == correlation.SUGGESTED)
-    at = open_page(db, monkeypatch, "whatif", **{tried.parameter: str(tried.threshold + 1)})
+    link = {tried.parameter: str(tried.threshold + 1), "whatif_tab": "Suggested thresholds"}
+    at = open_page(db, monkeypatch, "whatif", **link)
     assert not at.exception
     captions = [c.value for c in at.caption]
     for suggestion in suggestions:
@@ -209,10 +210,19 @@ def test_the_suggestions_are_the_engines_and_try_sets_the_control(db, monkeypatc
 
 
 def test_the_scenarios_curves_and_evidence_download(db, monkeypatch):
-    at = open_page(db, monkeypatch, "whatif")
-    keys = {button.key for button in at.get("download_button")}
+    keys = set()
+    for tab in ("Scenarios", "Where each threshold matters", "Suggested thresholds"):
+        at = open_page(db, monkeypatch, "whatif", whatif_tab=tab)
+        keys |= {button.key for button in at.get("download_button")}
     expected = {"whatif_scenarios_download_csv", "whatif_scenarios_download_xlsx"}
     expected |= {"whatif_sensitivity_download_png", "whatif_sensitivity_download_svg"}
     for behaviour in ("trainings", "content_shares", "deals_registered"):
         expected |= {f"whatif_evidence_{behaviour}_download_csv", f"whatif_evidence_{behaviour}_download_xlsx"}
     assert expected <= keys
+
+
+def test_only_the_open_tab_is_built_and_the_tab_is_in_the_link(db, monkeypatch):
+    at = open_page(db, monkeypatch, "whatif")
+    assert len(at.get("vega_lite_chart")) == 0 and at.dataframe[0].value["name"].tolist() == ["policy"]
+    at = open_page(db, monkeypatch, "whatif", whatif_tab="Where each threshold matters")
+    assert len(at.get("vega_lite_chart")) == 1 and len(at.dataframe) == 0

@@ -135,6 +135,7 @@ def test_page_parameters_are_declared_in_the_same_table_style():
     names = [p.name for p in PAGE_PARAMS]
     assert names == [
         "tiers_tab",
+        "whatif_tab",
         "roi_group",
         "engagement_rank",
         "engagement_min_logins",

@@ -150,6 +150,8 @@ def test_the_overview_history_chart_ships_its_rows_as_a_frame(tmp_path):
 
 
 def test_the_sensitivity_chart_draws_each_thresholds_shares_with_now_and_the_policy_marked():
+    import altair as alt
+
     from ui import charts_whatif
 
     curve = pl.DataFrame(
@@ -164,19 +166,24 @@ def test_the_sensitivity_chart_draws_each_thresholds_shares_with_now_and_the_pol
         }
     )
     view = View(as_of=d("2026-03-31"), min_trainings=2)
-    chart = charts_whatif.sensitivity_chart({"min_trainings": curve}, view, View(as_of=d("2026-03-31")), "policy")
-    spec = chart.to_dict()  # validated against the Vega-Lite schema
+    spec = charts_whatif.sensitivity_spec({"min_trainings": curve}, view, View(as_of=d("2026-03-31")), "policy")
+    records = {**spec, "datasets": {name: frame.to_dicts() for name, frame in spec["datasets"].items()}}
+    alt.ConcatChart.from_dict(records)  # valid Vega-Lite, as the page draws it
     (small,) = spec["concat"]
     lines, rules = small["layer"]
     assert small["title"] == "Trainings needed"
-    rows = spec["datasets"][lines["data"]["name"]]
+    rows = records["datasets"][lines["data"]["name"]]
     by = {(r["value"], r["series"]): (r["count"], r["pct"]) for r in rows}
     assert by[(1.0, "activation")] == (4, 40.0)
     assert by[(2.0, "drop")] == (2, 20.0)
     assert {r["series"] for r in rows} == {"activation", "reward", "nurture", "drop"}
-    marks = spec["datasets"][rules["data"]["name"]]
+    marks = records["datasets"][rules["data"]["name"]]
     assert marks == [{"value": 2.0, "mark": "now"}, {"value": 1.0, "mark": "policy"}]
     assert lines["encoding"]["y"]["scale"]["domain"] == [0, 100]
+    # The template does not hold any rows: a move only puts new rows in.
+    assert charts_whatif.sensitivity_template(("min_trainings",), "policy") == {
+        k: v for k, v in spec.items() if k != "datasets"
+    }
 
 
 def test_the_sensitivity_rows_of_an_empty_program_have_no_share():

@@ -40,12 +40,22 @@ def curve_rows(curve: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _small(name: str, curve: pl.DataFrame, current: float, base: float, base_label: str) -> alt.LayerChart:
+def curve_data(name: str) -> str:
+    """The dataset name of one threshold's curve rows in the chart."""
+    return f"curve_{name}"
+
+
+def marks_data(name: str) -> str:
+    """The dataset name of one threshold's marked values (now and the base's)."""
+    return f"marks_{name}"
+
+
+def _small(name: str, base_label: str) -> alt.LayerChart:
     spec = SPEC_BY_NAME[name]
     money = spec.kind == "money"
     x = alt.X("value:Q", title=spec.label, axis=alt.Axis(format="~s" if money else "d", tickMinStep=1))
     lines = (
-        alt.Chart(curve_rows(curve))
+        alt.Chart(alt.NamedData(curve_data(name)))
         .mark_line(point=alt.OverlayMarkDef(size=18), interpolate="step-after")
         .encode(
             x=x,
@@ -59,11 +69,8 @@ def _small(name: str, curve: pl.DataFrame, current: float, base: float, base_lab
             ],
         )
     )
-    marks = pl.DataFrame(
-        {"value": [float(current), float(base)], "mark": ["now", base_label]},
-    )
     rules = (
-        alt.Chart(marks)
+        alt.Chart(alt.NamedData(marks_data(name)))
         .mark_rule(strokeWidth=2)
         .encode(
             x="value:Q",
@@ -80,12 +87,39 @@ def _small(name: str, curve: pl.DataFrame, current: float, base: float, base_lab
     return alt.layer(lines, rules).properties(width=SMALL_WIDTH, height=SMALL_HEIGHT, title=spec.label)
 
 
-def sensitivity_chart(
+def sensitivity_template(names: tuple[str, ...], base_label: str) -> dict:
+    """The chart of every threshold's curve, without its rows: one small chart per name, side
+    by side and wrapping, each reading its named datasets (`curve_data`, `marks_data`). It
+    depends only on which thresholds and on the base's label, so it is built once and the
+    rows of each move are put in (`sensitivity_datasets`): building it is the slow part."""
+    chart = alt.concat(*(_small(name, base_label) for name in names), columns=2).resolve_scale(
+        x="independent", color="shared", strokeDash="shared"
+    )
+    return chart.to_dict(validate=False)
+
+
+def sensitivity_datasets(
     curves: Mapping[str, pl.DataFrame], view: View, base_view: View, base_label: str
-) -> alt.ConcatChart:
-    """Every threshold's small chart, side by side and wrapping: the value now and the
-    base's value marked on each."""
-    charts = [
-        _small(name, curve, getattr(view, name), getattr(base_view, name), base_label) for name, curve in curves.items()
-    ]
-    return alt.concat(*charts, columns=2).resolve_scale(x="independent", color="shared", strokeDash="shared")
+) -> dict[str, pl.DataFrame]:
+    """The template's rows: each threshold's curve in long form, and the value now and the
+    base's value to mark."""
+    datasets: dict[str, pl.DataFrame] = {}
+    for name, curve in curves.items():
+        datasets[curve_data(name)] = curve_rows(curve)
+        datasets[marks_data(name)] = pl.DataFrame(
+            {"value": [float(getattr(view, name)), float(getattr(base_view, name))], "mark": ["now", base_label]}
+        )
+    return datasets
+
+
+def sensitivity_spec(
+    curves: Mapping[str, pl.DataFrame],
+    view: View,
+    base_view: View,
+    base_label: str,
+    template: dict | None = None,
+) -> dict:
+    """The whole chart as a Vega-Lite dict whose datasets are Polars frames (what the page
+    draws). `template` is `sensitivity_template` of the same names and label, when cached."""
+    template = sensitivity_template(tuple(curves), base_label) if template is None else template
+    return {**template, "datasets": sensitivity_datasets(curves, view, base_view, base_label)}

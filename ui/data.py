@@ -236,12 +236,18 @@ def _base_segmented(dataset: Dataset, base_view: View) -> pl.DataFrame:
     return segmented(dataset, base_view)
 
 
+@cached(max_entries=8)
+def _sensitivity_template(names: tuple[str, ...], base_label: str) -> dict:
+    return charts_whatif.sensitivity_template(names, base_label)
+
+
 @cached(max_entries=32)
 def sensitivity_spec(dataset: Dataset, view: View, base_view: View, base_label: str) -> dict:
     """Every threshold's sensitivity curve (`kpi.compare.sensitivity_all` of the cached
-    facts) as the What-if page's chart."""
+    facts) as the What-if page's chart: the cached template with this view's rows."""
     curves = compare.sensitivity_all(partner_facts(dataset, view.as_of, view.window_days), view)
-    return _frame_datasets(charts.vega_spec(charts_whatif.sensitivity_chart(curves, view, base_view, base_label)))
+    template = _sensitivity_template(tuple(curves), base_label)
+    return charts_whatif.sensitivity_spec(curves, view, base_view, base_label, template)
 
 
 @cached(max_entries=16)
