@@ -85,3 +85,13 @@ def plain(text: object) -> str:
     line break becomes a space."""
     flat = " ".join(str(text).splitlines())
     return "".join(f"\\{ch}" if ch in _MARKDOWN_PUNCTUATION else ch for ch in flat)
+
+
+def partners(count: int) -> str:
+    """ "1 partner", "4 partners": a count of partners as a sentence says it."""
+    return f"{count:,} partner" if count == 1 else f"{count:,} partners"
+
+
+def change_tier(count: int) -> str:
+    """ "1 partner changes tier", "4 partners change tier"."""
+    return f"{partners(count)} {'changes' if count == 1 else 'change'} tier"

@@ -35,7 +35,7 @@ if versus is None:
 else:
     st.info(
         f"**What-if** against {whatif.base_name(frame)}: {whatif.changes_text(frame)}. "
-        f"{what_if.comparison.moved:,} partners change tier; see who and why on the Tiers page.",  # type: ignore[union-attr]
+        f"{fmt.change_tier(what_if.comparison.moved)}; see who and why on the Tiers page.",  # type: ignore[union-attr]
         icon=":material/compare_arrows:",
     )
 
@@ -113,7 +113,7 @@ for tier, row in tiers.items():
             else against(fmt.count_change(versus["tiers"][tier]["partners"]))
         ),
         delta_color="off",
-        delta_arrow="off" if versus is None else "auto",
+        delta_arrow="off" if versus is None or versus["tiers"][tier]["partners"] == 0 else "auto",
         help=tier_help[tier],
         border=True,
     )

@@ -114,7 +114,7 @@ else:
     )
     row = st.container(horizontal=True, vertical_alignment="center")
     row.caption(
-        f"{movers.height:,} partners moved, joined or left"
+        f"{fmt.partners(movers.height)} moved, joined or left"
         + (
             f"; the {whatif.MOVERS_SHOWN} with the most revenue shown. "
             if movers.height > whatif.MOVERS_SHOWN

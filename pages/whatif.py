@@ -68,8 +68,8 @@ else:
     moved = what_if.comparison
     change = what_if.numbers["change"]
     st.markdown(
-        f"Against {whatif.base_name(frame)} ({whatif.changes_text(frame)}): **{moved.moved:,}** partners change "
-        f"tier. Activation {fmt.pct_points(change['activation_pct'])}; "
+        f"Against {whatif.base_name(frame)} ({whatif.changes_text(frame)}): **{fmt.change_tier(moved.moved)}**. "
+        f"Activation {fmt.pct_points(change['activation_pct'])}; "
         + ", ".join(f"{tier} {fmt.count_change(change['tiers'][tier]['partners'])}" for tier in change["tiers"])
         + "."
     )

@@ -218,7 +218,7 @@ def test_a_what_if_shows_each_number_against_the_policy(tmp_path, monkeypatch):
     cards = {m.label: (m.value, m.delta) for m in at.metric}
     assert cards["Reward"] == ("0", "-1 vs policy")
     assert cards["Nurture"] == ("3", "+1 vs policy")
-    assert cards["Drop"] == ("1", "+0 vs policy")
+    assert cards["Drop"] == ("1", "+0 vs policy")  # shown without an arrow: nothing moved
     assert cards["Activated partners"] == ("1", "+0 vs policy")
     # The reward tier held 60,000 for 10,000 (ROI +500.0%); now it holds nothing.
     assert cards["Reward-tier ROI"] == ("n/a", "n/a vs policy")
@@ -231,7 +231,7 @@ def test_a_what_if_shows_each_number_against_the_policy(tmp_path, monkeypatch):
         "-$10,000",
     ]
     assert held.loc["nurture", ["revenue_change", "cost_change"]].tolist() == ["+$60,000", "+$10,000"]
-    assert "1 partners change tier" in at.info[0].value
+    assert "1 partner changes tier" in at.info[0].value
     # The table downloads with its changes as numbers (a spreadsheet can add them up), the chart as images.
     assert button_keys(at) == pairs("overview_tiers_download") | pairs("overview_history_download", chart=True)
     table = downloads["overview_tiers_download_csv"]

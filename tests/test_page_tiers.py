@@ -354,7 +354,7 @@ def test_the_page_shows_who_moves_against_the_policy_and_why(list_db, monkeypatc
     assert not at.exception
     changed = next(c.value for c in at.caption if c.value.startswith("The controls against"))
     assert fmt.plain("reward: revenue at least $50,000 → $60,000") in changed
-    assert any("**3** partners change tier against the policy 'policy'" in m.value for m in at.markdown)
+    assert any("**3 partners change tier** against the policy 'policy'" in m.value for m in at.markdown)
     matrix = at.dataframe[1].value
     assert matrix.set_index("Under the policy").to_dict("index") == {
         "reward": {"reward": 47, "nurture": 3, "drop": 0},

@@ -87,7 +87,7 @@ def draw_movers(frame: Frame, what_if: WhatIf, page: str = "tiers") -> None:
     assert comparison is not None
     base_label = "Under " + ("the policy" if frame.base.is_policy else frame.base.name)  # a column label: plain text
     st.markdown(
-        f"**{comparison.moved:,}** partners change tier against {base_name(frame)}. "
+        f"**{fmt.change_tier(comparison.moved)}** against {base_name(frame)}. "
         "Rows: the tier under the base; columns: the tier with the controls as set."
     )
     matrix = matrix_table(comparison, base_label)
