@@ -25,9 +25,10 @@ import polars as pl
 import typst
 import vl_convert
 
-from kpi import display, metrics
+from kpi import display, export, metrics
 from kpi.params import SPEC_BY_NAME, THRESHOLDS
-from kpi.review import UNITS, Review
+from kpi.review import Review
+from kpi.review import unit as review_unit
 from kpi.store import DatasetInfo
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -43,28 +44,6 @@ class Stamp:
     load: DatasetInfo
     scenario: str | None = None
     currency: str = "$"
-
-
-def _number(key: str, value: float | None, currency: str) -> str:
-    unit = UNITS.get(key, "partners")
-    if unit == "money":
-        return display.money(value, currency)
-    if unit == "percent":
-        return display.pct(value)
-    if unit == "ratio":
-        return display.roi(value)
-    return display.count(None if value is None else int(value))
-
-
-def _change(key: str, value: float | None, currency: str) -> str:
-    unit = UNITS.get(key, "partners")
-    if unit == "money":
-        return display.money_change(value, currency)
-    if unit == "percent":
-        return display.pct_points(value)
-    if unit == "ratio":
-        return display.roi_change(value)
-    return display.count_change(None if value is None else int(value))
 
 
 def thresholds_text(review: Review, currency: str = "$") -> str:
@@ -89,9 +68,9 @@ def content(review: Review, stamp: Stamp) -> dict[str, Any]:
     headline = [
         {
             "number": row["number"],
-            "then": _number(row["key"], row["then"], currency),
-            "now": _number(row["key"], row["now"], currency),
-            "change": _change(row["key"], row["change"], currency),
+            "then": display.by_unit(review_unit(row["key"]), row["then"], currency),
+            "now": display.by_unit(review_unit(row["key"]), row["now"], currency),
+            "change": display.change_by_unit(review_unit(row["key"]), row["change"], currency),
         }
         for row in review.headline.iter_rows(named=True)
     ]
@@ -246,10 +225,4 @@ def write(path: Path, review: Review, stamp: Stamp) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise ValueError(f"{path.name}: the brief is written as .pdf or .html")
-    body = to_pdf(review, stamp) if suffix == ".pdf" else to_html(review, stamp).encode()
-    partial = path.with_name(path.name + ".partial")
-    try:
-        partial.write_bytes(body)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    export.write_whole(path, to_pdf(review, stamp) if suffix == ".pdf" else to_html(review, stamp).encode())

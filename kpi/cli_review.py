@@ -116,12 +116,6 @@ def _review(args: argparse.Namespace) -> review.Review:
 
 
 def _write(path: Path, content: bytes) -> None:
-    """Write the file whole or not at all: a half-written workbook never replaces a good one."""
     if not path.parent.is_dir():
         raise UsageError(f"--out {str(path)!r}: the folder {str(path.parent)!r} does not exist")
-    partial = path.with_name(path.name + ".partial")
-    try:
-        partial.write_bytes(content)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    export.write_whole(path, content)

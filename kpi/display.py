@@ -95,3 +95,26 @@ def partners(count: int) -> str:
 def change_tier(count: int) -> str:
     """ "1 partner changes tier", "4 partners change tier"."""
     return f"{partners(count)} {'changes' if count == 1 else 'change'} tier"
+
+
+def by_unit(unit: str, value: float | None, symbol: str | None = None) -> str:
+    """A number of a given unit as it reads: "money", "percent" (already in percent), "ratio"
+    (an ROI) or a count of partners (anything else)."""
+    if unit == "money":
+        return money(value, symbol)
+    if unit == "percent":
+        return pct(value)
+    if unit == "ratio":
+        return roi(value)
+    return count(None if value is None else int(value))
+
+
+def change_by_unit(unit: str, value: float | None, symbol: str | None = None) -> str:
+    """A change of a number of a given unit (see `by_unit`): +$1,200, +2.5 pts, +3."""
+    if unit == "money":
+        return money_change(value, symbol)
+    if unit == "percent":
+        return pct_points(value)
+    if unit == "ratio":
+        return roi_change(value)
+    return count_change(None if value is None else int(value))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from pathlib import Path
 
 import polars as pl
 import xlsxwriter
@@ -102,3 +103,13 @@ def workbook(sheets: Mapping[str, pl.DataFrame], currency: str = "$") -> bytes:
         )
     book.close()
     return buffer.getvalue()
+
+
+def write_whole(path: Path, content: bytes) -> None:
+    """Write a file whole or not at all: a half-written file never replaces a good one."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_bytes(content)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -38,6 +38,12 @@ UNITS = {
 }
 """The unit of a headline number (the others count partners)."""
 
+
+def unit(key: str) -> str:
+    """The unit of headline number `key` (UNITS; "partners" for a count)."""
+    return UNITS.get(key, "partners")
+
+
 HEADLINE: tuple[tuple[str, str], ...] = (
     ("activation_pct", "Activation %"),
     ("partners", "Partners in the program"),
@@ -251,7 +257,7 @@ class Review:
         unit), `partners` (the `segment` columns now, by partner_id), `movers` (`compare`'s CSV
         columns, by partner_id), `biggest_changes` and `watch_list`."""
         summary = self.headline.with_columns(
-            pl.col("key").replace_strict(UNITS, default="partners").alias("unit")
+            pl.col("key").map_elements(unit, return_dtype=pl.String).alias("unit")
         ).select("number", "then", "now", "change", "unit")
         return {
             "summary": summary,

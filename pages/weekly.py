@@ -62,19 +62,11 @@ st.caption(
 # The story in sentences, large enough to read across a room.
 st.markdown("#### " + fmt.plain(" ".join(result.summary)))
 
-UNIT_FORMAT = {"percent": (fmt.pct, fmt.pct_points), "ratio": (fmt.roi, fmt.roi_change)}
 cards = st.container(horizontal=True)
 for row in result.headline.iter_rows(named=True):
-    unit = review.UNITS.get(row["key"], "partners")
-    if unit == "money":
-        shown, change = fmt.money(row["now"]), fmt.money_change(row["change"])
-    elif unit in UNIT_FORMAT:
-        value_format, change_format = UNIT_FORMAT[unit]
-        shown, change = value_format(row["now"]), change_format(row["change"])
-    else:
-        now, delta = row["now"], row["change"]
-        shown = fmt.count(None if now is None else int(now))
-        change = fmt.count_change(None if delta is None else int(delta))
+    unit = review.unit(row["key"])
+    shown = fmt.by_unit(unit, row["now"])
+    change = fmt.change_by_unit(unit, row["change"])
     cards.metric(
         row["number"],
         shown,
