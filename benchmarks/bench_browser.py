@@ -18,7 +18,10 @@ the time Streamlit needs for a one-slider page"):
 - the same with the comparison against the policy shown at both values of the move (the
   what-if target, 1.5x): Overview and Tiers opened with `?min_deals=2` (each move also
   checks that the comparison is on the page), and the What-if page (watching the "Against
-  the base" line, "... N partners change tier ...").
+  the base" line, "... N partners change tier ...");
+- the Weekly review page (the weekly review's target, 1.5x too), watching the story's first
+  sentence ("Activation rose 1.0 points to 39.8%. ..."); each move also checks that the
+  "Activated partners" card is on the page.
 
 Every move is a real key press on the focused slider thumb: `--repeat` moves alternating
 ArrowRight / ArrowLeft between two values (each a real change; the watched text is checked

@@ -89,10 +89,13 @@ INIT_SCRIPT = r"""
       }
       return null;
     }
-    // Markdown, and captions (in Streamlit 1.67 a caption is not a markdown container).
+    // Markdown, and captions (in Streamlit 1.67 a caption is not a markdown container): the
+    // first whose text contains `spec.contains`, or matches the regular expression `spec.pattern`.
     const texts = '[data-testid="stMarkdownContainer"], [data-testid="stCaptionContainer"]';
+    const pattern = spec.pattern ? new RegExp(spec.pattern) : null;
     for (const m of document.querySelectorAll(texts)) {
-      if (m.textContent.includes(spec.contains)) return m.textContent.trim();
+      const t = m.textContent.trim();
+      if (pattern ? pattern.test(t) : t.includes(spec.contains)) return t;
     }
     return null;
   };

@@ -8,7 +8,16 @@ from typing import Any
 
 from bench_common import md_table
 from browser_moves import COUNTS, FIGURES, count_stats, stats
-from browser_pages import LABELS, TARGET_PAGES, TARGET_RATIO, TARGET_SIZE, WHATIF_PAGES, WHATIF_RATIO
+from browser_pages import (
+    LABELS,
+    TARGET_PAGES,
+    TARGET_RATIO,
+    TARGET_SIZE,
+    WEEKLY_PAGES,
+    WEEKLY_RATIO,
+    WHATIF_PAGES,
+    WHATIF_RATIO,
+)
 
 
 def mm(fig: dict[str, Any]) -> str:
@@ -52,7 +61,7 @@ def add_ratios(sizes: list[dict[str, Any]], baseline: dict[str, Any]) -> None:
 def evaluate_target(sizes: list[dict[str, Any]], baseline: dict[str, Any]) -> dict[str, Any]:
     at_target = [s for s in sizes if s["partners"] == TARGET_SIZE]
     if not at_target:
-        return {"met": None, "detail": "", "whatif": {"met": None, "detail": ""}}
+        return {"met": None, "detail": "", "whatif": {"met": None, "detail": ""}, "weekly": {"met": None, "detail": ""}}
     pages = at_target[0]["pages"]
     idle = {p: pages[p]["ratio_to_baseline"]["idle"] for p in pages}
     text = {p: pages[p]["ratio_to_baseline"]["text"] for p in pages}
@@ -69,18 +78,20 @@ def evaluate_target(sizes: list[dict[str, Any]], baseline: dict[str, Any]) -> di
             f"of {baseline['idle_ms']['median_ms']:.0f} ms"
             for p in pages
         ),
-        "whatif": evaluate_whatif(pages, idle),
+        "whatif": evaluate_ratio(idle, WHATIF_PAGES, WHATIF_RATIO),
+        "weekly": evaluate_ratio(idle, WEEKLY_PAGES, WEEKLY_RATIO),
     }
 
 
-def evaluate_whatif(pages: dict[str, Any], idle: dict[str, float | None]) -> dict[str, Any]:
-    """The what-if target: each what-if page measured within WHATIF_RATIO of the one-slider page."""
-    measured = [p for p in WHATIF_PAGES if p in idle]
+def evaluate_ratio(idle: dict[str, float | None], targets: tuple[str, ...], limit: float) -> dict[str, Any]:
+    """A target of some pages (the what-if pages, the Weekly review): each page measured within
+    `limit` times the one-slider page; None when the run measured none of them."""
+    measured = [p for p in targets if p in idle]
     return {
-        "met": all(idle[p] is not None and idle[p] <= WHATIF_RATIO for p in measured) if measured else None,
-        "pages": {p: idle[p] is not None and idle[p] <= WHATIF_RATIO for p in measured},
+        "met": all(idle[p] is not None and idle[p] <= limit for p in measured) if measured else None,
+        "pages": {p: idle[p] is not None and idle[p] <= limit for p in measured},
         "detail": ", ".join(
-            f"{LABELS[p]} {x(idle[p])} ({'met' if idle[p] <= WHATIF_RATIO else 'not met'})"
+            f"{LABELS[p]} {x(idle[p])} ({'met' if idle[p] <= limit else 'not met'})"
             for p in measured
             if idle[p] is not None
         ),
@@ -215,14 +226,20 @@ def render(report: dict[str, Any]) -> str:
 
 
 def whatif_lines(target: dict[str, Any]) -> list[str]:
-    """The what-if verdict, in a run that measured a what-if page at 20,000 partners."""
-    whatif = target.get("whatif") or {}
-    if whatif.get("met") is None:
-        return []
-    return [
-        f"What-if target (idle at 20,000 partners <= {WHATIF_RATIO}x the one-slider page, alternating moves, "
-        f"the comparison shown at both values): {'MET' if whatif['met'] else 'NOT MET'} ({whatif['detail']})"
-    ]
+    """The what-if and the Weekly review verdicts, in a run that measured such a page at 20,000 partners."""
+    lines = []
+    for key, name, limit, what in (
+        ("whatif", "What-if", WHATIF_RATIO, "the comparison shown at both values"),
+        ("weekly", "Weekly review", WEEKLY_RATIO, "the review of both values cached after the warm-up"),
+    ):
+        verdict = target.get(key) or {}
+        if verdict.get("met") is None:
+            continue
+        lines.append(
+            f"{name} target (idle at 20,000 partners <= {limit}x the one-slider page, alternating moves, "
+            f"{what}): {'MET' if verdict['met'] else 'NOT MET'} ({verdict['detail']})"
+        )
+    return lines
 
 
 def breakdown_row(partners: str, page_name: str, kind: str, fig: dict[str, Any]) -> list[str]:
