@@ -45,6 +45,7 @@ WATCH = {
         "shown": {"kind": "markdown", "contains": "partners change tier against"},
     },
     "whatif": {"kind": "markdown", "contains": "partners change tier"},  # the "Against the base" line
+    "whatif_curves": {"kind": "markdown", "contains": "partners change tier"},
     # The story's first sentence, "Activation rose 1.0 points to 39.8%. ..." (the sidebar's
     # "Activation criteria" contains the word too); the card of activated partners must be on
     # the page after every move.
@@ -66,13 +67,14 @@ PAGES = {
     "scorecard": ("/scorecard?scorecard_partner=P00042", "Partner scorecard", ("chart",)),
     "overview_whatif": (f"/?{WHATIF_LINK}", "Program overview", ("chart",)),
     "tiers_whatif": (f"/tiers?{WHATIF_LINK}", "Partner tiers", ("table",)),
-    "whatif": (f"/whatif?{WHATIF_LINK}", "What-if", ("chart", "table")),
+    "whatif": (f"/whatif?{WHATIF_LINK}", "What-if", ("table",)),  # the Scenarios tab, as it opens
+    "whatif_curves": (f"/whatif?{WHATIF_LINK}&whatif_tab=Where+each+threshold+matters", "What-if", ("chart",)),
     "weekly": ("/weekly", "Weekly review", ("table",)),
 }
 TARGET_PAGES = ("overview", "tiers")
 SKIPPED_BY = {"chart": "vega_lite_chart", "table": "dataframe"}  # --skip-element: what a page then lacks
 # The what-if target: a slider move with the comparison shown, on these pages.
-WHATIF_PAGES = ("overview_whatif", "tiers_whatif", "whatif")
+WHATIF_PAGES = ("overview_whatif", "tiers_whatif", "whatif", "whatif_curves")
 WHATIF_RATIO = 1.5
 # The weekly review's target: a slider move on the Weekly review page within 1.5x too.
 WEEKLY_PAGES = ("weekly",)
@@ -87,7 +89,8 @@ LABELS = {
     "scorecard": "Partner scorecard",
     "overview_whatif": "Overview, against the policy",
     "tiers_whatif": "Tiers (list tab), against the policy",
-    "whatif": "What-if",
+    "whatif": "What-if (Scenarios tab)",
+    "whatif_curves": "What-if (curves tab)",
     "weekly": "Weekly review",
 }
 
