@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 import polars as pl
@@ -247,10 +248,16 @@ class Review:
     watch: pl.DataFrame  # `watch_list`
     summary: list[str]  # `summary_sentences`
 
+    @cached_property
+    def _explained(self) -> pl.DataFrame:
+        # Wording a reason per mover is the costly part; a cached review words them once, not
+        # on every rerun of the page, download and sheet that lists them.
+        return self.comparison.explained()
+
     def movers(self) -> pl.DataFrame:
         """Every partner whose tier changed, who joined or who left, with the reason, largest
         revenue first (ties by partner_id)."""
-        return self.comparison.explained().sort(["revenue", "partner_id"], descending=[True, False])
+        return self._explained.sort(["revenue", "partner_id"], descending=[True, False])
 
     def sheets(self) -> dict[str, pl.DataFrame]:
         """The review's tables as a workbook holds them: `summary` (number, then, now, change,
@@ -262,7 +269,7 @@ class Review:
         return {
             "summary": summary,
             "partners": self.comparison.current_rows.select(metrics.SEGMENT_COLUMNS).sort("partner_id"),
-            "movers": self.comparison.explained().sort("partner_id"),
+            "movers": self._explained.sort("partner_id"),
             "biggest_changes": self.biggest,
             "watch_list": self.watch,
         }
