@@ -9,6 +9,7 @@ words. `sensitivity` applies one threshold at many values to the same cached fac
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,12 +54,24 @@ REVENUE_GRID_STEPS = 20
 class Comparison:
     """Two views' tiers side by side."""
 
-    base: dict[str, Any]  # metrics.summarize of the base view
-    current: dict[str, Any]  # metrics.summarize of the current view
     matrix: dict[str, dict[str, int]]  # from state -> to state -> partners, every key present
     movers: pl.DataFrame  # partner_id, partner_name, from_tier, to_tier, revenue: whose state differs
+    base_rows: pl.DataFrame  # the base view's segmented partners
+    base_view: View
     current_rows: pl.DataFrame  # the current view's segmented partners, for the reasons
     current_view: View
+
+    # Summed only when read (the CLI's JSON, the weekly review): a slider move on a page
+    # that shows the matrix and the movers does not need them.
+    @functools.cached_property
+    def base(self) -> dict[str, Any]:
+        """`metrics.summarize` of the base view."""
+        return metrics.summarize(self.base_rows, self.base_view)
+
+    @functools.cached_property
+    def current(self) -> dict[str, Any]:
+        """`metrics.summarize` of the current view."""
+        return metrics.summarize(self.current_rows, self.current_view)
 
     @property
     def moved(self) -> int:
@@ -142,6 +155,11 @@ def _states(segmented: pl.DataFrame) -> pl.DataFrame:
     return segmented.select("partner_id", "partner_name", "tier", "revenue")
 
 
+def _aligned(base: pl.DataFrame, current: pl.DataFrame) -> bool:
+    """Whether the two frames hold the same partners in the same order."""
+    return base.height == current.height and base["partner_id"].equals(current["partner_id"])
+
+
 def compare(base: pl.DataFrame, base_view: View, current: pl.DataFrame, current_view: View) -> Comparison:
     """The base view's tiers against the current view's, from their `metrics.segment` frames.
 
@@ -150,25 +168,29 @@ def compare(base: pl.DataFrame, base_view: View, current: pl.DataFrame, current_
     the partners whose state differs, by partner_id; `Comparison.explained` adds the reason
     for each one's state in the current view (or why it is out of it).
     """
-    joined = _states(base).join(_states(current), on="partner_id", how="full", coalesce=True, suffix="_now")
-    joined = joined.with_columns(
-        pl.col("tier").fill_null(OUT).alias("from_tier"),
-        pl.col("tier_now").fill_null(OUT).alias("to_tier"),
-        pl.coalesce("partner_name_now", "partner_name").alias("partner_name"),
-        pl.coalesce("revenue_now", "revenue").alias("revenue"),
-    )
+    if _aligned(base, current):
+        # Both views segment the same facts (same as-of date and window): row i is the same
+        # partner in both, and nobody is out of either, so no join is needed.
+        joined = current.select(
+            "partner_id",
+            "partner_name",
+            base["tier"].alias("from_tier"),
+            pl.col("tier").alias("to_tier"),
+            "revenue",
+        )
+    else:
+        joined = _states(base).join(_states(current), on="partner_id", how="full", coalesce=True, suffix="_now")
+        joined = joined.with_columns(
+            pl.col("tier").fill_null(OUT).alias("from_tier"),
+            pl.col("tier_now").fill_null(OUT).alias("to_tier"),
+            pl.coalesce("partner_name_now", "partner_name").alias("partner_name"),
+            pl.coalesce("revenue_now", "revenue").alias("revenue"),
+        )
     counts = {(f, t): n for f, t, n in joined.group_by("from_tier", "to_tier").len().iter_rows()}
     matrix = {f: {t: int(counts.get((f, t), 0)) for t in STATES} for f in STATES}
     moved = joined.filter(pl.col("from_tier") != pl.col("to_tier")).sort("partner_id")
     movers = moved.select("partner_id", "partner_name", "from_tier", "to_tier", "revenue")
-    return Comparison(
-        metrics.summarize(base, base_view),
-        metrics.summarize(current, current_view),
-        matrix,
-        movers,
-        current,
-        current_view,
-    )
+    return Comparison(matrix, movers, base, base_view, current, current_view)
 
 
 def default_values(facts: pl.DataFrame, view: View, name: str) -> tuple[int | float, ...]:

@@ -192,21 +192,40 @@ def activation_pct(activated: int, population: int) -> float | None:
     return 100.0 * activated / population if population else None
 
 
-def summarize(segmented: pl.DataFrame, view: View) -> dict[str, Any]:
-    """The program summary of SPEC "Headless interface": totals over the population."""
-    partners = segmented.height
-    activated = int(segmented["activated"].sum()) if partners else 0
-    revenue = float(segmented["revenue"].sum()) if partners else 0.0
-    cost = float(segmented["cost"].sum()) if partners else 0.0
-    mrr = float(segmented["mrr"].sum()) if partners else 0.0
-    counts = dict(segmented.group_by("tier").len().iter_rows()) if partners else {}
+def totals(segmented: pl.DataFrame) -> dict[str, Any]:
+    """Every sum `summarize` and `tier_breakdown` read, in one pass over the segmented
+    partners: partners, activated, revenue, cost and MRR of the program, and partners,
+    revenue and cost of each tier (keys `TIER_partners`, `TIER_revenue`, `TIER_cost`).
+    A slider move needs them several times, so they are one query, not one per number."""
+    tier = pl.col("tier")
+    sums: dict[str, pl.Expr] = {
+        "partners": pl.len(),
+        "activated": pl.col("activated").sum().cast(pl.Int64),
+        "revenue": pl.col("revenue").sum().cast(pl.Float64),
+        "cost": pl.col("cost").sum().cast(pl.Float64),
+        "mrr": pl.col("mrr").sum().cast(pl.Float64),
+    }
+    for name in TIERS:
+        sums[f"{name}_partners"] = (tier == name).sum().cast(pl.Int64)
+        sums[f"{name}_revenue"] = pl.col("revenue").filter(tier == name).sum().cast(pl.Float64)
+        sums[f"{name}_cost"] = pl.col("cost").filter(tier == name).sum().cast(pl.Float64)
+    row = segmented.select(**sums).row(0, named=True)
+    return {key: (0 if value is None else value) for key, value in row.items()}
+
+
+def summarize(segmented: pl.DataFrame, view: View, sums: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The program summary of SPEC "Headless interface": totals over the population.
+    `sums` is `totals(segmented)` when the caller has it already."""
+    sums = totals(segmented) if sums is None else sums
+    partners, activated = int(sums["partners"]), int(sums["activated"])
+    revenue, cost, mrr = float(sums["revenue"]), float(sums["cost"]), float(sums["mrr"])
     return {
         "as_of": view.as_of.isoformat(),
         "window_days": view.window_days,
         "partners": partners,
         "activated": activated,
         "activation_pct": activation_pct(activated, partners),
-        "tiers": {tier: int(counts.get(tier, 0)) for tier in TIERS},
+        "tiers": {tier: int(sums[f"{tier}_partners"]) for tier in TIERS},
         "revenue": revenue,
         "cost": cost,
         "roi": roi(revenue, cost),
@@ -215,34 +234,37 @@ def summarize(segmented: pl.DataFrame, view: View) -> dict[str, Any]:
     }
 
 
-def tier_breakdown(segmented: pl.DataFrame) -> pl.DataFrame:
+def tier_breakdown(segmented: pl.DataFrame, sums: Mapping[str, Any] | None = None) -> pl.DataFrame:
     """Per tier: partners, revenue, cost, and each tier's share (%) of the program's
     partners, revenue and cost. Every tier has a row, also when it is empty; a share of
-    a zero total is empty."""
-    totals = segmented.select(
-        pl.len().alias("n"),
-        pl.col("revenue").sum().alias("rev"),
-        pl.col("cost").sum().alias("cost"),
-    ).row(0, named=True)
-    per_tier = segmented.group_by("tier").agg(pl.len().alias("partners"), pl.col("revenue").sum(), pl.col("cost").sum())
-    base = pl.DataFrame({"tier": list(TIERS)})
+    a zero total is empty. `sums` is `totals(segmented)` when the caller has it already."""
+    sums = totals(segmented) if sums is None else sums
 
-    def share(column: str, total: float) -> pl.Expr:
-        return (100.0 * pl.col(column) / total) if total else pl.lit(None, dtype=pl.Float64)
+    def share(part: float, total: float) -> float | None:
+        return 100.0 * part / total if total else None
 
-    return (
-        base.join(per_tier, on="tier", how="left")
-        .with_columns(
-            pl.col("partners").fill_null(0).cast(pl.Int64),
-            pl.col("revenue").fill_null(0.0),
-            pl.col("cost").fill_null(0.0),
-        )
-        .with_columns(
-            partners_pct=share("partners", totals["n"]),
-            revenue_pct=share("revenue", totals["rev"]),
-            cost_pct=share("cost", totals["cost"]),
-        )
-    )
+    rows = [
+        {
+            "tier": tier,
+            "partners": int(sums[f"{tier}_partners"]),
+            "revenue": float(sums[f"{tier}_revenue"]),
+            "cost": float(sums[f"{tier}_cost"]),
+            "partners_pct": share(sums[f"{tier}_partners"], sums["partners"]),
+            "revenue_pct": share(sums[f"{tier}_revenue"], sums["revenue"]),
+            "cost_pct": share(sums[f"{tier}_cost"], sums["cost"]),
+        }
+        for tier in TIERS
+    ]
+    schema = {
+        "tier": pl.String,
+        "partners": pl.Int64,
+        "revenue": pl.Float64,
+        "cost": pl.Float64,
+        "partners_pct": pl.Float64,
+        "revenue_pct": pl.Float64,
+        "cost_pct": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema)
 
 
 def monthly_program(con: duckdb.DuckDBPyConnection, until: date) -> pl.DataFrame:

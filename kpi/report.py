@@ -50,16 +50,18 @@ def _change(now: float | int | None, before: float | int | None) -> float | int 
 # --- overview -----------------------------------------------------------------------------
 
 
-def overview_page(segmented: pl.DataFrame, previous: pl.DataFrame, view: View) -> dict[str, Any]:
+def overview_page(segmented: pl.DataFrame, previous: pl.DataFrame | None, view: View) -> dict[str, Any]:
     """The Overview's numbers: `metrics.summarize` of the view, each tier's partners and its
     share of the program's partners, revenue and cost (`metrics.tier_breakdown`), and the
     change of activation % (in percentage points), partners, activated partners and ROI
     against the previous window: the same view with the as-of date one window earlier
-    (`View.previous_window`), whose segmented partners are `previous`."""
+    (`View.previous_window`), whose segmented partners are `previous` (None: the page shows
+    no change over time, and every change is None)."""
     previous_view = view.previous_window()
-    summary = metrics.summarize(segmented, view)
-    before = metrics.summarize(previous, previous_view)
-    breakdown = metrics.tier_breakdown(segmented)
+    sums = metrics.totals(segmented)
+    summary = metrics.summarize(segmented, view, sums)
+    before = None if previous is None else metrics.summarize(previous, previous_view)
+    breakdown = metrics.tier_breakdown(segmented, sums)
     return {
         **_head("overview", view),
         "previous_as_of": previous_view.as_of.isoformat(),
@@ -68,7 +70,8 @@ def overview_page(segmented: pl.DataFrame, previous: pl.DataFrame, view: View) -
         "activation_pct": summary["activation_pct"],
         "roi": summary["roi"],
         "change": {
-            name: _change(summary[name], before[name]) for name in ("activation_pct", "partners", "activated", "roi")
+            name: None if before is None else _change(summary[name], before[name])
+            for name in ("activation_pct", "partners", "activated", "roi")
         },
         "tiers": {
             row["tier"]: {
@@ -92,8 +95,9 @@ def what_if_numbers(segmented: pl.DataFrame, view: View) -> dict[str, Any]:
     """The numbers a what-if changes: partners, activated partners and activation %, each
     tier's partners, revenue and cost, the reward tier's ROI (its revenue against its cost,
     `metrics.roi`) and cost per activated partner (`kpi.roi.window_headline`)."""
-    headline = roi.window_headline(segmented, view)
-    breakdown = {row["tier"]: row for row in metrics.tier_breakdown(segmented).iter_rows(named=True)}
+    sums = metrics.totals(segmented)
+    headline = roi.window_headline(segmented, view, sums)
+    breakdown = {row["tier"]: row for row in metrics.tier_breakdown(segmented, sums).iter_rows(named=True)}
     return {
         "partners": headline["partners"],
         "activated": headline["activated"],
@@ -119,12 +123,20 @@ def _changes(now: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, Any
     }
 
 
-def against_base(base: pl.DataFrame, base_view: View, segmented: pl.DataFrame, view: View) -> dict[str, Any]:
+def against_base(
+    base: pl.DataFrame,
+    base_view: View,
+    segmented: pl.DataFrame,
+    view: View,
+    base_numbers: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The what-if against its base (the policy or another saved scenario, or any other view):
     `what_if_numbers` of both views and their change (current - base; activation % in
     percentage points; None where either side is empty), with `equal` true when the two
-    views are the same, so nothing can have changed."""
-    now, before = what_if_numbers(segmented, view), what_if_numbers(base, base_view)
+    views are the same, so nothing can have changed. `base_numbers`: `what_if_numbers` of
+    the base, when the caller keeps them."""
+    now = what_if_numbers(segmented, view)
+    before = what_if_numbers(base, base_view) if base_numbers is None else base_numbers
     return {
         "equal": base_view == view,
         "base_view": _view(base_view),

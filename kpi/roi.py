@@ -9,6 +9,7 @@ and apply the view's thresholds in memory.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -40,11 +41,11 @@ def cost_per_activated(cost: float, activated: int) -> float | None:
     return cost / activated if activated > 0 else None
 
 
-def window_headline(segmented: pl.DataFrame, view: View) -> dict[str, Any]:
+def window_headline(segmented: pl.DataFrame, view: View, sums: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The window's program numbers: revenue, cost, ROI, partners and activated partners as
     `metrics.summarize` gives them (the Overview's numbers), and cost per activated partner
-    = the window's cost / partners activated at the as-of date."""
-    summary = metrics.summarize(segmented, view)
+    = the window's cost / partners activated at the as-of date. `sums`: `metrics.totals`."""
+    summary = metrics.summarize(segmented, view, sums)
     return {
         "partners": summary["partners"],
         "activated": summary["activated"],

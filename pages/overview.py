@@ -11,14 +11,15 @@ from ui.frame import current
 frame = current()
 view = frame.view
 as_of = view.as_of
-# The view's numbers and their change against the previous window, from cached facts of both.
-numbers = report.overview_page(
-    data.segmented(frame.dataset, view), data.segmented(frame.dataset, view.previous_window()), view
-)
-change = numbers["change"]
+segmented = data.segmented(frame.dataset, view)
 # The same view against the comparison base (the policy, or a scenario picked in the sidebar).
-what_if = data.what_if(frame.dataset, view, frame.base_view)
+what_if = data.what_if(frame.dataset, view, frame.base_view, segmented)
 versus = None if what_if.numbers["equal"] else what_if.numbers["change"]
+# The view's numbers and, when no comparison is shown, their change against the previous
+# window (both from cached facts).
+previous = data.segmented(frame.dataset, view.previous_window()) if versus is None else None
+numbers = report.overview_page(segmented, previous, view)
+change = numbers["change"]
 base_short = "policy" if frame.base.is_policy else frame.base.name
 
 st.title("Program overview")

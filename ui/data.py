@@ -219,13 +219,14 @@ class WhatIf:
     comparison: compare.Comparison | None  # None when the view is the base
 
 
-def what_if(dataset: Dataset, view: View, base_view: View) -> WhatIf:
+def what_if(dataset: Dataset, view: View, base_view: View, current: pl.DataFrame | None = None) -> WhatIf:
     """`kpi.report.against_base` and `kpi.compare.compare` of the view against its base (the
     policy's or a scenario's thresholds at the same as-of date and window). The base's tiers
-    are cached on their own: they stay the same while the sidebar's thresholds move."""
+    and numbers are cached on their own: they stay the same while the sidebar's thresholds
+    move. `current`: the view's segmented partners, when the page has them already."""
     base = _base_segmented(dataset, base_view)
-    current = segmented(dataset, view)
-    numbers = report.against_base(base, base_view, current, view)
+    current = segmented(dataset, view) if current is None else current
+    numbers = report.against_base(base, base_view, current, view, _base_numbers(dataset, base_view))
     moved = None if base_view == view else compare.compare(base, base_view, current, view)
     return WhatIf(base_view, numbers, moved)
 
@@ -234,6 +235,12 @@ def what_if(dataset: Dataset, view: View, base_view: View) -> WhatIf:
 def _base_segmented(dataset: Dataset, base_view: View) -> pl.DataFrame:
     """A comparison base's tiers: they stay the same while the sidebar's thresholds move."""
     return segmented(dataset, base_view)
+
+
+@cached(max_entries=8)
+def _base_numbers(dataset: Dataset, base_view: View) -> dict:
+    """`kpi.report.what_if_numbers` of a comparison base (never modified by a page)."""
+    return report.what_if_numbers(_base_segmented(dataset, base_view), base_view)
 
 
 @cached(max_entries=8)
