@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Literal
 
-ParamKind = Literal["date", "int", "money", "choice", "text"]
+ParamKind = Literal["date", "int", "money", "choice", "text", "bool"]
 
 
 @dataclass(frozen=True)
@@ -229,6 +229,18 @@ PAGE_PARAMS: tuple[ParamSpec, ...] = (
         "Part of a partner's or a person's name.",
     ),
     ParamSpec(
+        "curves",
+        "Curves beside the thresholds",
+        "bool",
+        False,
+        None,
+        None,
+        1,
+        "Under each threshold, a small curve: activation (blue) and the reward, nurture and drop shares "
+        "as that threshold moves, the others held; a solid line marks the value now, a dashed one the base's.",
+        choices=(("true", "on"), ("false", "off")),  # how a notice names the value; links write true/false
+    ),
+    ParamSpec(
         "scenario",
         "Scenario",
         "text",
@@ -341,6 +353,8 @@ def format_param(spec: ParamSpec, value: object) -> str:
     if spec.kind == "money":
         assert isinstance(value, int | float)
         return f"{value:g}" if float(value).is_integer() and abs(value) < 1e15 else repr(value)
+    if spec.kind == "bool":
+        return "true" if value else "false"
     return str(value)
 
 
@@ -370,6 +384,10 @@ def parse_value(spec: ParamSpec, text: str, date_bounds: tuple[date, date] | Non
     text = text.strip()
     if text == "":
         raise ValueError("is empty")
+    if spec.kind == "bool":
+        if text.lower() in ("true", "false"):  # what a bound toggle writes
+            return text.lower() == "true"
+        raise ValueError("not true or false")
     if spec.kind == "choice":
         for value, label in spec.choices:
             if text == label:  # a link holds the label: what a bound select box writes

@@ -178,7 +178,9 @@ if curves_tab.open:
             "Each small chart moves one threshold over its range and holds the others at the sidebar's values: "
             "the blue line is the share of partners activated, the others each tier's share of partners. The "
             f"solid rule is the value now, the dashed one the {'policy' if frame.base.is_policy else 'base'}'s. "
-            "Where a line falls steeply, a small change of that threshold moves many partners."
+            "Where a line falls steeply, a small change of that threshold moves many partners. "
+            "To keep each curve in sight while moving its slider, switch on **Curves beside the thresholds** "
+            "in the sidebar."
         )
 
 if suggestions_tab.open:

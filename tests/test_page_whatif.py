@@ -3,14 +3,18 @@ kept, and the What-if page's curves and suggestions."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
+import polars as pl
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi import scenarios
-from tests.conftest import default_view, engine_summary, open_page, page_report
+from kpi.params import THRESHOLDS
+from tests.conftest import default_view, engine_summary, metric, open_page, page_report
 from ui import format as fmt
 
 
@@ -226,3 +230,41 @@ def test_only_the_open_tab_is_built_and_the_tab_is_in_the_link(db, monkeypatch):
     assert len(at.get("vega_lite_chart")) == 0 and at.dataframe[0].value["name"].tolist() == ["policy"]
     at = open_page(db, monkeypatch, "whatif", whatif_tab="Where each threshold matters")
     assert len(at.get("vega_lite_chart")) == 1 and len(at.dataframe) == 0
+
+
+def sidebar_curves(at: AppTest) -> dict[str, dict[str, pl.DataFrame]]:
+    """The curves drawn under the sidebar's thresholds: per threshold, its named datasets."""
+    curves = {}
+    for chart in at.sidebar.get("vega_lite_chart"):
+        datasets = {
+            ds.name: pl.from_arrow(pa.ipc.open_stream(io.BytesIO(ds.data.data)).read_all())
+            for ds in chart.proto.datasets
+        }
+        (curve_name,) = (name for name in datasets if name.startswith("curve_"))
+        curves[curve_name.removeprefix("curve_")] = datasets
+    return curves
+
+
+def test_a_curve_beside_each_threshold_marks_now_and_the_policy_and_agrees_with_the_page(db, monkeypatch):
+    at = open_page(db, monkeypatch, "overview", min_trainings="2")
+    assert at.toggle(key="curves").value is False and sidebar_curves(at) == {}
+
+    at = open_page(db, monkeypatch, "overview", min_trainings="2", curves="true")
+    curves = sidebar_curves(at)
+    assert list(curves) == list(THRESHOLDS)  # one under each threshold, in the sidebar's order
+    trainings = curves["min_trainings"]
+    marks = trainings["marks_min_trainings"].to_dicts()
+    assert marks == [{"value": 2.0, "mark": "now"}, {"value": 1.0, "mark": "policy"}]
+    # The curve's point at the value set is the page's own activation.
+    rows = trainings["curve_min_trainings"]
+    now = rows.filter((pl.col("value") == 2.0) & (pl.col("series") == "activation")).row(0, named=True)
+    assert fmt.pct(now["pct"]) == metric(at, "Activation")
+    summary = engine_summary(db, default_view(db, min_trainings=2))
+    assert now["count"] == summary["activated"]
+
+    # Moving another threshold redraws the trainings curve with that threshold held at its new value.
+    at.slider(key="min_shares").set_value(10).run()
+    moved = sidebar_curves(at)["min_trainings"]["curve_min_trainings"]
+    at_two = moved.filter((pl.col("value") == 2.0) & (pl.col("series") == "activation")).row(0, named=True)
+    assert at_two["count"] == engine_summary(db, default_view(db, min_trainings=2, min_shares=10))["activated"]
+    assert at_two["count"] != now["count"]

@@ -140,6 +140,7 @@ def test_page_parameters_are_declared_in_the_same_table_style():
         "engagement_rank",
         "engagement_min_logins",
         "engagement_staff_search",
+        "curves",
         "scenario",
         "compare",
         "since",
@@ -158,6 +159,8 @@ def test_page_parameters_are_declared_in_the_same_table_style():
         ("engagement_min_logins", "10000", 10_000),
         ("scorecard_partner", "P00042", "P00042"),
         ("engagement_staff_search", "", ""),  # an empty search is no search, not a problem
+        ("curves", "true", True),  # what a bound toggle writes
+        ("curves", "False", False),
     ],
 )
 def test_page_parameters_parse_like_the_view(name, text, value):
@@ -179,6 +182,7 @@ def test_page_parameters_parse_like_the_view(name, text, value):
         ("engagement_min_logins", "", "is empty", "10"),
         ("roi_group", "region", "not one of Tier, Region", "Tier"),  # the value, not what the control shows
         ("tiers_tab", "Chart", "not one of Partner list, Engagement chart", "Partner list"),
+        ("curves", "yes", "not true or false", "off"),
     ],
 )
 def test_a_bad_page_parameter_is_named_with_what_is_used_instead(name, text, message, fallback):

@@ -123,3 +123,32 @@ def sensitivity_spec(
     draws). `template` is `sensitivity_template` of the same names and label, when cached."""
     template = sensitivity_template(tuple(curves), base_label) if template is None else template
     return {**template, "datasets": sensitivity_datasets(curves, view, base_view, base_label)}
+
+
+BESIDE_HEIGHT = 90  # a strip under a sidebar control: the shape of the curve, not its numbers
+
+
+def beside_template(name: str, base_label: str) -> dict:
+    """The small curve drawn under threshold `name` in the sidebar: the same lines and marks
+    as its chart on the What-if page (`curve_data`, `marks_data` datasets), at the sidebar's
+    width, without titles or legends (the control's help explains the colours)."""
+    chart = _small(name, base_label)
+    lines, rules = chart.layer
+    lines = lines.encode(
+        x=alt.X("value:Q", title=None, axis=alt.Axis(format="~s", tickCount=4, labelFontSize=9)),
+        y=alt.Y("pct:Q", title=None, scale=alt.Scale(domain=[0, 100]), axis=alt.Axis(tickCount=2, labelFontSize=9)),
+        color=alt.Color("series:N", scale=SERIES_SCALE, legend=None),
+    ).mark_line(interpolate="step-after", strokeWidth=1.5)
+    rules = rules.encode(
+        strokeDash=alt.StrokeDash(
+            "mark:N", scale=alt.Scale(domain=["now", base_label], range=[[1, 0], [4, 3]]), legend=None
+        )
+    ).mark_rule(strokeWidth=1.5)
+    small = alt.layer(lines, rules).properties(width="container", height=BESIDE_HEIGHT)
+    return small.configure_view(strokeWidth=0).to_dict(validate=False)
+
+
+def beside_spec(name: str, curve: pl.DataFrame, view: View, base_view: View, base_label: str, template: dict) -> dict:
+    """`beside_template` of `name` with its rows (Polars frames, sent as Arrow)."""
+    datasets = sensitivity_datasets({name: curve}, view, base_view, base_label)
+    return {**template, "datasets": datasets}

@@ -249,12 +249,32 @@ def _sensitivity_template(names: tuple[str, ...], base_label: str) -> dict:
 
 
 @cached(max_entries=32)
+def sensitivity_curves(dataset: Dataset, view: View) -> dict[str, pl.DataFrame]:
+    """`kpi.compare.sensitivity_all` of the view's cached facts: every threshold's curve."""
+    return compare.sensitivity_all(partner_facts(dataset, view.as_of, view.window_days), view)
+
+
+@cached(max_entries=32)
 def sensitivity_spec(dataset: Dataset, view: View, base_view: View, base_label: str) -> dict:
-    """Every threshold's sensitivity curve (`kpi.compare.sensitivity_all` of the cached
-    facts) as the What-if page's chart: the cached template with this view's rows."""
-    curves = compare.sensitivity_all(partner_facts(dataset, view.as_of, view.window_days), view)
+    """Every threshold's sensitivity curve as the What-if page's chart: the cached template
+    with this view's rows."""
+    curves = sensitivity_curves(dataset, view)
     template = _sensitivity_template(tuple(curves), base_label)
     return charts_whatif.sensitivity_spec(curves, view, base_view, base_label, template)
+
+
+@cached(max_entries=64)
+def _beside_template(name: str, base_label: str) -> dict:
+    return charts_whatif.beside_template(name, base_label)
+
+
+def beside_specs(dataset: Dataset, view: View, base_view: View, base_label: str) -> dict[str, dict]:
+    """Each threshold's curve as the small chart drawn under its control in the sidebar."""
+    curves = sensitivity_curves(dataset, view)
+    return {
+        name: charts_whatif.beside_spec(name, curve, view, base_view, base_label, _beside_template(name, base_label))
+        for name, curve in curves.items()
+    }
 
 
 @cached(max_entries=16)

@@ -13,12 +13,13 @@ import gc
 import importlib
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import streamlit as st
 
-from kpi.params import SPEC_BY_NAME, ParamSpec, View
+from kpi.params import SPEC_BY_NAME, THRESHOLDS, ParamSpec, View
 from kpi.scenarios import Scenario
-from ui import data
+from ui import charts_whatif, data
 from ui import scenarios as ui_scenarios
 from ui.data import Dataset
 from ui.links import BUILDING_KEY, bound, check_link, show_notices
@@ -34,6 +35,7 @@ _GROUPS = (
     ("Activation criteria", ("min_trainings", "min_shares", "min_deals", "min_criteria")),
     ("Tiers", ("reward_min_revenue", "drop_max_actions", "grace_days")),
 )
+_CURVES_GROUP = "Activation criteria"  # the curves' switch opens the thresholds' groups
 
 
 @dataclass(frozen=True)
@@ -168,10 +170,16 @@ def build(dataset: Dataset) -> Frame:
         st.subheader("Scenario")
         # Drawn before the thresholds: a scenario opened by a link fills them.
         choice, opened_note = ui_scenarios.sidebar(data.scenarios(dataset))
+        beside: dict[str, Any] = {}  # where each threshold's curve goes, when curves are shown
+        curves = False
         for title, names in _GROUPS:
             st.subheader(title)
+            if title == _CURVES_GROUP:
+                curves = bound(st.toggle, "curves", SPEC_BY_NAME["curves"].label, help=SPEC_BY_NAME["curves"].help)
             for name in names:
                 values[name] = _widget(SPEC_BY_NAME[name], dataset.span)
+                if name in THRESHOLDS and curves:
+                    beside[name] = st.empty()
         st.caption("Every control is in the page link: copy the URL to share this exact view.")
         view = View(**values)  # type: ignore[arg-type]
         note = ui_scenarios.opened_caption(view, choice)
@@ -180,5 +188,10 @@ def build(dataset: Dataset) -> Frame:
     st.session_state[BUILDING_KEY] = False
     show_notices()
     frame = Frame(dataset, view, choice.opened, choice.base)
+    if beside:
+        # Drawn once every control is read: each curve holds the other thresholds at their values.
+        label = "policy" if choice.base.is_policy else f"base: {choice.base.name}"
+        for name, spec in data.beside_specs(dataset, view, frame.base_view, label).items():
+            beside[name].vega_lite_chart(spec, width="stretch", height=charts_whatif.BESIDE_HEIGHT)
     st.session_state[FRAME_KEY] = frame
     return frame
