@@ -383,7 +383,9 @@ def test_every_page_fits_the_window_and_is_saved_as_a_full_page_screenshot(serve
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
-        paths = ("", "tiers", "whatif", "weekly", "roi", "recurring", "engagement", "scorecard", "data")
+        # The What-if page as a leader uses it: a threshold moved, the curves beside the sliders.
+        whatif = "whatif?min_trainings=2&curves=true"
+        paths = ("", "tiers", whatif, "weekly", "roi", "recurring", "engagement", "scorecard", "data")
         for path, heading in zip(paths, PAGES.values(), strict=True):
             page.goto(f"{server}/{path}")
             expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=60_000)
@@ -402,7 +404,8 @@ def test_every_page_fits_the_window_and_is_saved_as_a_full_page_screenshot(serve
             height = page.evaluate(FULL_HEIGHT_JS)
             page.set_viewport_size({"width": width, "height": max(900, height)})
             page.wait_for_timeout(300)
-            page.screenshot(path=str(SCREENSHOTS / f"{path or 'overview'}-{width}.png"), full_page=True)
+            name = path.split("?")[0] or "overview"
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
             page.set_viewport_size({"width": width, "height": 900})
     finally:
         context.close()
