@@ -175,7 +175,7 @@ def load_streamed(
             _unlink(preserved)
             raise
         history.committed = True
-        _prune(history.folder, keep, live_id=writer.dataset_id)
+        _prune(history.folder, keep, live_id=writer.dataset_id, live_source=source)
     return LoadRecord(
         load_id=writer.dataset_id,
         loaded_at=loaded_at,
@@ -232,7 +232,7 @@ def restore(db_path: Path, load_id: str, *, restored_at: datetime, keep: int = D
                 work,
                 dataset_id=new_id,
                 loaded_at=restored_at,
-                source=f"restore of {load_id}",
+                source=f"{RESTORE_PREFIX}{load_id}",
                 scenarios=_live_scenarios(db_path),
             )
             restored = store.describe(work)
@@ -243,7 +243,7 @@ def restore(db_path: Path, load_id: str, *, restored_at: datetime, keep: int = D
             _unlink(work)
             raise
         history.committed = True
-        _prune(history.folder, keep, live_id=new_id)
+        _prune(history.folder, keep, live_id=new_id, live_source=restored.source)
     return _record(restored, current=True)
 
 
@@ -446,11 +446,60 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _prune(folder: Path, keep: int, *, live_id: str) -> None:
-    """Delete all but the newest `keep` - 1 earlier datasets (the live one is never deleted)."""
-    earlier = [e for e in _entries(folder) if _entry_key(e) != _key(live_id)]
-    for entry in earlier[keep - 1 :]:
+RESTORE_PREFIX = "restore of "  # the source of a load made by `restore`
+
+
+def _prune(folder: Path, keep: int, *, live_id: str, live_source: str) -> None:
+    """Delete the kept datasets beyond the newest `keep` - 1, never the only copy of one a
+    restore made live again (see `_prune_plan`)."""
+    described: list[tuple[Path, str, str]] = []
+    for entry in _entries(folder):
+        try:
+            info = store.describe(entry)
+        except (OSError, duckdb.Error, ValueError):
+            continue  # not one of ours: left alone
+        described.append((entry, info.dataset_id, info.source))
+    for entry in _prune_plan(described, keep, live_id=live_id, live_source=live_source):
         entry.unlink(missing_ok=True)
+
+
+def _prune_plan(entries: Sequence[tuple[Path, str, str]], keep: int, *, live_id: str, live_source: str) -> list[Path]:
+    """Which kept files to delete, given (file, dataset id, source) newest first.
+
+    The history keeps datasets, not files: a restore's copy holds the same data as the load
+    it brought back, so it never counts as one more load and never pushes a load out. A
+    copy is deleted while another file (the live one or the load's own entry) holds its
+    data; it is kept, and counts, only once it is the only copy. The load the live file was
+    restored from stays listed (it is the live dataset, so it is not counted); of the other
+    datasets, the `keep` - 1 live most recently are kept, each under its own load's entry
+    where that is still there."""
+    sources = {live_id: live_source, **{dataset_id: source for _, dataset_id, source in entries}}
+
+    def origin(dataset_id: str) -> str:
+        seen: set[str] = set()
+        while dataset_id not in seen and sources.get(dataset_id, "").startswith(RESTORE_PREFIX):
+            seen.add(dataset_id)
+            dataset_id = sources[dataset_id].removeprefix(RESTORE_PREFIX)
+        return dataset_id
+
+    live_origin = origin(live_id)
+    by_origin: dict[str, list[tuple[Path, str]]] = {}
+    for entry, dataset_id, _ in entries:
+        if dataset_id != live_id:
+            by_origin.setdefault(origin(dataset_id), []).append((entry, dataset_id))
+    delete: list[Path] = []
+    kept: list[tuple[int, Path]] = []  # (when its data was last live: its newest file's number, the file kept)
+    for data, files in by_origin.items():
+        originals = [entry for entry, dataset_id in files if dataset_id == data]
+        if originals:
+            keep_one: Path | None = originals[0]
+        else:  # only copies: the live file holds the data, or the newest copy is the only one
+            keep_one = None if data == live_origin else files[0][0]
+        delete.extend(entry for entry, _ in files if entry != keep_one)
+        if keep_one is not None and data != live_origin:  # the live dataset's own load is not one more
+            kept.append((max(_entry_number(entry) for entry, _ in files), keep_one))
+    kept.sort(key=lambda pair: pair[0], reverse=True)
+    return delete + [entry for _, entry in kept[keep - 1 :]]
 
 
 def _find(db_path: Path, folder: Path, load_id: str) -> Path:

@@ -447,3 +447,73 @@ def test_list_loads_of_a_missing_database_is_empty(tmp_path: Path) -> None:
     assert history.list_loads(tmp_path / "none.duckdb") == []
     assert history.saved_mappings(tmp_path / "none.duckdb") == {}
     assert list(tmp_path.iterdir()) == []
+
+
+def load_week(db: Path, week: int, keep: int) -> LoadRecord:
+    """Week `week`'s load: partners P1..P<week>."""
+    return history.load_dataset(
+        clean_tables([f"P{n}" for n in range(1, week + 1)]),
+        db,
+        source=f"week {week}",
+        files=(),
+        loaded_at=datetime(2026, 3, week),
+        keep=keep,
+    )
+
+
+def test_restores_never_push_loads_out_of_the_history(tmp_path: Path) -> None:
+    db = tmp_path / "kpi.duckdb"
+    first = load_week(db, 1, keep=3)
+    second = load_week(db, 2, keep=3)
+    load_week(db, 3, keep=3)
+    # Back and forth between the first two datasets, many times: each restore is a load of
+    # data the history holds already.
+    for n in range(8):
+        history.restore(db, (first if n % 2 == 0 else second).load_id, restored_at=datetime(2026, 4, n + 1), keep=3)
+    loads = history.list_loads(db)
+    # The three datasets are all still there, the live one (a restore of the second) first.
+    assert loads[0].current and loads[0].source == f"restore of {second.load_id}"
+    assert live_numbers(db)[1] == 2
+    assert {r.source for r in loads[1:]} == {"week 1", "week 2", "week 3"}
+    for week, record in ((1, first), (2, second)):
+        history.restore(db, record.load_id, restored_at=DAY3, keep=3)
+        assert live_numbers(db)[1] == week
+
+
+def test_after_nine_loads_and_restores_the_original_dataset_can_still_be_restored(tmp_path: Path) -> None:
+    db = tmp_path / "kpi.duckdb"
+    original = load_week(db, 1, keep=history.DEFAULT_KEEP)
+    for week in range(2, 7):
+        load_week(db, week, keep=history.DEFAULT_KEEP)
+        history.restore(db, original.load_id, restored_at=datetime(2026, 4, week), keep=history.DEFAULT_KEEP)
+    assert live_numbers(db)[1] == 1
+    sources = [r.source for r in history.list_loads(db)]
+    assert sources.count("week 1") == 1 and all(f"week {w}" in sources for w in range(2, 7))
+    history.restore(db, original.load_id, restored_at=DAY3)
+    assert live_numbers(db)[1] == 1
+
+
+def test_the_dataset_live_most_recently_outlasts_an_older_load(tmp_path: Path) -> None:
+    db = tmp_path / "kpi.duckdb"
+    first = load_week(db, 1, keep=2)
+    load_week(db, 2, keep=2)
+    history.restore(db, first.load_id, restored_at=DAY2, keep=2)  # live: the first's data
+    load_week(db, 3, keep=2)  # one earlier dataset is kept: the first's, live until now
+    assert [r.source for r in history.list_loads(db)] == ["week 3", "week 1"]
+    history.restore(db, first.load_id, restored_at=DAY3, keep=2)
+    assert live_numbers(db)[1] == 1
+
+
+def test_a_restores_copy_is_kept_when_it_is_the_only_copy_left(tmp_path: Path) -> None:
+    db = tmp_path / "kpi.duckdb"
+    first = load_week(db, 1, keep=3)
+    load_week(db, 2, keep=3)
+    restored = history.restore(db, first.load_id, restored_at=DAY2, keep=3)
+    # The first load's own entry is gone (removed by hand, or by an older version): the live
+    # restore is then the only copy of its data, and stays so in the history.
+    next(e for e in history.history_dir(db).iterdir() if first.load_id in e.name).unlink()
+    load_week(db, 3, keep=3)
+    sources = [r.source for r in history.list_loads(db)]
+    assert sources == ["week 3", f"restore of {first.load_id}", "week 2"]
+    history.restore(db, restored.load_id, restored_at=DAY3, keep=3)
+    assert live_numbers(db)[1] == 1

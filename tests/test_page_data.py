@@ -162,11 +162,19 @@ def test_the_data_page_works_before_any_data_exists(tmp_path, monkeypatch):
     assert engine_summary(db, default_view(db))["partners"] == 3
 
 
-def test_read_only_mode_hides_loading(demo_db, monkeypatch):
-    monkeypatch.setenv("KPI_READ_ONLY", "1")
+@pytest.mark.parametrize("setting", ["1", "on", "TRUE", "enabled", "sure"])
+def test_read_only_mode_hides_loading_for_any_value_but_an_explicit_off(demo_db, monkeypatch, setting):
+    monkeypatch.setenv("KPI_READ_ONLY", setting)
     at = open_data_page(demo_db, monkeypatch)
     assert "read-only" in at.info[0].value
     assert not at.file_uploader
+
+
+@pytest.mark.parametrize("setting", ["", "0", "off", "No", "false"])
+def test_an_explicit_off_keeps_loading(demo_db, monkeypatch, setting):
+    monkeypatch.setenv("KPI_READ_ONLY", setting)
+    at = open_data_page(demo_db, monkeypatch)
+    assert at.file_uploader and not [i for i in at.info if "read-only" in i.value]
 
 
 def big_opportunities(rows: int) -> bytes:

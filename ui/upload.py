@@ -40,9 +40,14 @@ VALUE_CHOICES: dict[str, tuple[str, ...]] = {"status": DEAL_STATUSES, "activity"
 MAX_VALUES_SHOWN = 40  # distinct source values offered for a value mapping
 
 
+WRITABLE_WORDS = ("", "0", "false", "no", "off")  # KPI_READ_ONLY values that leave loading on
+
+
 def read_only() -> bool:
-    """KPI_READ_ONLY=1 hides loading and restoring (for a shared, hosted app)."""
-    return os.environ.get("KPI_READ_ONLY", "").strip().lower() in ("1", "true", "yes")
+    """KPI_READ_ONLY set hides loading, restoring and scenario changes (for a shared, hosted
+    app). Only an explicit "off" word leaves them on: a value this code does not know (a
+    typo, `on`, `enabled`) means read-only, the safe reading."""
+    return os.environ.get("KPI_READ_ONLY", "").strip().lower() not in WRITABLE_WORDS
 
 
 @dataclass(frozen=True)
