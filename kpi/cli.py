@@ -257,12 +257,18 @@ def _load(tables: dict[str, pl.DataFrame], db: Path, loaded_at: datetime, **kwar
 
 
 def _cmd_history(args: argparse.Namespace, out: io.TextIOBase) -> int:
-    if not args.db.exists():
-        raise UsageError(f"no database at {args.db}")
-    for load in history.list_loads(args.db):
+    if not args.db.is_file():
+        raise UsageError(f"no database at {args.db}" + (" (it is a folder)" if args.db.is_dir() else ""))
+    try:
+        loads, broken = history.list_loads(args.db), None
+    except ValueError as exc:  # the live file is not readable: the kept loads still are
+        loads, broken = history.kept_loads(args.db), str(exc)
+    for load in loads:
         rows = ", ".join(f"{table} {count}" for table, count in load.table_rows.items())
         mark = "*" if load.current else " "
         out.write(f"{mark} {load.load_id}  {load.loaded_at:%Y-%m-%d %H:%M:%S}  {load.source}  ({rows})\n")
+    if broken is not None:
+        raise UsageError(broken + ("; the loads above can be restored" if loads else ""))
     return EXIT_OK
 
 

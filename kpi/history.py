@@ -58,6 +58,7 @@ __all__ = [
     "SourceFileInfo",
     "delete_mapping",
     "history_dir",
+    "kept_loads",
     "list_loads",
     "load_dataset",
     "load_streamed",
@@ -190,16 +191,26 @@ def load_streamed(
 def list_loads(db_path: Path) -> list[LoadRecord]:
     """The live dataset (current=True) and the kept earlier ones, newest first.
 
-    A database written before history was kept lists as the one current load.
+    A database written before history was kept lists as the one current load. A live file
+    that is not one of our databases (broken, or another program's) raises ValueError
+    saying so; `kept_loads` still lists the rest.
     """
     db_path = Path(db_path)
     records: list[LoadRecord] = []
     seen: set[str] = set()
     if db_path.is_file():
-        live = store.describe(db_path)
+        live = _described(db_path)
         records.append(_record(live, current=True))
         seen.add(live.dataset_id)
-    for entry in _entries(history_dir(db_path)):
+    return records + kept_loads(db_path, seen)
+
+
+def kept_loads(db_path: Path, skip: set[str] | None = None) -> list[LoadRecord]:
+    """The earlier datasets kept for `db_path`, newest first, without reading the live file
+    (which may be the one that is broken)."""
+    records: list[LoadRecord] = []
+    seen = set(skip or ())
+    for entry in _entries(history_dir(Path(db_path))):
         try:
             info = store.describe(entry)
         except (OSError, duckdb.Error, ValueError):
@@ -404,6 +415,9 @@ def _preserve_live(db_path: Path, folder: Path) -> Path | None:
     """
     if not db_path.is_file():
         return None
+    if _unreadable(db_path):
+        _set_aside(db_path, folder)
+        return None
     live_id = _described(db_path).dataset_id
     entries = _entries(folder)
     if any(_entry_key(e) == _key(live_id) for e in entries):
@@ -425,6 +439,40 @@ def _preserve_live(db_path: Path, folder: Path) -> Path | None:
         return entry
     finally:
         work.unlink(missing_ok=True)
+
+
+UNREADABLE_PREFIX = "unreadable-"  # a broken live file set aside in the history folder
+
+
+DUCKDB_MAGIC = (8, b"DUCK")  # where a DuckDB file says what it is, and what it says
+
+
+def _unreadable(path: Path) -> bool:
+    """Whether `path` is a broken database file: empty, or a DuckDB file (by its header) that
+    DuckDB cannot open (truncated, damaged). Another program's database opens fine, and any
+    other file is not a database at all: neither is broken, and neither is ever replaced."""
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if not head:
+        return True
+    offset, magic = DUCKDB_MAGIC
+    if head[offset : offset + len(magic)] != magic:
+        return False
+    try:
+        store.describe(path)
+    except (duckdb.CatalogException, duckdb.BinderException, ValueError):
+        return False  # opens: a database of another program, refused by `_described`
+    except duckdb.Error:
+        return True
+    return False
+
+
+def _set_aside(db_path: Path, folder: Path) -> Path:
+    """Move a broken live file into the history folder under a name of its own (never an
+    entry, never cleared), so replacing it loses nothing someone may want to recover."""
+    target = folder / f"{UNREADABLE_PREFIX}{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}-{db_path.name}"
+    os.replace(db_path, target)
+    return target
 
 
 def _described(path: Path) -> store.DatasetInfo:

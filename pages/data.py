@@ -22,7 +22,15 @@ CHECKED_KEY = "data_checked"  # (what was checked: files and mapping, kpi.ingest
 TODAY = date.today().isoformat()  # this page has no as-of date: its downloads are named by the day they are made
 
 st.title("Your data")
-loads = history.list_loads(DB) if DB.exists() else []
+try:
+    loads = history.list_loads(DB) if DB.exists() else []
+except (ValueError, OSError) as exc:  # a broken live file: this page is where it gets replaced
+    loads = history.kept_loads(DB)
+    st.error(
+        f"{exc}. Load your data below or restore a kept load: a broken file is moved aside into "
+        f"{history.history_dir(DB).name}/ (never deleted) when it is replaced.",
+        icon=":material/error:",
+    )
 current = next((load for load in loads if load.current), None)
 if current is not None:
     rows = ", ".join(f"{table} {count:,}" for table, count in current.table_rows.items())
@@ -131,14 +139,18 @@ if file_mappings:
                 named = kmap.Mapping(name=name.strip() or "my exports", files=mapping.files)
                 # The load reads the staged files again and checks every row as it writes them
                 # to a new database file, which replaces the live one only if all of it passed.
-                with st.spinner("Loading..."):
-                    loaded = load_mapped(
-                        folder,
-                        named,
-                        DB,
-                        loaded_at=datetime.now(),
-                        source="upload: " + ", ".join(u.source.name for u in uploads),
-                    )
+                try:
+                    with st.spinner("Loading..."):
+                        loaded = load_mapped(
+                            folder,
+                            named,
+                            DB,
+                            loaded_at=datetime.now(),
+                            source="upload: " + ", ".join(u.source.name for u in uploads),
+                        )
+                except (ValueError, OSError) as exc:  # e.g. read-only storage: nothing was changed
+                    st.error(f"Nothing was loaded: {exc}", icon=":material/error:")
+                    st.stop()
                 if loaded.record is None:  # the files changed since the check: show what is wrong now
                     st.session_state[CHECKED_KEY] = (check_key, loaded)
                 else:
@@ -179,6 +191,10 @@ else:
         labels = {f"{load.loaded_at:%Y-%m-%d %H:%M} · {load.source}": load.load_id for load in earlier}
         chosen_label = st.selectbox("Restore an earlier load", list(labels), key="data_restore_choice")
         if st.button("Restore it", key="data_restore", icon=":material/history:"):
-            history.restore(DB, labels[chosen_label], restored_at=datetime.now())
-            st.session_state["data_loaded_message"] = f"Restored the load of {chosen_label}."
-            st.rerun()
+            try:
+                history.restore(DB, labels[chosen_label], restored_at=datetime.now())
+            except (ValueError, OSError, LookupError) as exc:  # nothing was changed
+                st.error(f"Nothing was restored: {exc}", icon=":material/error:")
+            else:
+                st.session_state["data_loaded_message"] = f"Restored the load of {chosen_label}."
+                st.rerun()

@@ -569,3 +569,26 @@ def test_a_load_hands_freed_memory_back_unless_the_user_set_the_allocator(inheri
     from kpi.__main__ import _allocator_setting
 
     assert _allocator_setting(inherited) == used
+
+
+def test_history_of_a_broken_database_lists_what_can_be_restored_and_exits_2(tmp_path):
+    from tests.test_page_data import two_loads
+
+    db, first = two_loads(tmp_path)
+    db.write_bytes(db.read_bytes()[:5000])
+    code, out, err = run("history", "--db", str(db))
+    assert code == 2
+    assert first.load_id in out and "week 1" in out
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "is not a Channel KPI Explorer database" in err and "can be restored" in err
+    # Restoring replaces the broken file, which is kept aside.
+    code, out, err = run("restore", first.load_id, "--db", str(db))
+    assert code == 0, err
+    code, out, _ = run("summary", "--db", str(db))
+    assert code == 0 and json.loads(out)["partners"] == 1
+
+
+def test_history_of_a_folder_says_so(tmp_path):
+    code, out, err = run("history", "--db", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err == f"error: no database at {tmp_path} (it is a folder)\n"

@@ -310,3 +310,58 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_written(demo_db, mon
     assert at.error[0].value.startswith("opportunities.csv: is ")
     assert "over the 0.0001 MB limit (set KPI_MAX_UPLOAD_MB to change it)" in at.error[0].value
     assert list(Path(at.session_state["data_staging"]).iterdir()) == []
+
+
+def two_loads(tmp_path: Path) -> tuple[Path, history.LoadRecord]:
+    """A database whose first load held 1 partner and whose live (second) load holds 2."""
+    from datetime import datetime
+
+    from kpi.validate import validate
+    from tests.conftest import partner, text_frame
+
+    db = tmp_path / "kpi.duckdb"
+    records = []
+    for n, day in ((1, 2), (2, 9)):
+        tables = validate({"partners": text_frame("partners", [partner(f"P{i}") for i in range(1, n + 1)])}).tables
+        records.append(history.load_dataset(tables, db, source=f"week {n}", files=(), loaded_at=datetime(2026, 3, day)))
+    return db, records[0]
+
+
+def test_a_broken_database_is_named_on_every_page_and_the_data_page_restores_it(tmp_path, monkeypatch):
+    db, first = two_loads(tmp_path)
+    broken = db.read_bytes()[:5000]  # a copy cut short
+    db.write_bytes(broken)
+
+    at = open_page(db, monkeypatch, "overview")
+    assert not at.exception
+    assert "kpi.duckdb" in at.error[0].value
+    assert at.get("page_link")  # the way out: the Data page
+
+    at = open_data_page(db, monkeypatch)
+    assert not at.exception
+    assert "is not a Channel KPI Explorer database" in at.error[0].value
+    assert "never deleted" in at.error[0].value
+    choice = at.selectbox(key="data_restore_choice")
+    assert [o for o in choice.options if "week 1" in o]
+    choice.set_value(next(o for o in choice.options if "week 1" in o))
+    at.button(key="data_restore").click().run()
+    assert not at.exception and "Restored" in at.success[0].value
+    assert engine_summary(db, default_view(db))["partners"] == 1
+    # The broken file was moved aside, byte for byte, not deleted.
+    (aside,) = history.history_dir(db).glob("unreadable-*")
+    assert aside.read_bytes() == broken
+
+
+def test_a_restore_onto_read_only_storage_says_so_and_changes_nothing(tmp_path, monkeypatch):
+    db, _ = two_loads(tmp_path)
+    before = db.read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(db))
+
+    at = open_data_page(db, monkeypatch)
+    monkeypatch.setattr(history.os, "replace", refuse)
+    at.button(key="data_restore").click().run()
+    assert not at.exception
+    assert "Nothing was restored" in at.error[0].value and "Permission denied" in at.error[0].value
+    assert db.read_bytes() == before
