@@ -50,9 +50,8 @@ partner_id = partners.ids[0]
 if typed in partners.rows:
     partner_id = typed
 elif typed:
-    shown_id = typed.replace("`", "'")
     st.warning(
-        f"No partner with id `{shown_id}`: showing {partners.labels[partner_id]} instead. "
+        f"No partner with id {fmt.plain(typed)}: showing {fmt.plain(partners.labels[partner_id])} instead. "
         "Pick a partner by name, or check the id.",
         icon=":material/person_off:",
     )
@@ -77,11 +76,11 @@ if matched > PICKER_MAX:
     pick_col.caption(f"The list shows the first {PICKER_MAX:,} of {matched:,} by name: search to narrow it.")
 
 partner = partners.rows[partner_id]
-st.header(partner["partner_name"])
-details = [f"ID `{partner_id}`"]
-details += [str(partner[c]) for c in ("region", "partner_type") if partner[c]]
+st.header(fmt.plain(partner["partner_name"]), anchor=False)
+details = [f"ID {fmt.plain(partner_id)}"]
+details += [fmt.plain(partner[c]) for c in ("region", "partner_type") if partner[c]]
 if partner["channel_manager"]:
-    details.append(f"channel manager {partner['channel_manager']}")
+    details.append(f"channel manager {fmt.plain(partner['channel_manager'])}")
 details.append(f"joined {partner['joined_on'].isoformat()}")
 if partner["left_on"] is not None:
     details.append(f"left {partner['left_on'].isoformat()}")
@@ -103,7 +102,7 @@ if status != "in program":
         else f"it left on {partner['left_on'].isoformat()}"
     )
     st.info(
-        f"**{partner['partner_name']}** is not in the program on {as_of.isoformat()}: {when}. "
+        f"**{fmt.plain(partner['partner_name'])}** is not in the program on {as_of.isoformat()}: {when}. "
         "It has no tier on that date. Its months, staff and past weeks are below.",
         icon=":material/event_busy:",
     )

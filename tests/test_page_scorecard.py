@@ -94,7 +94,7 @@ def test_moving_min_trainings_changes_the_reasons_shown(demo_db, monkeypatch):
 def test_a_bad_id_in_the_link_gives_a_notice_and_the_first_partner(demo_db, monkeypatch):
     at = open_scorecard(demo_db, monkeypatch, scorecard_partner="NO-SUCH-ID")
     assert not at.exception
-    assert "No partner with id `NO-SUCH-ID`" in at.warning[0].value
+    assert f"No partner with id {fmt.plain('NO-SUCH-ID')}:" in at.warning[0].value
     con = connect(demo_db)
     first = scorecard.partner_list(con).row(0, named=True)
     con.close()
