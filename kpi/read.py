@@ -24,11 +24,14 @@ from kpi.source import (
     SourceFile,
     SourceStream,
     as_text,
+    column_limit,
+    columns_problem,
     detect_header,
     first_line,
     row_limit,
     size_limit_mb,
     size_problem,
+    xlsx_unpacked_limit_mb,
 )
 
 # The contract's own files: <table>.csv, .parquet or .xlsx, the header on row 1.
@@ -60,6 +63,8 @@ def open_source(
     try:
         size_cap = size_limit_mb(max_upload_mb)
         row_cap = row_limit(max_rows)
+        column_cap = column_limit()
+        unpacked_cap = xlsx_unpacked_limit_mb()
     except ValueError as exc:  # a bad KPI_MAX_* setting: say so where the file is reported
         raise SourceError(name, str(exc)) from None
     suffix = Path(name).suffix.lower()
@@ -82,6 +87,7 @@ def open_source(
         headers, frames = _parquet_frames(name, data, chunk_rows, row_cap)
         header_row, delimiter = 1, None
     elif suffix == ".xlsx":
+        _check_unpacked(name, data, unpacked_cap)
         sheet, header_row = _read_xlsx(name, data, header_row, row_cap)
         headers = sheet.row(header_row - 1)
         frames = _slices(sheet.slice(header_row), chunk_rows)
@@ -90,6 +96,8 @@ def open_source(
         layout = open_delimited(name, data, header_row, delimiter)
         headers, header_row, delimiter, warnings = layout.headers, layout.header_row, layout.delimiter, layout.warnings
         frames = delimited_frames(name, data, layout, chunk_rows)
+    if (too_wide := columns_problem(len(headers), column_cap)) is not None:
+        raise SourceError(name, too_wide)
     kept = tuple(n for n in ((h or "").strip() for h in headers) if n)
     return SourceStream(
         name, header_row, delimiter, kept, tuple(warnings), _finish(name, frames, headers, header_row + 1, row_cap)
@@ -203,6 +211,24 @@ def _parquet_frames(
             raise unreadable(exc) from None
 
     return names, frames()
+
+
+def _check_unpacked(name: str, data: bytes | Path, cap_mb: float) -> None:
+    """Refuse an .xlsx whose parts unpack to more than `cap_mb`, from the zip's own directory
+    (nothing is unpacked to find out); a file that is no zip is left to the reader to refuse."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(data if isinstance(data, Path) else io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    if unpacked > cap_mb * 1024 * 1024:
+        raise SourceError(
+            name,
+            f"unpacks to {unpacked / (1024 * 1024):,.0f} MB, over the {cap_mb:g} MB limit for .xlsx files "
+            "(Excel files are read whole; save a large sheet as CSV, or set KPI_MAX_XLSX_UNPACKED_MB)",
+        )
 
 
 def _read_xlsx(name: str, data: bytes | Path, header_row: int | None, row_cap: int) -> tuple[pl.DataFrame, int]:

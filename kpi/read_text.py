@@ -222,6 +222,12 @@ def open_delimited(name: str, data: bytes | Path, header_row: int | None, delimi
         head, whole = _head(b"".join(_first_blocks(_utf8_blocks(data, encoding), _SAMPLE_BYTES + 1)))
     sample = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=whole)
     if not whole:  # keep whole lines only
+        if "\n" not in sample:
+            raise SourceError(
+                name,
+                f"its first line runs past the first {_SAMPLE_BYTES // (1 << 20)} MiB without ending: "
+                "far more columns than a table of this app has, or not a text table",
+            )
         sample = sample[: sample.rfind("\n") + 1]
     lines = _lines(sample)
     if not any(line.strip() for line in lines):

@@ -17,6 +17,11 @@ import polars as pl
 # Limits: read from the environment at call time, so a deployment can change them.
 DEFAULT_MAX_UPLOAD_MB = 200.0
 DEFAULT_MAX_ROWS = 10_000_000
+# An .xlsx is read whole, and its cells take many times their packed size in memory: a small
+# file can unpack to gigabytes. Its parts together may unpack to at most this.
+DEFAULT_MAX_XLSX_UNPACKED_MB = 100.0
+# No export of the five tables needs more; a file of 200,000 columns is an attack, not data.
+DEFAULT_MAX_COLUMNS = 1_000
 # The loader's own columns beside a file's: the spreadsheet row, and the file of a combined table.
 RESERVED_COLUMNS: tuple[str, ...] = ("_row", "_file")
 HEADER_SEARCH_ROWS = 50  # the header row is looked for in the first rows
@@ -114,6 +119,23 @@ def size_limit_mb(override: float | None = None) -> float:
 def row_limit(override: int | None = None) -> int:
     """The row cap per file: `override`, else KPI_MAX_ROWS, else 10,000,000."""
     return override if override is not None else int(_env_number("KPI_MAX_ROWS", DEFAULT_MAX_ROWS))
+
+
+def xlsx_unpacked_limit_mb() -> float:
+    """The cap on an .xlsx file's unpacked size in MB: KPI_MAX_XLSX_UNPACKED_MB, else 100."""
+    return _env_number("KPI_MAX_XLSX_UNPACKED_MB", DEFAULT_MAX_XLSX_UNPACKED_MB)
+
+
+def column_limit() -> int:
+    """The cap on a file's columns: KPI_MAX_COLUMNS, else 1,000."""
+    return int(_env_number("KPI_MAX_COLUMNS", DEFAULT_MAX_COLUMNS))
+
+
+def columns_problem(columns: int, cap: int) -> str | None:
+    """What is wrong with a file of `columns` columns under the column limit; None: nothing."""
+    if columns > cap:
+        return f"has {columns:,} columns, over the {cap:,} column limit (set KPI_MAX_COLUMNS to change it)"
+    return None
 
 
 def size_problem(size: int, size_cap_mb: float | None = None) -> str | None:

@@ -492,3 +492,65 @@ def test_a_small_file_previews_whole_and_a_broken_row_past_the_preview_is_still_
     broken = write_text(tmp_path, "broken.csv", stage_export(300) + 'O-301,P1,"03/01/2026\n')
     with pytest.raises(SourceError, match="broken.csv"):
         preview_source(broken.name, broken, rows=10)
+
+
+def inline_string_xlsx(rows: int) -> bytes:
+    """A minimal .xlsx whose one sheet holds `rows` rows of one inline string: tiny packed,
+    large unpacked (what a hostile upload looks like)."""
+    import zipfile
+
+    sheet = io.BytesIO()
+    sheet.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+    sheet.write(b"<sheetData>")
+    row = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>'
+    sheet.write(row * rows)
+    sheet.write(b"</sheetData></worksheet>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", sheet.getvalue())
+    return out.getvalue()
+
+
+def test_an_xlsx_that_unpacks_past_the_limit_is_refused_before_it_is_read(monkeypatch) -> None:
+    data = inline_string_xlsx(300_000)  # about 15 MB unpacked
+    assert len(data) < 200 * 1024  # under 200 KB as uploaded
+    monkeypatch.setenv("KPI_MAX_XLSX_UNPACKED_MB", "10")
+    with pytest.raises(SourceError) as refused:
+        preview_source("huge.xlsx", data)
+    assert refused.value.reason.startswith("unpacks to 14 MB, over the 10 MB limit for .xlsx files")
+    assert "save a large sheet as CSV" in refused.value.reason
+
+
+def test_the_xlsx_unpacked_limit_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "activity.xlsx"
+    write_report_xlsx(path)
+    monkeypatch.setenv("KPI_MAX_XLSX_UNPACKED_MB", "0.001")
+    with pytest.raises(SourceError, match="over the 0.001 MB limit for .xlsx files"):
+        read_source("activity.xlsx", path)
+    monkeypatch.setenv("KPI_MAX_XLSX_UNPACKED_MB", "lots")
+    with pytest.raises(SourceError, match="KPI_MAX_XLSX_UNPACKED_MB must be a positive number"):
+        read_source("activity.xlsx", path)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "xlsx"])
+def test_a_file_with_more_columns_than_the_limit_is_refused(tmp_path, monkeypatch, suffix):
+    header = [f"col{i}" for i in range(12)]
+    frame = pl.DataFrame({name: ["1", "2"] for name in header})
+    path = tmp_path / f"wide.{suffix}"
+    if suffix == "csv":
+        frame.write_csv(path)
+    elif suffix == "parquet":
+        frame.write_parquet(path)
+    else:
+        write_xlsx(path, header, [tuple(r) for r in frame.rows()])
+    assert read_source(path.name, path).frame.width == 12 + 1  # the row number column
+    monkeypatch.setenv("KPI_MAX_COLUMNS", "10")
+    with pytest.raises(SourceError) as refused:
+        read_source(path.name, path)
+    assert refused.value.reason == "has 12 columns, over the 10 column limit (set KPI_MAX_COLUMNS to change it)"
+
+
+def test_a_csv_whose_first_line_never_ends_is_refused_as_too_wide() -> None:
+    data = (",".join(f"c{i}" for i in range(200_000)) + "\n" + ",".join("1" * 200_000) + "\n").encode()
+    with pytest.raises(SourceError, match="first line runs past the first 1 MiB"):
+        preview_source("wide.csv", data)
