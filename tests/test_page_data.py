@@ -365,3 +365,19 @@ def test_a_restore_onto_read_only_storage_says_so_and_changes_nothing(tmp_path, 
     assert not at.exception
     assert "Nothing was restored" in at.error[0].value and "Permission denied" in at.error[0].value
     assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "shown"),
+    [
+        ("C:\\Users\\me\\exports\\accounts.csv", "accounts.csv"),  # a Windows path sent as the name
+        ("a" * 300 + ".csv", "a" * 113 + "….csv"),  # longer than a file system allows: 120 bytes kept
+        ("accounts [final]*.csv", "accounts _final__.csv"),  # what a file pattern would read
+    ],
+)
+def test_an_upload_with_a_hostile_name_is_staged_under_a_safe_one(demo_db, monkeypatch, uploaded, shown):
+    at = upload(open_data_page(demo_db, monkeypatch), (uploaded, ACCOUNTS))
+    assert not at.exception and not at.error
+    staged = sorted(p.name for p in Path(at.session_state["data_staging"]).iterdir())
+    assert staged == [shown]
+    assert [s.value for s in at.selectbox if s.label == "Load this file as"] == ["partners"]

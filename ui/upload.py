@@ -100,6 +100,23 @@ def staging_dir() -> Path:
     return Path(folder)
 
 
+MAX_NAME_BYTES = 120  # file systems refuse names over 255 bytes; a staged name stays well under
+
+
+def upload_name(raw: str) -> str:
+    """The name an upload is staged, mapped and shown under: its base name (after the last
+    slash or backslash), without control characters or the characters a file pattern reads
+    (`*`, `?`, `[`, `]`), and at most MAX_NAME_BYTES long, its extension kept."""
+    base = re.split(r"[/\\]", raw)[-1]
+    clean = re.sub(r"[\x00-\x1f\x7f*?\[\]]", "_", base).strip(" .") or "upload"
+    if len(clean.encode()) <= MAX_NAME_BYTES:
+        return clean
+    stem, suffix = Path(clean).stem, Path(clean).suffix
+    suffix = suffix if len(suffix.encode()) <= 16 else ""
+    room = MAX_NAME_BYTES - len(suffix.encode()) - len("…".encode())
+    return f"{stem.encode()[:room].decode(errors='ignore')}…{suffix}"
+
+
 def stage(files: Sequence[UploadedFile]) -> tuple[list[Staged], list[str]]:
     """Each uploaded file written once to the staging folder; (the files, problems naming a file).
 
@@ -113,7 +130,7 @@ def stage(files: Sequence[UploadedFile]) -> tuple[list[Staged], list[str]]:
     current: list[Staged] = []
     problems: list[str] = []
     for file in files:
-        name = Path(file.name).name
+        name = upload_name(file.name)
         if any(staged.name == name for staged in current):
             problems.append(f"{name}: another uploaded file has the same name; rename one of them and upload again")
             continue
