@@ -18,6 +18,7 @@ from ui.frame import ensure_routed
 
 ensure_routed()
 DB = db_path()
+LOADS_DONE_KEY = "data_loads_done"  # loads made in this session: names the upload box
 CHECKED_KEY = "data_checked"  # (what was checked: files and mapping, kpi.ingest.Loaded) of the last check
 TODAY = date.today().isoformat()  # this page has no as-of date: its downloads are named by the day they are made
 
@@ -45,7 +46,8 @@ files = st.file_uploader(
     "Your exports: CSV, Parquet or Excel (.xlsx), several at once",
     type=["csv", "parquet", "xlsx"],
     accept_multiple_files=True,
-    key="data_upload",
+    # A new key after each load empties the box, so the loaded files leave the staging folder.
+    key="data_upload" + (f"_{loads_done}" if (loads_done := st.session_state.get(LOADS_DONE_KEY, 0)) else ""),
 )
 saved = [kmap.Mapping.from_json(text) for text in history.saved_mappings(DB).values()] if DB.exists() else []
 
@@ -156,6 +158,7 @@ if file_mappings:
                 else:
                     history.save_mapping(DB, named.name, named.to_json())
                     del st.session_state[CHECKED_KEY]
+                    st.session_state[LOADS_DONE_KEY] = st.session_state.get(LOADS_DONE_KEY, 0) + 1
                     rows = sum(loaded.record.table_rows.values())
                     st.session_state["data_loaded_message"] = f"Loaded: {rows:,} rows."
                 st.rerun()

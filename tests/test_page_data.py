@@ -155,11 +155,18 @@ def test_the_data_page_works_before_any_data_exists(tmp_path, monkeypatch):
     at = open_data_page(db, monkeypatch)
     assert not at.exception
     assert at.title[0].value == "Your data"
+    assert "data_staging" not in at.session_state  # a visit alone leaves no staging folder
     at = upload(at, ("accounts.csv", ACCOUNTS))
+    staging = Path(at.session_state["data_staging"])
+    assert [p.name for p in staging.iterdir()] == ["accounts.csv"]
     at.button(key="data_check").click().run()
     at.button(key="data_confirm").click().run()
     assert not at.exception
     assert engine_summary(db, default_view(db))["partners"] == 3
+    # Loaded: the upload box is empty again and the staged copy of the upload is gone.
+    assert "Loaded: " in at.success[0].value
+    assert at.file_uploader[0].value in (None, [])
+    assert not staging.exists()
 
 
 @pytest.mark.parametrize("setting", ["1", "on", "TRUE", "enabled", "sure"])

@@ -100,6 +100,14 @@ def staging_dir() -> Path:
     return Path(folder)
 
 
+def clear_staging() -> None:
+    """Remove this session's staging folder and what it holds."""
+    folder = st.session_state.pop("data_staging", None)
+    st.session_state.pop("data_staged", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 MAX_NAME_BYTES = 120  # file systems refuse names over 255 bytes; a staged name stays well under
 
 
@@ -125,6 +133,9 @@ def stage(files: Sequence[UploadedFile]) -> tuple[list[Staged], list[str]]:
     what the user sees. Only an upload's base name is used: nothing in an upload picks
     where it is written. Two uploads with the same name cannot both be staged.
     """
+    if not files:  # nothing uploaded (or the box emptied): no staging folder is left behind
+        clear_staging()
+        return [], []
     folder = staging_dir()
     known: dict[str, Staged] = st.session_state.setdefault("data_staged", {})
     current: list[Staged] = []
