@@ -33,7 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
-from kpi import cli_review, cli_whatif, engagement, history, metrics, report
+from kpi import cli_review, cli_whatif, engagement, export, history, metrics, report
 from kpi.cli_common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -152,7 +152,7 @@ def _cmd_segment(args: argparse.Namespace, out: io.TextIOBase) -> int:
     if args.format == "json":
         out.write(json.dumps(table.to_dicts(), default=str, indent=None) + "\n")
     else:
-        out.write(table.write_csv())
+        out.write(export.csv_text(table))  # a name like "=1+1" must not run in a spreadsheet
     return EXIT_OK
 
 
@@ -235,7 +235,7 @@ def _cmd_load(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) 
         err.write(f"warning: {warning}\n")
     if loaded.record is None:
         if args.problems_csv:
-            validation.problems.write_csv(args.problems_csv)
+            export.safe_for_spreadsheets(validation.problems).write_csv(args.problems_csv)
         _report_problems(
             validation.problems,
             validation.problem_lines(PROBLEMS_SHOWN),

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs
 import duckdb
 import polars as pl
 
-from kpi import compare, correlation, metrics, scenarios
+from kpi import compare, correlation, export, metrics, scenarios
 from kpi.cli_common import EXIT_OK, Parser, UsageError, add_view_arguments, open_database, view_and_facts, view_of
 from kpi.params import PARAMS, SPEC_BY_NAME, THRESHOLDS, View, format_param, parse_value
 
@@ -126,7 +126,7 @@ def _cmd_compare(args: argparse.Namespace, out: io.TextIOBase) -> int:
         con.close()
     comparison = compare.compare(base, base_of, current, view)
     if args.format == "csv":
-        out.write(comparison.explained().write_csv())
+        out.write(export.csv_text(comparison.explained()))
     else:
         out.write(json.dumps(comparison.as_json(), indent=2) + "\n")
     return EXIT_OK
@@ -165,7 +165,7 @@ def _cmd_suggest(args: argparse.Namespace, out: io.TextIOBase) -> int:
         out.write(json.dumps(listed, indent=2) + "\n")
     else:
         tables = [rows.select(pl.lit(s.behaviour).alias("behaviour"), pl.all()) for s, rows in found]
-        out.write(pl.concat(tables).write_csv())
+        out.write(export.csv_text(pl.concat(tables)))
     return EXIT_OK
 
 
