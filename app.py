@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
+from ui import access as ui_access
 from ui import frame
 from ui import navigation as nav
 from ui.data import open_dataset
@@ -23,7 +24,11 @@ st.set_page_config(
     layout="wide",
 )
 
-navigation = st.navigation(nav.pages(), position="top")
+# Who may see the app is settled before anything of it is drawn (ui/access.py).
+access = ui_access.admitted()
+navigation = st.navigation(nav.pages(), position="top" if access is not None else "hidden")
+if access is None:
+    ui_access.turn_away()
 on_data_page = navigation.url_path == nav.DATA_URL_PATH
 
 try:

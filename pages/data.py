@@ -11,6 +11,7 @@ from kpi import mapping as kmap
 from kpi.ingest import check_mapped, load_mapped
 from kpi.schema import TABLE_NAMES
 from kpi.source import SourceError
+from ui import access as ui_access
 from ui import upload as ui_upload
 from ui.data import db_path
 from ui.downloads import table_downloads
@@ -37,8 +38,9 @@ if current is not None:
     rows = ", ".join(f"{table} {count:,}" for table, count in current.table_rows.items())
     st.caption(f"Loaded {current.loaded_at:%Y-%m-%d %H:%M} from {current.source}: {rows}.")
 
-if ui_upload.read_only():
-    st.info("This app is read-only (KPI_READ_ONLY is set): data can be loaded with `python -m kpi load`.")
+access = ui_access.current()
+if not access.can_edit:
+    st.info(f"{access.why_not_edit()}. Data can be loaded with `python -m kpi load`.", icon=":material/lock:")
     st.stop()
 
 st.subheader("1. Upload")

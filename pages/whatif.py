@@ -6,12 +6,12 @@ import streamlit as st
 
 from kpi import correlation
 from kpi.params import SPEC_BY_NAME, THRESHOLDS
+from ui import access as ui_access
 from ui import data, whatif
 from ui import format as fmt
 from ui import scenarios as ui_scenarios
 from ui.downloads import chart_downloads, table_downloads
 from ui.frame import check_link, current
-from ui.upload import read_only
 
 TAB = SPEC_BY_NAME["whatif_tab"]
 
@@ -118,9 +118,10 @@ if scenarios_tab.open:
             "its link opens the same thresholds."
         )
 
-        if read_only():
+        if not (access := ui_access.current()).can_edit:
             st.info(
-                "This app is read-only (KPI_READ_ONLY is set): scenarios can be changed with `python -m kpi scenarios`."
+                f"{access.why_not_edit()}. Scenarios can be changed with `python -m kpi scenarios`.",
+                icon=":material/lock:",
             )
         else:
             save_tab, manage_tab = st.tabs(["Save the controls", "Rename, delete, make the policy"])

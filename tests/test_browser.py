@@ -59,9 +59,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(db: Path, log: Path) -> Iterator[str]:
-    """A freshly started `streamlit run app.py` on `db`; yields its base URL."""
-    port = _free_port()
+def running_app(db: Path, log: Path, *options: str, port: int | None = None) -> Iterator[str]:
+    """A freshly started `streamlit run app.py` on `db` (more `--name value` options after
+    the usual ones); yields its base URL."""
+    port = port or _free_port()
     env = {**os.environ, "KPI_DB": str(db)}
     with log.open("w") as log_file:
         process = subprocess.Popen(
@@ -79,6 +80,7 @@ def running_app(db: Path, log: Path) -> Iterator[str]:
                 "true",
                 "--browser.gatherUsageStats",
                 "false",
+                *options,
             ],
             cwd=ROOT,
             env=env,

@@ -19,7 +19,7 @@ import streamlit as st
 
 from kpi.params import SPEC_BY_NAME, THRESHOLDS, ParamSpec, View
 from kpi.scenarios import Scenario
-from ui import charts_whatif, data
+from ui import access, charts_whatif, data
 from ui import scenarios as ui_scenarios
 from ui.data import Dataset
 from ui.links import BUILDING_KEY, bound, check_link, show_notices
@@ -181,6 +181,7 @@ def build(dataset: Dataset) -> Frame:
                 if name in THRESHOLDS and curves:
                     beside[name] = st.empty()
         st.caption("Every control is in the page link: copy the URL to share this exact view.")
+        access.sidebar_signed_in(access.current())
         view = View(**values)  # type: ignore[arg-type]
         note = ui_scenarios.opened_caption(view, choice)
         if note:
