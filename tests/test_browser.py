@@ -239,6 +239,8 @@ def test_a_bad_value_in_a_link_shows_a_notice_and_the_default_view(server, page,
 
 
 def test_uploading_a_crm_export_for_real_loads_it_and_every_page_shows_it(demo_db, browser, tmp_path):
+    """One app process loads through its Data page; a second process serving the same file
+    (several processes behind a proxy, as README "Hosting" describes) shows the new data too."""
     db = tmp_path / "program.duckdb"
     db.write_bytes(demo_db.read_bytes())
     accounts = tmp_path / "accounts.csv"
@@ -257,7 +259,11 @@ def test_uploading_a_crm_export_for_real_loads_it_and_every_page_shows_it(demo_d
     )
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    with running_app(db, tmp_path / "server.log") as base:
+    other_page = context.new_page()
+    demo_partners = fmt.count(engine_summary(db, default_view(db))["partners"])
+    with running_app(db, tmp_path / "server.log") as base, running_app(db, tmp_path / "other.log") as other:
+        other_page.goto(other)  # the second process, reading the file before the load
+        expect(metric_value(other_page, "Partners in the program")).to_have_text(demo_partners, timeout=60_000)
         page.goto(f"{base}/data")  # a deep link as the first request of a fresh server
         expect(page.get_by_role("heading", name="Your data")).to_be_visible(timeout=60_000)
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([accounts, opportunities])
@@ -271,6 +277,11 @@ def test_uploading_a_crm_export_for_real_loads_it_and_every_page_shows_it(demo_d
         expect(metric_value(page, "Partners in the program")).to_have_text("3", timeout=30_000)
         expect(metric_value(page, "Revenue")).to_have_text(fmt.money(12_500))
         expect(page.get_by_test_id("stException")).to_have_count(0)
+
+        other_page.reload()  # the next run of the second process reads the new file
+        expect(metric_value(other_page, "Partners in the program")).to_have_text("3", timeout=60_000)
+        expect(metric_value(other_page, "Revenue")).to_have_text(fmt.money(12_500))
+        expect(other_page.get_by_test_id("stException")).to_have_count(0)
     context.close()
 
 
