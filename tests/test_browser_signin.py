@@ -10,10 +10,11 @@ from pathlib import Path
 
 import oidc_provider_mock
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 # Importing it runs its check: without Chromium this module is skipped too, loudly (never in CI).
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, running_app
+from tests.test_browser import _free_port, running_app
+from tests.test_browser import browser as _one_chromium  # noqa: F401 (its `browser` fixture, shared)
 
 pytestmark = pytest.mark.browser
 
@@ -42,14 +43,6 @@ def signed_app(demo_db: Path, provider: str, tmp_path_factory: pytest.TempPathFa
     )
     with running_app(demo_db, folder / "server.log", "--secrets.files", str(secrets_file), port=port) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(browser: Browser, base: str, email: str) -> Page:
