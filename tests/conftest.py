@@ -448,3 +448,17 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> tuple[str, int, float]:
         " (select coalesce(sum(amount), 0) from deals)"
     ).fetchall()
     return str(dataset_id), int(partners), float(revenue)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for every real-browser test module (tests/test_browser*.py,
+    which skip themselves loudly where Chromium is missing)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -46,7 +46,7 @@ if not CHROMIUM.exists():
     print(f"\n{'!' * 80}\n{message}\n{'!' * 80}", file=sys.stderr)
     pytest.skip(message, allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 # Generous waits: CI machines have 2 cores and a first run of a page fills its caches.
 expect.set_options(timeout=20_000)
@@ -116,14 +116,6 @@ def server(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """A freshly started app on the demo data."""
     with running_app(demo_db, tmp_path_factory.mktemp("streamlit") / "server.log") as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from playwright.sync_api import Browser, Page, expect
 
 # Importing it runs its check: without Chromium this module is skipped too, loudly (never in CI).
 from tests.test_browser import _free_port, running_app
-from tests.test_browser import browser as _one_chromium  # noqa: F401 (its `browser` fixture, shared)
 
 pytestmark = pytest.mark.browser
 
