@@ -554,3 +554,58 @@ def test_a_csv_whose_first_line_never_ends_is_refused_as_too_wide() -> None:
     data = (",".join(f"c{i}" for i in range(200_000)) + "\n" + ",".join("1" * 200_000) + "\n").encode()
     with pytest.raises(SourceError, match="first line runs past the first 1 MiB"):
         preview_source("wide.csv", data)
+
+
+MEMORY_CHILD = """
+import sys
+from pathlib import Path
+from kpi.read import read_source
+
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+
+open("/proc/self/clear_refs", "w").write("5")  # the peak (VmHWM) starts again from here
+before = status("VmRSS")
+try:
+    read_source(Path(sys.argv[1]).name, Path(sys.argv[1]))
+    outcome = "read"
+except Exception as exc:
+    outcome = type(exc).__name__
+print(outcome, status("VmHWM") - before)
+"""
+
+
+def test_reading_an_xlsx_at_the_unpacked_limit_stays_within_the_documented_memory(tmp_path):
+    """README: an .xlsx is read whole at 2 to 2.5 times its unpacked size; a file just under
+    the limit (set to 30 MB here) is read within 3 times it, and one over it costs nothing."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    from tests.conftest import ROOT
+
+    path = tmp_path / "big.xlsx"
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, ["partner_id", "partner_name"])
+    for row in range(1, 200_000):
+        sheet.write_row(row, 0, [f"P{row}", "x"])
+    workbook.close()
+    unpacked_mb = sum(i.file_size for i in zipfile.ZipFile(path).infolist()) / 2**20
+    assert 20 < unpacked_mb < 30
+
+    def child(limit_mb: str) -> tuple[str, float]:
+        env = {**os.environ, "KPI_MAX_XLSX_UNPACKED_MB": limit_mb}
+        done = subprocess.run(
+            [sys.executable, "-c", MEMORY_CHILD, str(path)], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        outcome, grown = done.stdout.split()
+        return outcome, float(grown)
+
+    outcome, grown_mb = child("30")
+    assert outcome == "read" and grown_mb < 3 * unpacked_mb
+    outcome, grown_mb = child("10")
+    assert outcome == "SourceError" and grown_mb < 5
