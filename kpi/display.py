@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 EMPTY = "n/a"
 
@@ -79,11 +80,16 @@ def roi_change(value: float | None) -> str:
 _MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~$:&")
 
 
+_UNLINK = "\u200b"  # a zero-width space: invisible, and no address is recognised across it
+_AUTOLINKED = re.compile(r"(?i)(:|@|\bwww(?=\.))")
+
+
 def plain(text: object) -> str:
     """Text from outside (a scenario or partner name) as literal characters inside markdown:
-    every character markdown, LaTeX, colour directives or HTML could read is escaped, and a
-    line break becomes a space."""
-    flat = " ".join(str(text).splitlines())
+    every character markdown, LaTeX, colour directives or HTML could read is escaped, a line
+    break becomes a space, and an address in it (`https://...`, `www.`, `name@domain`) is
+    broken by an invisible space, as the renderer turns bare addresses into links otherwise."""
+    flat = _AUTOLINKED.sub(lambda m: m.group(1) + _UNLINK, " ".join(str(text).splitlines()))
     return "".join(f"\\{ch}" if ch in _MARKDOWN_PUNCTUATION else ch for ch in flat)
 
 

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import APP
 from ui import access
+from ui import format as fmt
 from ui.access import EDITOR, VIEWER, Rules, role_of, rules_from
 
 AUTH = {
@@ -84,7 +85,7 @@ def test_a_signed_out_visitor_sees_only_the_sign_in(demo_db, monkeypatch):
 def test_an_address_not_on_the_list_is_turned_away_by_name(demo_db, monkeypatch):
     at = signed(demo_db, monkeypatch, {"is_logged_in": True, "email": "mallory@evil.example"})
     assert not at.exception
-    assert "mallory@evil\\.example is not on this app's list" in at.error[0].value
+    assert f"{fmt.plain('mallory@evil.example')} is not on this app's list" in at.error[0].value
     assert [b.label for b in at.button] == ["Sign out"]
     assert not at.metric and not at.sidebar.slider
 
@@ -95,7 +96,7 @@ def test_a_viewer_sees_the_numbers_and_moves_controls_but_changes_nothing(demo_d
     assert not at.exception and at.metric
     at.slider(key="min_trainings").set_value(3).run()
     assert not at.exception and at.slider(key="min_trainings").value == 3
-    assert "Signed in as vi@example\\.com (viewer)" in [c.value for c in at.sidebar.caption]
+    assert f"Signed in as {fmt.plain('vi@example.com')} (viewer)" in [c.value for c in at.sidebar.caption]
     at = signed(demo_db, monkeypatch, viewer, page="data")
     assert not at.file_uploader and "a viewer" in at.info[0].value
     assert not [b for b in at.button if b.key == "data_restore"]

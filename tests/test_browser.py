@@ -414,3 +414,28 @@ def test_every_page_fits_the_window_and_is_saved_as_a_full_page_screenshot(serve
             page.set_viewport_size({"width": width, "height": 900})
     finally:
         context.close()
+
+
+def test_a_hostile_dataset_shows_no_image_link_or_request_from_its_names(browser, tmp_path):
+    """Partner names, regions, managers, people and content items written as markdown images,
+    links and HTML: in a real browser, no page shows an image or a link from them, and nothing
+    is requested from the addresses they name."""
+    from tests.test_hostile import write_hostile_db
+
+    db = write_hostile_db(tmp_path / "hostile.duckdb")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    paths = ("", "tiers", "roi?roi_group=Region", "engagement", "weekly", "scorecard?scorecard_partner=P00001")
+    with running_app(db, tmp_path / "server.log") as base:
+        for path in paths:
+            page.goto(f"{base}/{path}")
+            expect(page.get_by_test_id("stSidebar").get_by_test_id("stSlider")).to_have_count(5, timeout=60_000)
+            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+            page.wait_for_timeout(500)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            assert page.locator("a[href*='evil.example'], img[src*='127.0.0.1:9']").count() == 0, path
+            assert page.locator("[data-testid=stMarkdownContainer] b").count() == 0, path  # <b>html</b>
+    context.close()
+    assert [url for url in requested if ":9/" in url or "evil.example" in url] == []

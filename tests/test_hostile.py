@@ -33,6 +33,11 @@ def hostile(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_hostile_db(tmp_path_factory.mktemp("hostile") / "hostile.duckdb")
+
+
+def write_hostile_db(path: Path) -> Path:
+    """The demo program with every name, region, manager, person and content item hostile."""
     from kpi.demo import generate
     from kpi.validate import validate_frames
 
@@ -50,7 +55,6 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     validation = validate_frames(tables)
     assert validation.ok, validation.problem_lines(10)
-    path = tmp_path_factory.mktemp("hostile") / "hostile.duckdb"
     write_dataset(validation.tables, path, source="hostile", loaded_at=datetime(2026, 1, 1))
     return path
 
