@@ -43,7 +43,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from kpi import store
+from kpi import retention, store
 from kpi.store import SourceFileInfo
 
 try:
@@ -243,7 +243,7 @@ def restore(db_path: Path, load_id: str, *, restored_at: datetime, keep: int = D
                 work,
                 dataset_id=new_id,
                 loaded_at=restored_at,
-                source=f"{RESTORE_PREFIX}{load_id}",
+                source=f"{retention.RESTORE_PREFIX}{load_id}",
                 scenarios=_live_scenarios(db_path),
             )
             restored = store.describe(work)
@@ -388,11 +388,7 @@ def _entries(folder: Path) -> list[Path]:
     """The kept database files, newest first (hidden work files are not entries)."""
     if not folder.is_dir():
         return []
-    return sorted((p for p in folder.iterdir() if _ENTRY_RE.match(p.name)), key=_entry_number, reverse=True)
-
-
-def _entry_number(path: Path) -> int:
-    return int(path.name.split("-", 1)[0])
+    return sorted((p for p in folder.iterdir() if _ENTRY_RE.match(p.name)), key=retention.entry_number, reverse=True)
 
 
 def _entry_key(path: Path) -> str:
@@ -415,8 +411,8 @@ def _preserve_live(db_path: Path, folder: Path) -> Path | None:
     """
     if not db_path.is_file():
         return None
-    if _unreadable(db_path):
-        _set_aside(db_path, folder)
+    if retention.unreadable(db_path):
+        retention.set_aside(db_path, folder)
         return None
     live_id = _described(db_path).dataset_id
     entries = _entries(folder)
@@ -428,7 +424,7 @@ def _preserve_live(db_path: Path, folder: Path) -> Path | None:
         kept_id = _described(work).dataset_id
         if any(_entry_key(e) == _key(kept_id) for e in entries):
             return None
-        number = max((_entry_number(e) for e in entries), default=0) + 1
+        number = max((retention.entry_number(e) for e in entries), default=0) + 1
         entry = folder / f"{number:06d}-{_key(kept_id)}.duckdb"
         try:
             os.link(work, entry)  # fails rather than replaces if the name were taken
@@ -439,40 +435,6 @@ def _preserve_live(db_path: Path, folder: Path) -> Path | None:
         return entry
     finally:
         work.unlink(missing_ok=True)
-
-
-UNREADABLE_PREFIX = "unreadable-"  # a broken live file set aside in the history folder
-
-
-DUCKDB_MAGIC = (8, b"DUCK")  # where a DuckDB file says what it is, and what it says
-
-
-def _unreadable(path: Path) -> bool:
-    """Whether `path` is a broken database file: empty, or a DuckDB file (by its header) that
-    DuckDB cannot open (truncated, damaged). Another program's database opens fine, and any
-    other file is not a database at all: neither is broken, and neither is ever replaced."""
-    with path.open("rb") as fh:
-        head = fh.read(16)
-    if not head:
-        return True
-    offset, magic = DUCKDB_MAGIC
-    if head[offset : offset + len(magic)] != magic:
-        return False
-    try:
-        store.describe(path)
-    except (duckdb.CatalogException, duckdb.BinderException, ValueError):
-        return False  # opens: a database of another program, refused by `_described`
-    except duckdb.Error:
-        return True
-    return False
-
-
-def _set_aside(db_path: Path, folder: Path) -> Path:
-    """Move a broken live file into the history folder under a name of its own (never an
-    entry, never cleared), so replacing it loses nothing someone may want to recover."""
-    target = folder / f"{UNREADABLE_PREFIX}{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}-{db_path.name}"
-    os.replace(db_path, target)
-    return target
 
 
 def _described(path: Path) -> store.DatasetInfo:
@@ -494,12 +456,9 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-RESTORE_PREFIX = "restore of "  # the source of a load made by `restore`
-
-
 def _prune(folder: Path, keep: int, *, live_id: str, live_source: str) -> None:
     """Delete the kept datasets beyond the newest `keep` - 1, never the only copy of one a
-    restore made live again (see `_prune_plan`)."""
+    restore made live again (`kpi.retention.prune_plan`)."""
     described: list[tuple[Path, str, str]] = []
     for entry in _entries(folder):
         try:
@@ -507,47 +466,8 @@ def _prune(folder: Path, keep: int, *, live_id: str, live_source: str) -> None:
         except (OSError, duckdb.Error, ValueError):
             continue  # not one of ours: left alone
         described.append((entry, info.dataset_id, info.source))
-    for entry in _prune_plan(described, keep, live_id=live_id, live_source=live_source):
+    for entry in retention.prune_plan(described, keep, live_id=live_id, live_source=live_source):
         entry.unlink(missing_ok=True)
-
-
-def _prune_plan(entries: Sequence[tuple[Path, str, str]], keep: int, *, live_id: str, live_source: str) -> list[Path]:
-    """Which kept files to delete, given (file, dataset id, source) newest first.
-
-    The history keeps datasets, not files: a restore's copy holds the same data as the load
-    it brought back, so it never counts as one more load and never pushes a load out. A
-    copy is deleted while another file (the live one or the load's own entry) holds its
-    data; it is kept, and counts, only once it is the only copy. The load the live file was
-    restored from stays listed (it is the live dataset, so it is not counted); of the other
-    datasets, the `keep` - 1 live most recently are kept, each under its own load's entry
-    where that is still there."""
-    sources = {live_id: live_source, **{dataset_id: source for _, dataset_id, source in entries}}
-
-    def origin(dataset_id: str) -> str:
-        seen: set[str] = set()
-        while dataset_id not in seen and sources.get(dataset_id, "").startswith(RESTORE_PREFIX):
-            seen.add(dataset_id)
-            dataset_id = sources[dataset_id].removeprefix(RESTORE_PREFIX)
-        return dataset_id
-
-    live_origin = origin(live_id)
-    by_origin: dict[str, list[tuple[Path, str]]] = {}
-    for entry, dataset_id, _ in entries:
-        if dataset_id != live_id:
-            by_origin.setdefault(origin(dataset_id), []).append((entry, dataset_id))
-    delete: list[Path] = []
-    kept: list[tuple[int, Path]] = []  # (when its data was last live: its newest file's number, the file kept)
-    for data, files in by_origin.items():
-        originals = [entry for entry, dataset_id in files if dataset_id == data]
-        if originals:
-            keep_one: Path | None = originals[0]
-        else:  # only copies: the live file holds the data, or the newest copy is the only one
-            keep_one = None if data == live_origin else files[0][0]
-        delete.extend(entry for entry, _ in files if entry != keep_one)
-        if keep_one is not None and data != live_origin:  # the live dataset's own load is not one more
-            kept.append((max(_entry_number(entry) for entry, _ in files), keep_one))
-    kept.sort(key=lambda pair: pair[0], reverse=True)
-    return delete + [entry for _, entry in kept[keep - 1 :]]
 
 
 def _find(db_path: Path, folder: Path, load_id: str) -> Path:
