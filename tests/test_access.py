@@ -128,3 +128,14 @@ def test_served_to_other_machines_without_sign_in_nobody_loads_unless_enabled(de
     assert bool(at.file_uploader) is can_load
     if not can_load:
         assert "served to other machines without sign-in" in at.info[0].value
+
+
+def test_sign_in_half_set_up_lets_nobody_in_and_names_what_is_missing(demo_db, monkeypatch):
+    monkeypatch.setenv("KPI_DB", str(demo_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {key: value for key, value in AUTH.items() if key not in ("client_secret", "cookie_secret")}
+    at.user = {"is_logged_in": True, "email": "ed@example.com"}  # even a listed editor
+    at.run()
+    assert not at.exception
+    assert "lacks `cookie_secret`, `client_secret`" in at.error[0].value
+    assert not at.button and not at.metric and not at.sidebar.slider

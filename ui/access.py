@@ -108,6 +108,19 @@ def sign_in_configured() -> bool:
         return False
 
 
+AUTH_SETTINGS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
+
+
+def missing_auth_settings() -> list[str]:
+    """The settings sign-in needs that the `[auth]` section lacks (one provider, unnamed)."""
+    try:
+        section = st.secrets.get("auth")
+    except Exception:
+        return list(AUTH_SETTINGS)
+    section = section if isinstance(section, Mapping) else {}
+    return [name for name in AUTH_SETTINGS if not str(section.get(name) or "").strip()]
+
+
 def _access_section() -> Mapping[str, Any] | None:
     try:
         section = st.secrets.get("access")
@@ -128,7 +141,7 @@ def admitted() -> Access | None:
     """This session's access, or None when the visitor may not see the app (signed out, or
     not on the allow-list: `turn_away` says which). Draws nothing."""
     if sign_in_configured():
-        if not st.user.is_logged_in:
+        if missing_auth_settings() or not st.user.is_logged_in:
             return None
         email = st.user.get("email")
         email = email if isinstance(email, str) else None
@@ -145,7 +158,14 @@ def admitted() -> Access | None:
 def turn_away() -> None:
     """The page a visitor sees instead of the app: sign in, or not on the list. Stops the run."""
     st.title("Channel KPI Explorer")
-    if not st.user.is_logged_in:
+    if missing := missing_auth_settings():
+        # Half set up: nobody gets in (the safe reading), and the owner reads what to add.
+        st.error(
+            "Sign-in is switched on but not fully set up: the `[auth]` section of `.streamlit/secrets.toml` "
+            f"lacks {', '.join(f'`{name}`' for name in missing)} (README, Hosting).",
+            icon=":material/error:",
+        )
+    elif not st.user.is_logged_in:
         st.write("This app holds your partner program's data. Sign in to open it.")
         st.button("Sign in", on_click=st.login, type="primary", icon=":material/login:")
     else:
