@@ -169,7 +169,7 @@ def load_streamed(
         )
         # Read only now (it raises for a file that is not one of ours): reading a database
         # costs memory, which is better not held while the rows stream through.
-        preserved = _preserve_live(db_path, history.folder)
+        preserved = _preserve_live(db_path, history.folder, loaded_at)
         try:
             os.replace(writer.path, db_path)
         except BaseException:
@@ -247,7 +247,7 @@ def restore(db_path: Path, load_id: str, *, restored_at: datetime, keep: int = D
                 scenarios=_live_scenarios(db_path),
             )
             restored = store.describe(work)
-            preserved = _preserve_live(db_path, history.folder)
+            preserved = _preserve_live(db_path, history.folder, restored_at)
             os.replace(work, db_path)
         except BaseException:
             _unlink(preserved)
@@ -402,19 +402,23 @@ def _key(load_id: str) -> str:
     return hashlib.sha256(load_id.encode()).hexdigest()[:32]
 
 
-def _preserve_live(db_path: Path, folder: Path) -> Path | None:
+def _preserve_live(db_path: Path, folder: Path, when: datetime) -> Path | None:
     """Keep the live file in the history before it is replaced; return the entry made, if any.
 
     A hard link costs nothing and shares the file, which is safe because the live file
     is never changed in place. The id is read from the kept file itself, so a file
-    swapped in meanwhile is still named after what it holds.
+    swapped in meanwhile is still named after what it holds. A broken live file is set
+    aside (`kpi.retention`), stamped `when`.
     """
     if not db_path.is_file():
         return None
-    if retention.unreadable(db_path):
-        retention.set_aside(db_path, folder)
+    try:
+        live_id = _described(db_path).dataset_id
+    except ValueError:
+        if not retention.unreadable(db_path):
+            raise  # not ours: never replaced
+        retention.set_aside(db_path, folder, when)
         return None
-    live_id = _described(db_path).dataset_id
     entries = _entries(folder)
     if any(_entry_key(e) == _key(live_id) for e in entries):
         return None

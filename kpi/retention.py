@@ -86,9 +86,10 @@ def unreadable(path: Path) -> bool:
     return False
 
 
-def set_aside(db_path: Path, folder: Path) -> Path:
-    """Move a broken live file into the history folder under a name of its own (never an
-    entry, never cleared), so replacing it loses nothing someone may want to recover."""
-    target = folder / f"{UNREADABLE_PREFIX}{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}-{db_path.name}"
+def set_aside(db_path: Path, folder: Path, when: datetime) -> Path:
+    """Move a broken live file into the history folder under a name of its own, stamped with
+    `when` (the load or restore replacing it; never an entry, never cleared), so replacing it
+    loses nothing someone may want to recover."""
+    target = folder / f"{UNREADABLE_PREFIX}{when:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}-{db_path.name}"
     os.replace(db_path, target)
     return target
