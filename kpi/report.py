@@ -53,15 +53,24 @@ def _change(now: float | int | None, before: float | int | None) -> float | int 
 def overview_page(segmented: pl.DataFrame, previous: pl.DataFrame | None, view: View) -> dict[str, Any]:
     """The Overview's numbers: `metrics.summarize` of the view, each tier's partners and its
     share of the program's partners, revenue and cost (`metrics.tier_breakdown`), and the
-    change of activation % (in percentage points), partners, activated partners and ROI
-    against the previous window: the same view with the as-of date one window earlier
+    change of activation % (in percentage points), partners, activated partners, ROI and each
+    tier's partners against the previous window: the same view with the as-of date one window earlier
     (`View.previous_window`), whose segmented partners are `previous` (None: the page shows
     no change over time, and every change is None)."""
     previous_view = view.previous_window()
     sums = metrics.totals(segmented)
     summary = metrics.summarize(segmented, view, sums)
-    before = None if previous is None else metrics.summarize(previous, previous_view)
+    before_sums = None if previous is None else metrics.totals(previous)
+    before = None if previous is None else metrics.summarize(previous, previous_view, before_sums)
     breakdown = metrics.tier_breakdown(segmented, sums)
+    change: dict[str, Any] = {
+        name: None if before is None else _change(summary[name], before[name])
+        for name in ("activation_pct", "partners", "activated", "roi")
+    }
+    change["tiers"] = {
+        tier: None if before_sums is None else int(sums[f"{tier}_partners"] - before_sums[f"{tier}_partners"])
+        for tier in metrics.TIERS
+    }
     return {
         **_head("overview", view),
         "previous_as_of": previous_view.as_of.isoformat(),
@@ -69,10 +78,7 @@ def overview_page(segmented: pl.DataFrame, previous: pl.DataFrame | None, view: 
         "activated": summary["activated"],
         "activation_pct": summary["activation_pct"],
         "roi": summary["roi"],
-        "change": {
-            name: None if before is None else _change(summary[name], before[name])
-            for name in ("activation_pct", "partners", "activated", "roi")
-        },
+        "change": change,
         "tiers": {
             row["tier"]: {
                 "partners": row["partners"],

@@ -26,7 +26,8 @@ st.title("Program overview")
 st.caption(
     f"As of **{as_of.isoformat()}**, counting the **{view.window_days} days** up to it. "
     + (
-        f"Compared with the previous {view.window_days} days, to {numbers['previous_as_of']}."
+        f"Changes are against the previous {view.window_days} days (to {numbers['previous_as_of']}), "
+        "judged by the same thresholds."
         if versus is None
         else f"Changes are against {whatif.base_name(frame)}, the same days under its thresholds."
     )
@@ -45,12 +46,20 @@ def against(text: str) -> str:
     return f"{text} vs {base_short}"
 
 
+def over_time(text: str) -> str:
+    """A change against the previous window says so: a bare "+5.8 pts" reads like progress
+    even when it is the same partners judged twice."""
+    return f"{text} vs previous {view.window_days} days"
+
+
 # Rows of metrics in one horizontal container, not st.columns: one element instead of five
 # (every element is a websocket message of each rerun).
 cards = st.container(horizontal=True)
 if versus is None:
-    activation_delta = fmt.pct_points(change["activation_pct"]) if change["activation_pct"] is not None else None
-    activated_delta = f"{change['activated']:+,}"
+    activation_delta = (
+        over_time(fmt.pct_points(change["activation_pct"])) if change["activation_pct"] is not None else None
+    )
+    activated_delta = over_time(fmt.count_change(change["activated"]))
 else:
     activation_delta = against(fmt.pct_points(versus["activation_pct"]))
     activated_delta = against(fmt.count_change(versus["activated"]))
@@ -64,7 +73,7 @@ cards.metric(
 cards.metric(
     "Partners in the program",
     fmt.count(numbers["partners"]),
-    delta=f"{change['partners']:+,}" if versus is None else None,
+    delta=over_time(fmt.count_change(change["partners"])) if versus is None else None,
     delta_color="off",
     help="Joined on or before the as-of date and not left by then.",
     border=True,
@@ -73,6 +82,7 @@ cards.metric("Activated partners", fmt.count(numbers["activated"]), delta=activa
 cards.metric(
     "Program ROI",
     fmt.roi(numbers["roi"]),
+    delta=over_time(fmt.roi_change(change["roi"])) if versus is None and change["roi"] is not None else None,
     help="(revenue - cost) / cost over the window; n/a when nothing was spent.",
     border=True,
 )
@@ -102,26 +112,26 @@ tier_help = {
 }
 cards = st.container(horizontal=True, wrap=False)
 tiers = numbers["tiers"]
+# A tier's count changes against the previous window (or the base in a what-if): more
+# reward partners is good news, more drop partners is not.
+tier_colors = {"reward": "normal", "nurture": "off", "drop": "inverse"}
 for tier, row in tiers.items():
-    # The tier's share of partners in its card (a neutral chip: no arrow, not a change), or
-    # in a what-if its change against the base.
+    moved = change["tiers"][tier] if versus is None else versus["tiers"][tier]["partners"]
     cards.metric(
         tier.capitalize(),
         fmt.count(row["partners"]),
-        delta=(
-            f"{fmt.pct(row['partners_pct'])} of partners"
-            if versus is None
-            else against(fmt.count_change(versus["tiers"][tier]["partners"]))
-        ),
-        delta_color="off",
-        delta_arrow="off" if versus is None or versus["tiers"][tier]["partners"] == 0 else "auto",
+        delta=over_time(fmt.count_change(moved)) if versus is None else against(fmt.count_change(moved)),
+        delta_color=tier_colors[tier],  # type: ignore[arg-type]
+        delta_arrow="off" if moved == 0 else "auto",
         help=tier_help[tier],
         border=True,
     )
 if versus is None:
-    # Revenue and cost shares side by side in one line: which tier earns, which one costs.
+    # Partners, revenue and cost shares in one line: which tier is large, earns, costs.
     st.caption(
-        "Share of revenue: "
+        "Share of partners: "
+        + " · ".join(f"{tier} **{fmt.pct(row['partners_pct'])}**" for tier, row in tiers.items())
+        + ". Share of revenue: "
         + " · ".join(f"{tier} **{fmt.pct(row['revenue_pct'])}**" for tier, row in tiers.items())
         + ". Share of cost: "
         + " · ".join(f"{tier} **{fmt.pct(row['cost_pct'])}**" for tier, row in tiers.items())

@@ -29,25 +29,29 @@ def assert_shows(at: AppTest, numbers: dict) -> None:
     against = numbers["against"]
     if against["equal"]:
         change = numbers["change"]
+        # Each change names what it is against: the previous window, judged the same way.
+        since = f" vs previous {numbers['window_days']} days"
         deltas = {
-            "Activation": None if change["activation_pct"] is None else fmt.pct_points(change["activation_pct"]),
-            "Partners in the program": f"{change['partners']:+,}",
-            "Activated partners": f"{change['activated']:+,}",
-            **{
-                tier.capitalize(): f"{fmt.pct(row['partners_pct'])} of partners"
-                for tier, row in numbers["tiers"].items()
-            },
+            "Activation": None
+            if change["activation_pct"] is None
+            else fmt.pct_points(change["activation_pct"]) + since,
+            "Partners in the program": fmt.count_change(change["partners"]) + since,
+            "Activated partners": fmt.count_change(change["activated"]) + since,
+            "Program ROI": "" if change["roi"] is None else fmt.roi_change(change["roi"]) + since,
+            **{tier.capitalize(): fmt.count_change(moved) + since for tier, moved in change["tiers"].items()},
         }
         tiers = numbers["tiers"].items()
         shares = (
-            "Share of revenue: "
+            "Share of partners: "
+            + " · ".join(f"{tier} **{fmt.pct(row['partners_pct'])}**" for tier, row in tiers)
+            + ". Share of revenue: "
             + " · ".join(f"{tier} **{fmt.pct(row['revenue_pct'])}**" for tier, row in tiers)
             + ". Share of cost: "
             + " · ".join(f"{tier} **{fmt.pct(row['cost_pct'])}**" for tier, row in tiers)
             + "."
         )
         assert shares in [c.value for c in at.caption]
-        assert f"to {numbers['previous_as_of']}." in at.caption[0].value
+        assert f"(to {numbers['previous_as_of']}), judged by the same thresholds." in at.caption[0].value
         assert "Reward-tier ROI" not in cards
     else:
         change = against["change"]
@@ -119,7 +123,7 @@ def test_activation_change_is_against_the_previous_window(demo_db, monkeypatch):
     con.close()
     before = engine_summary(demo_db, View(as_of=default_as_of).previous_window())
     activation = next(m for m in at.metric if m.label == "Activation")
-    assert activation.delta == fmt.pct_points(now["activation_pct"] - before["activation_pct"])
+    assert activation.delta == fmt.pct_points(now["activation_pct"] - before["activation_pct"]) + " vs previous 90 days"
 
 
 def test_moving_a_threshold_slider_recomputes_activation_and_tiers(demo_db, monkeypatch):
@@ -179,17 +183,19 @@ def four_partners(tmp_path) -> Path:
     )
 
 
-def test_tier_cards_show_each_tiers_share_of_partners_revenue_and_cost(tmp_path, monkeypatch):
+def test_tier_cards_show_each_tiers_change_and_the_caption_its_shares(tmp_path, monkeypatch):
     db = four_partners(tmp_path)
     at = open_app(db, monkeypatch)
     assert not at.exception
     cards = {m.label: (m.value, m.delta) for m in at.metric if m.label in ("Reward", "Nurture", "Drop")}
+    # The 90 days before: P1, P2 and P3 in the program, none with an action or a deal: all drop.
     assert cards == {
-        "Reward": ("1", "25.0% of partners"),
-        "Nurture": ("2", "50.0% of partners"),
-        "Drop": ("1", "25.0% of partners"),
+        "Reward": ("1", "+1 vs previous 90 days"),
+        "Nurture": ("2", "+2 vs previous 90 days"),
+        "Drop": ("1", "-2 vs previous 90 days"),
     }
     assert (
+        "Share of partners: reward **25.0%** · nurture **50.0%** · drop **25.0%**. "
         "Share of revenue: reward **60.0%** · nurture **40.0%** · drop **0.0%**. "
         "Share of cost: reward **25.0%** · nurture **75.0%** · drop **0.0%**."
     ) in [c.value for c in at.caption]

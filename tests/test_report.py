@@ -63,7 +63,15 @@ def test_overview_numbers_and_their_change_against_the_previous_window(small):
     # Before (to 2025-12-31): P1, P2, P3 and P5 in the program, nobody activated, P3's 5,600 won
     # without any cost: no ROI then, so no ROI change.
     assert got["previous_as_of"] == "2025-12-31"
-    assert got["change"] == {"activation_pct": 25.0, "partners": 0, "activated": 1, "roi": None}
+    # Before, P3 (5,600 won) was nurture and P1, P2 and P5 (no revenue, no actions in that
+    # window, joined a year earlier) drop: now P1 is reward, P2 and P4 nurture, P3 drop.
+    assert got["change"] == {
+        "activation_pct": 25.0,
+        "partners": 0,
+        "activated": 1,
+        "roi": None,
+        "tiers": {"reward": 1, "nurture": 1, "drop": -2},
+    }
     tiers = got["tiers"]
     assert list(tiers) == ["reward", "nurture", "drop"]
     assert {tier: row["partners"] for tier, row in tiers.items()} == {"reward": 1, "nurture": 2, "drop": 1}
