@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from kpi.mapping import FileMapping, Mapping
 from kpi.suggest import find_saved, guess_table, suggest
 from kpi.transform import apply
@@ -132,6 +134,58 @@ def test_prm_activity_log_gets_activity_kinds_suggested() -> None:
         }
     }
     assert mapping.date_format is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (
+            "Deal,Partner,Registered,Stage,Closed,Amount",
+            {"deal_id": "Deal", "registered_on": "Registered", "closed_on": "Closed", "amount": "Amount"},
+        ),
+        (
+            "Deal Name,Partner Name,Created,Status,Close,Amount",
+            {"deal_id": "Deal Name", "registered_on": "Created", "closed_on": "Close"},
+        ),
+        (
+            "Deal ID,Account,Registration Date,Stage,Won Date,Value",
+            {"deal_id": "Deal ID", "closed_on": "Won Date", "amount": "Value"},
+        ),
+        ("Deal,Partner,Date,Status,Closed Won Date,Amount", {"deal_id": "Deal", "closed_on": "Closed Won Date"}),
+    ],
+)
+def test_common_deal_headers_are_suggested(headers: str, expected: dict[str, str]) -> None:
+    # The file's name says nothing: the headers alone tell the table and the columns.
+    rows = "D1,P1,2025-01-02,won,2025-02-03,100\nD2,P1,2025-01-05,open,,50\n"
+    source = csv_source("export.csv", headers + "\n" + rows)
+    assert guess_table(source) == "deals"
+    mapping = suggest(source, "deals")
+    assert {name: mapping.columns[name][0] for name in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Partner,Start Date,Owner,Region\nAcme,2024-01-02,Dana,EMEA\n",
+            {"partner_id": "Partner", "partner_name": "Partner", "joined_on": "Start Date", "channel_manager": "Owner"},
+        ),
+        (
+            "Partner ID,Partner Name,Joined,Account Owner\nP1,Acme,2024-01-02,Dana\n",
+            {
+                "partner_id": "Partner ID",
+                "partner_name": "Partner Name",
+                "joined_on": "Joined",
+                "channel_manager": "Account Owner",
+            },
+        ),
+    ],
+)
+def test_common_partner_headers_are_suggested(text: str, expected: dict[str, str]) -> None:
+    source = csv_source("list.csv", text)
+    assert guess_table(source) == "partners"
+    mapping = suggest(source, "partners")
+    assert {name: mapping.columns[name][0] for name in expected} == expected
 
 
 def test_the_data_decides_between_date_like_headers() -> None:
