@@ -41,7 +41,7 @@ except (FileNotFoundError, OSError, duckdb.Error) as exc:
         st.stop()
 
 if dataset is not None and dataset.span is not None:
-    frame.build(dataset)
+    frame.build(dataset, context=not on_data_page)
 elif not on_data_page:
     st.info("The database holds no partners yet. Load your data on the Data page or with `python -m kpi load`.")
     st.page_link("pages/data.py", label="Go to the Data page")

@@ -319,7 +319,7 @@ def _cmd_suggest_mapping(args: argparse.Namespace, out: io.TextIOBase, err: io.T
 
 
 def _cmd_demo(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) -> int:
-    from kpi.demo import generate  # only the demo command needs numpy
+    from kpi.demo import generate, source_text  # only the demo command needs numpy
 
     validation = validate_frames(generate(args.partners, args.seed))
     if not validation.ok:  # a bug in the generator, not a user error: say so plainly
@@ -334,7 +334,7 @@ def _cmd_demo(args: argparse.Namespace, out: io.TextIOBase, err: io.TextIOBase) 
         validation.tables,
         args.db,
         args.started_at,
-        source=f"demo partners={args.partners} seed={args.seed}",
+        source=source_text(args.partners, args.seed),
         files=[],
     )
     counts = ", ".join(f"{name} {frame.height}" for name, frame in validation.tables.items())

@@ -19,6 +19,19 @@ import polars as pl
 DEMO_END: date = date(2026, 10, 31)
 """Last day of the demo history (fixed, never the clock)."""
 
+_SOURCE_PREFIX = "demo partners="
+
+
+def source_text(n_partners: int, seed: int) -> str:
+    """How a load of the demo names its source in the database (`is_demo` reads it back)."""
+    return f"{_SOURCE_PREFIX}{n_partners} seed={seed}"
+
+
+def is_demo(source: str) -> bool:
+    """Whether a load's source is the demo generator: the app then says the data is the demo."""
+    return source.startswith(_SOURCE_PREFIX)
+
+
 _EPOCH = date(1970, 1, 1)
 _END = (DEMO_END - _EPOCH).days
 # Two years before DEMO_END: partners who joined on or before this day are "founding".

@@ -124,3 +124,25 @@ def change_by_unit(unit: str, value: float | None, symbol: str | None = None) ->
     if unit == "ratio":
         return roi_change(value)
     return count_change(None if value is None else int(value))
+
+
+def thresholds_line(values: dict[str, int | float], symbol: str | None = None) -> str:
+    """The thresholds of a view in one short line, as a page's caption carries them so that a
+    screenshot or printout says how its tiers were judged: "trainings ≥ 1 · content shares ≥ 1
+    · deal registrations ≥ 1 · all 3 criteria · reward from $50,000 · drop at most 2 actions ·
+    90 days' grace". A criterion at 0 is "off"; the criteria count follows SPEC (more than are
+    switched on means all of them; none switched on activates every partner)."""
+    counts = {"min_trainings": "trainings", "min_shares": "content shares", "min_deals": "deal registrations"}
+    parts = [f"{label} ≥ {values[name]:,}" if values[name] else f"{label} off" for name, label in counts.items()]
+    enabled = sum(1 for name in counts if values[name])
+    needed = min(int(values["min_criteria"]), enabled)
+    if enabled == 0 or needed == 0:
+        parts.append("every partner activated")
+    elif needed == enabled:
+        parts.append("the criterion" if enabled == 1 else f"all {enabled} criteria")
+    else:
+        parts.append(f"{needed} of {enabled} criteria")
+    parts.append(f"reward from {money(values['reward_min_revenue'], symbol)}")
+    parts.append(f"drop at most {count(values['drop_max_actions'])} actions")
+    parts.append(f"{count(values['grace_days'])} days' grace")
+    return " · ".join(parts)

@@ -23,9 +23,9 @@ change = numbers["change"]
 base_short = "policy" if frame.base.is_policy else frame.base.name
 
 st.title("Program overview")
+# The as-of date, window and thresholds are on the frame's context line above the title.
 st.caption(
-    f"As of **{as_of.isoformat()}**, counting the **{view.window_days} days** up to it. "
-    + (
+    (
         f"Changes are against the previous {view.window_days} days (to {numbers['previous_as_of']}), "
         "judged by the same thresholds."
         if versus is None
@@ -121,7 +121,7 @@ for tier, row in tiers.items():
         tier.capitalize(),
         fmt.count(row["partners"]),
         delta=over_time(fmt.count_change(moved)) if versus is None else against(fmt.count_change(moved)),
-        delta_color=tier_colors[tier],  # type: ignore[arg-type]
+        delta_color=tier_colors[tier] if moved else "off",  # type: ignore[arg-type]
         delta_arrow="off" if moved == 0 else "auto",
         help=tier_help[tier],
         border=True,

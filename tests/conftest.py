@@ -430,13 +430,13 @@ def d(text: str) -> date:
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo dataset at its default size, written once per test session."""
-    from kpi.demo import generate
+    from kpi.demo import generate, source_text
     from kpi.validate import validate_frames
 
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     validation = validate_frames(generate())
     assert validation.ok, validation.problem_lines(10)
-    write_dataset(validation.tables, path, source="demo", loaded_at=datetime(2026, 1, 1))
+    write_dataset(validation.tables, path, source=source_text(300, 7), loaded_at=datetime(2026, 1, 1))
     return path
 
 

@@ -51,7 +51,7 @@ def assert_shows(at: AppTest, numbers: dict) -> None:
             + "."
         )
         assert shares in [c.value for c in at.caption]
-        assert f"(to {numbers['previous_as_of']}), judged by the same thresholds." in at.caption[0].value
+        assert f"(to {numbers['previous_as_of']}), judged by the same thresholds." in at.main.caption[1].value
         assert "Reward-tier ROI" not in cards
     else:
         change = against["change"]

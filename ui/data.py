@@ -70,7 +70,7 @@ _DEMO_LOCK = threading.Lock()  # sessions starting together build the demo once
 
 
 def _ensure_demo(path: Path) -> None:
-    from kpi.demo import generate
+    from kpi.demo import generate, source_text
     from kpi.validate import validate_frames
 
     with _DEMO_LOCK:
@@ -79,7 +79,7 @@ def _ensure_demo(path: Path) -> None:
         with st.spinner("Building the demo dataset (first start only)..."):
             validation = validate_frames(generate())
             history.load_dataset(
-                validation.tables, path, source="demo partners=300 seed=7", files=[], loaded_at=datetime.now()
+                validation.tables, path, source=source_text(300, 7), files=[], loaded_at=datetime.now()
             )
 
 

@@ -17,9 +17,11 @@ from typing import Any
 
 import streamlit as st
 
+from kpi.demo import is_demo
 from kpi.params import SPEC_BY_NAME, THRESHOLDS, ParamSpec, View
 from kpi.scenarios import Scenario
 from ui import access, charts_whatif, data
+from ui import format as fmt
 from ui import scenarios as ui_scenarios
 from ui.data import Dataset
 from ui.links import BUILDING_KEY, bound, check_link, show_notices
@@ -160,8 +162,36 @@ def _follow_new_data(span: tuple[date, date]) -> None:
         del st.session_state["as_of"]
 
 
-def build(dataset: Dataset) -> Frame:
-    """Draw the shared controls in the sidebar and return the frame for this run."""
+_SHORT = {  # a threshold as the context line's badge names it
+    "min_trainings": "trainings",
+    "min_shares": "content shares",
+    "min_deals": "deal registrations",
+    "min_criteria": "criteria count",
+    "reward_min_revenue": "reward revenue",
+    "drop_max_actions": "drop actions",
+    "grace_days": "grace period",
+}
+
+
+def context_line(frame: Frame, policy: Scenario, demo: bool) -> str:
+    """The line above every page saying what it shows: whether the data is the demo, whether
+    the thresholds are the policy's or a what-if, and the view itself, so that a screenshot
+    or a printout (which has no sidebar) carries how its tiers were judged."""
+    view = frame.view
+    badges = [":violet-badge[:material/science: Demo data]"] if demo else []
+    differs = [name for name in THRESHOLDS if getattr(view, name) != policy.thresholds[name]]
+    if differs:
+        labels = ", ".join(_SHORT[name] for name in differs)
+        badges.append(f":orange-badge[:material/tune: What-if: not the policy's thresholds ({labels})]")
+    else:
+        badges.append(":green-badge[:material/verified: The policy's thresholds]")
+    shown = fmt.plain(fmt.thresholds_line({name: getattr(view, name) for name in THRESHOLDS}, fmt.currency_symbol()))
+    return " ".join(badges) + f" As of **{view.as_of.isoformat()}**, the last **{view.window_days} days** · {shown}"
+
+
+def build(dataset: Dataset, context: bool = True) -> Frame:
+    """Draw the shared controls in the sidebar and return the frame for this run; with
+    `context`, the line naming the view above the page (`context_line`)."""
     assert dataset.span is not None
     _follow_new_data(dataset.span)
     values: dict[str, object] = {}
@@ -169,7 +199,8 @@ def build(dataset: Dataset) -> Frame:
     with st.sidebar:
         st.subheader("Scenario")
         # Drawn before the thresholds: a scenario opened by a link fills them.
-        choice, opened_note = ui_scenarios.sidebar(data.scenarios(dataset))
+        saved = data.scenarios(dataset)
+        choice, opened_note = ui_scenarios.sidebar(saved)
         beside: dict[str, Any] = {}  # where each threshold's curve goes, when curves are shown
         curves = False
         for title, names in _GROUPS:
@@ -189,6 +220,9 @@ def build(dataset: Dataset) -> Frame:
     st.session_state[BUILDING_KEY] = False
     show_notices()
     frame = Frame(dataset, view, choice.opened, choice.base)
+    if context:
+        policy = next(s for s in saved if s.is_policy)
+        st.caption(context_line(frame, policy, is_demo(data.load_info(dataset).source)))
     if beside:
         # Drawn once every control is read: each curve holds the other thresholds at their values.
         label = "policy" if choice.base.is_policy else f"base: {choice.base.name}"
