@@ -29,7 +29,8 @@ _MONEY_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 UNIQUE_PROBLEM = "is not unique: the same value is on another row"
 
 
-Rule = tuple[pl.Expr, str, str]  # (the rows it flags, the column, what is wrong)
+# (the rows it flags, the column, what is wrong: a text, or an expression read on the flagged rows only)
+Rule = tuple[pl.Expr, str, str | pl.Expr]
 
 
 @dataclass
@@ -46,14 +47,17 @@ class _Checker:
     def flag(self, mask: pl.Expr, column: str, problem: str, value: pl.Expr | None = None) -> None:
         self._flag(self.frame, mask, column, problem, value)
 
-    def _flag(self, frame: pl.DataFrame, mask: pl.Expr, column: str, problem: str, value: pl.Expr | None) -> None:
+    def _flag(
+        self, frame: pl.DataFrame, mask: pl.Expr, column: str, problem: str | pl.Expr, value: pl.Expr | None
+    ) -> None:
         value_expr = pl.col(column) if value is None else value
+        problem_expr = problem if isinstance(problem, pl.Expr) else pl.lit(problem)
         hits = frame.filter(mask).select(
             self.file_expr().alias("file"),
             pl.col("_row").alias("row"),
             pl.lit(column).alias("column"),
             value_expr.cast(pl.String).alias("value"),
-            pl.lit(problem).alias("problem"),
+            problem_expr.cast(pl.String).alias("problem"),
         )
         if hits.height:
             self.found.append(hits)
@@ -73,11 +77,15 @@ def _file_expr(frame: pl.DataFrame, file: str) -> pl.Expr:
     return pl.col("_file") if "_file" in frame.columns else pl.lit(file)
 
 
+def _date_pattern(column: Column) -> str:
+    return _DATE_RE if column.kind == "date" else _TIMESTAMP_RE
+
+
 def _parse_expr(column: Column) -> pl.Expr:
     """The typed value of a text column of the given kind (null where it does not parse)."""
     text = pl.col(column.name)
     if column.kind in ("date", "timestamp"):
-        pattern = _DATE_RE if column.kind == "date" else _TIMESTAMP_RE
+        pattern = _date_pattern(column)
         # The calendar date as written is what counts, also for timestamps with an offset.
         return (
             pl.when(text.str.contains(pattern))
@@ -99,6 +107,7 @@ KIND_MESSAGES = {
     "timestamp": "is not a date or timestamp; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS",
     "money": "is not a plain number (no currency symbols or thousands separators)",
 }
+IMPOSSIBLE_DATE = "is not a day in the calendar: check the month (01-12) and the day of that month"
 
 
 def _column_rules(column: Column) -> list[Rule]:
@@ -119,7 +128,14 @@ def _column_rules(column: Column) -> list[Rule]:
         invalid = text.is_not_null() & (value.is_null() | value.is_infinite())
         rules.append((invalid, column.name, KIND_MESSAGES["money"]))
     elif column.kind in KIND_MESSAGES:
-        rules.append((text.is_not_null() & value.is_null(), column.name, KIND_MESSAGES[column.kind]))
+        # Written the right way but no such day (2025-02-30, 2025-13-01): said so, not "write
+        # it as YYYY-MM-DD". The pattern is read again only on the rows already flagged.
+        problem = (
+            pl.when(text.str.contains(_date_pattern(column)))
+            .then(pl.lit(IMPOSSIBLE_DATE))
+            .otherwise(pl.lit(KIND_MESSAGES[column.kind]))
+        )
+        rules.append((text.is_not_null() & value.is_null(), column.name, problem))
     if column.kind == "money":
         rules.append((value < 0, column.name, "must not be negative"))
     return rules

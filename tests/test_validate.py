@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from kpi.ingest import read_dataset
-from kpi.validate import validate
+from kpi.validate import IMPOSSIBLE_DATE, KIND_MESSAGES, validate
 from tests.conftest import (
     Rows,
     base_tables,
@@ -332,7 +332,7 @@ RULES = [
         "partners.csv",
         3,
         "joined_on",
-        "YYYY-MM-DD",
+        "is not a day in the calendar",
     ),
     (
         "day-first date",
@@ -350,7 +350,7 @@ RULES = [
         "activities.csv",
         3,
         "occurred_at",
-        "not a date or timestamp",
+        "is not a day in the calendar",
     ),
     (
         "timestamp with slashes",
@@ -402,6 +402,21 @@ def test_ids_must_be_unique_and_both_rows_are_named(
     assert places(found) == {(f"{table}.csv", 2, column), (f"{table}.csv", 3, column)}
     assert all("not unique" in str(p["problem"]) for p in found)
     assert {p["value"] for p in found} == {first[column]}
+
+
+def test_a_well_written_date_that_does_not_exist_is_called_impossible(tmp_path: Path) -> None:
+    partners = [
+        partner("P1", joined="2025-02-30"),  # February has no 30th
+        partner("P2", joined="2025-13-01"),  # no 13th month
+        partner("P3", joined="2025/02/01"),  # a real day, written the wrong way
+        partner("P4", joined="2024-02-29"),  # a leap day: fine
+    ]
+    found = problems_in(write_csv_folder(tmp_path / "src", with_rows("partners", partners)))
+    assert [(p["row"], p["value"], p["problem"]) for p in found] == [
+        (2, "2025-02-30", IMPOSSIBLE_DATE),
+        (3, "2025-13-01", IMPOSSIBLE_DATE),
+        (4, "2025/02/01", KIND_MESSAGES["date"]),
+    ]
 
 
 def test_timestamps_in_iso_8601_count_by_the_calendar_date_as_written(tmp_path: Path) -> None:
