@@ -44,10 +44,13 @@ def _other_address() -> str | None:
 def test_a_started_app_answers_on_localhost_only_and_looks_nothing_up(demo_db: Path, tmp_path: Path):
     port = _free_port()
     log = tmp_path / "streamlit.log"
+    outside = tmp_path / "outside.log"
     env = {**os.environ, "KPI_DB": str(demo_db)}
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)],
+            # Run with every outside connection or name lookup the server attempts written down.
+            [sys.executable, "-m", "tests.watch_network", str(outside), "run", str(ROOT / "app.py")]
+            + ["--server.port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -77,3 +80,5 @@ def test_a_started_app_answers_on_localhost_only_and_looks_nothing_up(demo_db: P
     printed = log.read_text()
     assert f"URL: http://localhost:{port}" in printed
     assert "External URL" not in printed and "Network URL" not in printed
+    # Streamlit looks up this machine's addresses unless its address is set: nothing went out.
+    assert not outside.exists(), f"the server reached outside this machine: {outside.read_text()}"
