@@ -410,7 +410,8 @@ def test_load_of_bad_data_lists_every_problem_and_writes_the_problems_csv(tmp_pa
     lines = err.splitlines()
     assert lines[0] == "refused: 4 problem(s); the database was not changed"
     assert (
-        "  partners.csv, row 3, column joined_on: is not a date; write it as YYYY-MM-DD (value '2025-06-31')" in lines
+        "  partners.csv, row 3, column joined_on: is not a day in the calendar: check the month (01-12) and the day"
+        " of that month (value '2025-06-31')" in lines
     )
     assert any(line.startswith("  deals.csv, row 2, column amount: is not a plain number") for line in lines)
     assert any(line.startswith("  deals.csv, row 3, column amount: is not a plain number") for line in lines)
