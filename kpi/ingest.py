@@ -25,7 +25,14 @@ import polars as pl
 from kpi import history
 from kpi.history import DEFAULT_KEEP, LoadRecord
 from kpi.mapping import FileMapping, Mapping, TableMapping
-from kpi.problems import EMPTY_PROBLEMS, ProblemRow, Validation, problems_frame, without_consequences
+from kpi.problems import (
+    EMPTY_PROBLEMS,
+    ProblemRow,
+    Validation,
+    collapse_unmapped,
+    problems_frame,
+    without_consequences,
+)
 from kpi.read import DEFAULT_CHUNK_ROWS, find_table_files, open_source, read_source
 from kpi.schema import TABLE_NAMES
 from kpi.source import SourceError, SourceFile, SourceStream
@@ -286,6 +293,7 @@ def _check_pairs(
             found.append(
                 (file, header_row, column, None, "required column is not mapped: map a source column or set a constant")
             )
+    result = collapse_unmapped(result, [(source.name, source.header_row, mapping) for source, mapping in pairs])
     for file, date_format in formats:
         for kind in ("date", "timestamp"):
             result = result.with_columns(

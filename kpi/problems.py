@@ -6,9 +6,17 @@ five columns; `Validation` carries it with the clean tables or the warnings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+from kpi.schema import TABLE_BY_NAME
+
+if TYPE_CHECKING:
+    from kpi.mapping import TableMapping
 
 # (file, spreadsheet row or None, column or "", value or None, what is wrong)
 ProblemRow = tuple[str, int | None, str, str | None, str]
@@ -76,3 +84,82 @@ def without_consequences(problems: pl.DataFrame, unreadable: set[str]) -> pl.Dat
     if not texts or not problems.height:
         return problems
     return problems.filter(~pl.any_horizontal([pl.col("problem").str.starts_with(t) for t in texts]))
+
+
+EMPTY_PREFIX = "is empty; "
+NOT_MAPPED = "column not mapped"
+
+
+def collapse_unmapped(problems: pl.DataFrame, files: Iterable[tuple[str, int, TableMapping]]) -> pl.DataFrame:
+    """Empty values in a column the mapping feeds from nothing, said once per file and rule.
+
+    A won deal whose closed_on has no source column is not "empty" on every row: the
+    column is not mapped. `files` are (file name, header row, its table mapping); every
+    "is empty; ..." problem on a contract column with neither a source column nor a fixed
+    value becomes one problem on the file's header row, with the rows it concerns counted.
+    """
+    unmapped = [
+        (file, header_row, column.name)
+        for file, header_row, mapping in files
+        for column in TABLE_BY_NAME[mapping.table].columns
+        if column.name not in mapping.columns and column.name not in mapping.constants
+    ]
+    if not unmapped or not problems.height:
+        return problems
+    keys = pl.DataFrame(
+        unmapped, schema={"file": pl.String, "header_row": pl.Int64, "column": pl.String}, orient="row"
+    ).unique(["file", "column"], keep="first", maintain_order=True)
+    empty = pl.col("problem").str.starts_with(EMPTY_PREFIX)
+    hits = problems.filter(empty).join(keys, on=["file", "column"], how="inner", maintain_order="left")
+    if not hits.height:
+        return problems
+    collapsed = (
+        hits.group_by("file", "column", "problem", maintain_order=True)
+        .agg(pl.col("header_row").first().alias("row"), pl.len().alias("rows"))
+        .select(
+            "file",
+            "row",
+            "column",
+            pl.lit(None, dtype=pl.String).alias("value"),
+            pl.format(
+                NOT_MAPPED + ": {} ({} row(s)); pick your column for it in the mapping or set a fixed value",
+                pl.col("problem").str.strip_prefix(EMPTY_PREFIX),
+                pl.col("rows"),
+            ).alias("problem"),
+        )
+    )
+    collapsed_keys = hits.select("file", "column", "problem").unique()
+    kept = problems.join(collapsed_keys, on=["file", "column", "problem"], how="anti", maintain_order="left")
+    return pl.concat([kept, collapsed.cast(problems.schema)]).sort("file", "row", maintain_order=True)
+
+
+def source_label(contract_column: str, sources: tuple[str, ...]) -> str:
+    """A contract column as its user knows it: "Closed (closed_on)", "Order + Line (deal_id)"."""
+    if sources in ((), (contract_column,)):
+        return contract_column
+    return f"{' + '.join(sources)} ({contract_column})"
+
+
+def name_source_columns(problems: pl.DataFrame, files: Iterable[tuple[str, TableMapping]]) -> pl.DataFrame:
+    """`problems` with each mapped column named by the user's own column next to ours.
+
+    `files` are (file name or pattern, its table mapping); a problem's file is matched by
+    name, then by pattern (monthly exports). Columns fed by nothing keep our name.
+    """
+    files = list(files)
+    if not files or not problems.height:
+        return problems
+    places = problems.select("file", "column").unique(maintain_order=True)
+    labels: list[str] = []
+    for file, column in places.iter_rows():
+        mapping = next((m for f, m in files if f == file), None) or next(
+            (m for f, m in files if fnmatchcase(file or "", f)), None
+        )
+        sources = mapping.columns.get(column, ()) if mapping is not None and column else ()
+        labels.append(source_label(column, sources) if column else column)
+    lookup = places.with_columns(pl.Series("shown", labels, dtype=pl.String))
+    return (
+        problems.join(lookup, on=["file", "column"], how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(pl.coalesce("shown", "column").alias("column"))
+        .drop("shown")
+    )

@@ -18,6 +18,7 @@ from tests.conftest import (
     PARTNERS_MAPPING,
     csv_source,
     db_counts,
+    partners_source,
     run_cli,
 )
 
@@ -31,6 +32,24 @@ def test_an_unmapped_required_column_is_one_problem_not_one_per_row() -> None:
     )
     assert validation.problem_lines() == [
         "accounts.csv, row 1, column joined_on: required column is not mapped: map a source column or set a constant"
+    ]
+
+
+def test_a_close_date_left_unmapped_is_one_problem_saying_so_not_one_empty_value_per_deal() -> None:
+    deals = csv_source(
+        "deals.csv",
+        "Deal,Account,Registered,Stage,Closed\n"
+        "D1,A1,2026-01-05,won,2026-02-01\n"
+        "D2,A1,2026-01-06,lost,2026-02-02\n"
+        "D3,A2,2026-01-07,open,\n",
+    )
+    mapping = TableMapping(
+        "deals", {"deal_id": "Deal", "partner_id": "Account", "registered_on": "Registered", "status": "Stage"}
+    )
+    validation = validate_mapped([(partners_source(), PARTNERS_MAPPING), (deals, mapping)])
+    assert validation.problem_lines() == [
+        "deals.csv, row 1, column closed_on: column not mapped: won and lost deals need a close date (2 row(s)); "
+        "pick your column for it in the mapping or set a fixed value"
     ]
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from kpi.problems import EMPTY_PROBLEMS, Validation, problems_frame, without_consequences
+from kpi.mapping import TableMapping
+from kpi.problems import (
+    EMPTY_PROBLEMS,
+    Validation,
+    collapse_unmapped,
+    name_source_columns,
+    problems_frame,
+    source_label,
+    without_consequences,
+)
 
 PROBLEMS = problems_frame(
     [
@@ -71,3 +80,69 @@ def test_a_table_that_could_not_be_read_is_not_reported_again_through_its_refere
         ("deals.csv", 3),
     ]
     assert without_consequences(EMPTY_PROBLEMS, {"partners"}).height == 0
+
+
+# A deals export mapped without its close date: closed_on is fed by nothing.
+DEALS = TableMapping(
+    "deals",
+    {
+        "deal_id": ("Order", "Line"),
+        "partner_id": "Partner",
+        "registered_on": "Registered",
+        "status": "Stage",
+        "amount": "amount",
+    },
+)
+CLOSE_DATE = "is empty; won and lost deals need a close date"
+
+
+def test_empty_values_in_a_column_mapped_from_nothing_say_column_not_mapped_once() -> None:
+    found = problems_frame(
+        [
+            ("deals.csv", 3, "closed_on", None, CLOSE_DATE),
+            ("deals.csv", 4, "amount", "x", "is not a plain number (no currency symbols or thousands separators)"),
+            ("deals.csv", 5, "closed_on", None, CLOSE_DATE),
+            ("other.csv", 5, "closed_on", None, CLOSE_DATE),  # another file, mapped with its close date
+        ]
+    )
+    with_close = TableMapping("deals", {**DEALS.columns, "closed_on": ("Closed",)})
+    collapsed = collapse_unmapped(found, [("deals.csv", 1, DEALS), ("other.csv", 2, with_close)])
+    assert collapsed.rows() == [
+        (
+            "deals.csv",
+            1,
+            "closed_on",
+            None,
+            "column not mapped: won and lost deals need a close date (2 row(s)); "
+            "pick your column for it in the mapping or set a fixed value",
+        ),
+        ("deals.csv", 4, "amount", "x", "is not a plain number (no currency symbols or thousands separators)"),
+        ("other.csv", 5, "closed_on", None, CLOSE_DATE),
+    ]
+    # A fixed value is a mapping too: its empty values are the data's.
+    fixed = TableMapping("deals", dict(DEALS.columns), constants={"closed_on": ""})
+    assert collapse_unmapped(found, [("deals.csv", 1, fixed)]).equals(found)
+
+
+def test_problems_name_the_users_column_next_to_ours() -> None:
+    found = problems_frame(
+        [
+            ("deals.csv", 2, "registered_on", "2025-02-30", "is not a day in the calendar"),
+            ("deals.csv", 3, "deal_id", "SO1-2", "is not unique: the same value is on another row"),
+            ("deals.csv", 4, "amount", "x", "is not a plain number (no currency symbols or thousands separators)"),
+            ("deals.csv", 1, "closed_on", None, "column not mapped: won and lost deals need a close date"),
+            ("deals-2026-02.csv", 2, "partner_id", "P9", "is not a partner_id in partners"),
+            ("partners", None, "", None, "the partners table is required: no file is mapped to it"),
+        ]
+    )
+    named = name_source_columns(found, [("deals-*.csv", DEALS), ("deals.csv", DEALS)])
+    assert named["column"].to_list() == [
+        "Registered (registered_on)",
+        "Order + Line (deal_id)",
+        "amount",  # the same name as ours: said once
+        "closed_on",  # fed by nothing
+        "Partner (partner_id)",  # matched by the pattern
+        "",
+    ]
+    assert named.drop("column").equals(found.drop("column"))
+    assert source_label("closed_on", ("Closed",)) == "Closed (closed_on)"
