@@ -20,7 +20,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from kpi import brief, export, metrics, review, scenarios, store
+from kpi import export, metrics, review, scenarios, store
 from kpi.cli_common import EXIT_OK, UsageError, add_view_arguments, open_database, view_of
 from kpi.params import SPEC_BY_NAME, View, format_param
 from kpi.store import data_span
@@ -77,6 +77,8 @@ def _cmd_brief(args: argparse.Namespace, out: io.TextIOBase) -> int:
             if getattr(args, name) is None:
                 setattr(args, name, format_param(SPEC_BY_NAME[name], value))
     result = _review(args)
+    from kpi import brief  # Typst and vl-convert load only for the brief, not for every command
+
     stamp = brief.Stamp(store.describe(args.db), None if scenario is None else scenario.name, _currency())
     brief.write(args.out, result, stamp)
     out.write(

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -92,6 +91,8 @@ def workbook(sheets: Mapping[str, pl.DataFrame], currency: str = "$") -> bytes:
     """An .xlsx file with one sheet per table (sheet names as given, at most 31 characters),
     money and percentages as formatted numbers, text never read as a formula or a link."""
     buffer = io.BytesIO()
+    import xlsxwriter  # only a workbook needs it; every CSV the CLI writes goes through here too
+
     book = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True})
     for name, table in sheets.items():
         table.write_excel(
