@@ -36,6 +36,28 @@ def table(at, column: str) -> pd.DataFrame:
     return next(df.value for df in at.dataframe if column in df.value.columns)
 
 
+TABS = ("Content and courses", "Staff", "Look busy")
+
+
+def open_tab(at, tab: str):
+    """The page with this tab open, as a click on it does (only the open tab is built)."""
+    at.session_state["engagement_tab"] = tab
+    at.run()
+    assert not at.exception
+    return at
+
+
+def every_tab(at) -> dict:
+    """What the page shows across its tabs: metric values by label, captions, markdown."""
+    shown = {"metrics": {}, "captions": "", "markdown": ""}
+    for tab in TABS:
+        open_tab(at, tab)
+        shown["metrics"].update({m.label: m.value for m in at.metric})
+        shown["captions"] += " ".join(c.value for c in at.caption)
+        shown["markdown"] += "\n".join(m.value for m in at.markdown)
+    return shown
+
+
 @dataclasses.dataclass
 class Engine:
     segmented: pl.DataFrame
@@ -82,12 +104,9 @@ def test_page_shows_the_engine_numbers_for_the_default_view(demo_db, monkeypatch
     assert metric(at, "Active staff") == f"{active:,} of {expected.staff.height:,}"
     assert active == expected.segmented["active_users"].sum()  # the Overview's partners count the same people
     idle = expected.staff.filter(pl.col("actions") == 0).height
-    assert metric(at, "Staff who did none of the work") == f"{idle:,}"
-    busy = expected.look_busy(10)
-    assert metric(at, "Look-busy partners") == f"{busy.height:,}"
-    assert metric(at, "Share of the program") == f"{100 * busy.height / expected.segmented.height:.1f}%"
+    assert metric(at, "Staff doing no work") == f"{idle:,}"
 
-    shown = table(at, "adopters_win_rate")
+    shown = table(at, "adopters_win_rate")  # the first tab: content and courses
     ranked = engagement.rank_items(expected.items, "adopters")
     assert len(shown) == min(20, expected.items.height)
     assert list(shown["item"]) == ranked["item_name"].head(20).to_list()
@@ -98,10 +117,27 @@ def test_page_shows_the_engine_numbers_for_the_default_view(demo_db, monkeypatch
     others_won = first["population_won"] - first["adopters_won"]
     assert shown["others_win_rate"].iloc[0] == win_rate_text(others_won, others_closed)
     assert any(f"Top {len(shown)} of {expected.items.height} items" in c.value for c in at.caption)
+    assert not any("look-busy" in c.value for c in at.caption)  # only the open tab is built
+
+    open_tab(at, "Look busy")
+    busy = expected.look_busy(10)
+    assert metric(at, "Look-busy partners") == f"{busy.height:,}"
+    assert metric(at, "Share of the program") == f"{100 * busy.height / expected.segmented.height:.1f}%"
+    assert metric(at, "Staff doing no work") == f"{idle:,}"  # the headline stays on every tab
+
+
+def test_a_link_opens_a_tab(demo_db, monkeypatch):
+    at = open_engagement(demo_db, monkeypatch, engagement_tab="Staff")
+    assert at.tabs[0].label == "Content and courses" and at.session_state["engagement_tab"] == "Staff"
+    assert any(m.value.startswith("**Most engaged staff**") for m in at.markdown)
+    assert not any(df.value.columns.tolist()[:1] == ["item"] for df in at.dataframe)
+    bad = open_engagement(demo_db, monkeypatch, engagement_tab="Nowhere")
+    notice = " ".join(w.value for w in bad.warning)
+    assert "engagement_tab=Nowhere" in notice and "using Content and courses instead" in notice
 
 
 def test_moving_a_threshold_changes_the_look_busy_partners_as_the_engine_says(demo_db, monkeypatch):
-    at = open_engagement(demo_db, monkeypatch)
+    at = open_engagement(demo_db, monkeypatch, engagement_tab="Look busy")
     before = metric(at, "Look-busy partners")
     at.sidebar.slider(key="min_trainings").set_value(3).run()
     assert not at.exception
@@ -113,7 +149,7 @@ def test_moving_a_threshold_changes_the_look_busy_partners_as_the_engine_says(de
 
 
 def test_the_login_threshold_comes_from_the_link_and_the_control(demo_db, monkeypatch):
-    at = open_engagement(demo_db, monkeypatch, engagement_min_logins="5")
+    at = open_engagement(demo_db, monkeypatch, engagement_min_logins="5", engagement_tab="Look busy")
     expected = engine(demo_db)
     assert at.number_input(key="engagement_min_logins").value == 5
     assert metric(at, "Look-busy partners") == f"{expected.look_busy(5).height:,}"
@@ -123,7 +159,7 @@ def test_the_login_threshold_comes_from_the_link_and_the_control(demo_db, monkey
 
 @pytest.mark.parametrize(("value", "why"), [("0", "between 1 and 10,000"), ("banana", "not a whole number")])
 def test_a_bad_login_threshold_in_the_link_falls_back_with_a_notice(demo_db, monkeypatch, value, why):
-    at = open_engagement(demo_db, monkeypatch, engagement_min_logins=value)
+    at = open_engagement(demo_db, monkeypatch, engagement_min_logins=value, engagement_tab="Look busy")
     notice = " ".join(w.value for w in at.warning)
     assert f"engagement_min_logins={value}" in notice and why in notice and "using 10" in notice
     assert at.number_input(key="engagement_min_logins").value == 10
@@ -149,10 +185,8 @@ def test_small_program_shows_the_hand_computed_numbers(program_db, monkeypatch):
     at = open_engagement(program_db, monkeypatch, as_of=A.isoformat(), window_days=str(W), engagement_min_logins="1")
     assert metric(at, "Content and courses used") == "2 of 4"  # K1 and C1; C2 and K3 unused in the window
     assert metric(at, "Active staff") == "8 of 10"
-    assert metric(at, "Partners with no staff on record") == "1"
-    assert metric(at, "Staff who did none of the work") == "7"
-    assert metric(at, "Look-busy partners") == "4"  # P5, P3, P4, P1 logged in at least once, none activated
-    assert metric(at, "Share of the program") == "66.7%"  # 4 of 6
+    assert metric(at, "Partners without staff") == "1"
+    assert metric(at, "Staff doing no work") == "7"
 
     unused = next(w.value for w in at.warning if "Used by nobody" in w.value)
     assert "(2)" in unused and "K3" in unused and "Old course" in unused
@@ -173,17 +207,21 @@ def test_small_program_shows_the_hand_computed_numbers(program_db, monkeypatch):
     assert old["win_rate_lift"] == "n/a" and old["revenue_ratio"] == "n/a"
     assert old["others_win_rate"] == "50.0% of 4 deals"
 
+    open_tab(at, "Staff")
     assert list(table(at, "region")["partner_name"]) == ["Partner P4"]  # no staff on record
     most = table(at, "user_name")
     assert list(most["user_name"]) == ["Cy Park", "Ana Lee", "Ben Ode"]
     assert any("7 did none of the work in the window, 2 of them not even a login" in m.value for m in at.markdown)
+    open_tab(at, "Look busy")
+    assert metric(at, "Look-busy partners") == "4"  # P5, P3, P4, P1 logged in at least once, none activated
+    assert metric(at, "Share of the program") == "66.7%"  # 4 of 6
     busy = table(at, "criteria_met")
     assert list(busy["partner_name"]) == ["Partner P5", "Partner P3", "Partner P4", "Partner P1"]
     assert list(busy["logins"]) == [7, 1, 1, 1]
 
 
 def test_staff_search_narrows_the_staff_list(program_db, monkeypatch):
-    at = open_engagement(program_db, monkeypatch, as_of=A.isoformat(), window_days=str(W))
+    at = open_engagement(program_db, monkeypatch, as_of=A.isoformat(), window_days=str(W), engagement_tab="Staff")
     at.text_input(key="engagement_staff_search").input("partner p5").run()
     staff = [df.value for df in at.dataframe if "last_active_on" in df.value.columns][-1]
     assert sorted(staff["user_name"]) == ["Fay A", "Fay B", "Fay C", "Fay D"]
@@ -197,9 +235,13 @@ ENGAGEMENT_CHARTS = ("lift", "users", "busy")
 def test_every_table_downloads_in_full_with_its_numbers_as_numbers(program_db, monkeypatch):
     downloads = recorded_downloads(monkeypatch)
     at = open_engagement(program_db, monkeypatch, as_of=A.isoformat(), window_days=str(W), engagement_min_logins="1")
-    assert button_keys(at) == pairs(*(f"engagement_{t}_download" for t in ENGAGEMENT_TABLES)) | pairs(
+    keys = set()
+    for tab in TABS:
+        keys |= button_keys(open_tab(at, tab))
+    assert keys == pairs(*(f"engagement_{t}_download" for t in ENGAGEMENT_TABLES)) | pairs(
         *(f"engagement_{c}_chart_download" for c in ENGAGEMENT_CHARTS), chart=True
     )
+    open_tab(at, "Staff")
     # The items table shows rates as words with their samples; the files have the numbers behind them.
     items = downloads["engagement_items_download_csv"]
     assert items.file_name == f"engagement-items-{A.isoformat()}.csv"
@@ -301,18 +343,18 @@ def assert_shows(at, numbers: dict) -> None:
     expected = {
         "Content and courses used": f"{items['used']:,} of {items['total']:,}",
         "Active staff": f"{staff['active']:,} of {staff['total']:,}",
-        "Partners with no staff on record": fmt.count(numbers["partners_without_staff"]),
-        "Staff who did none of the work": fmt.count(staff["did_none_of_the_work"]),
+        "Partners without staff": fmt.count(numbers["partners_without_staff"]),
+        "Staff doing no work": fmt.count(staff["did_none_of_the_work"]),
         "Look-busy partners": fmt.count(busy["partners"]),
         "Share of the program": fmt.pct(busy["share_pct"]),
     }
-    assert {label: metric(at, label) for label in expected} == expected
-    assert any(
+    shown = every_tab(at)
+    assert {label: shown["metrics"][label] for label in expected} == expected
+    assert (
         f"{staff['did_none_of_the_work']:,} did none of the work in the window, {staff['silent']:,} of them not even"
-        in m.value
-        for m in at.markdown
+        in shown["markdown"]
     )
-    captions = " ".join(c.value for c in at.caption)
+    captions = shown["captions"]
     assert f"over the {numbers['partners']:,} partners in the program" in captions
     small = items["small_sample"]
     assert (f"{small:,} item is" if small == 1 else f"{small:,} items are") + " flagged **small sample**" in captions

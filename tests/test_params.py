@@ -145,6 +145,10 @@ def test_page_parameters_are_declared_in_the_same_table_style():
         "compare",
         "since",
         "scorecard_partner",
+        "engagement_tab",
+        "roi_tab",
+        "recurring_tab",
+        "scorecard_tab",
     ]
     assert not set(names) & {p.name for p in PARAMS}
 
