@@ -55,9 +55,29 @@ TABLE_FIRST_COLUMNS = {
 }
 
 
+TABS = ("Month by month", "By group", "By category", "Partner by partner")
+TABLE_TAB = {
+    "months": "Month by month",
+    "groups": "By group",
+    "categories": "By category",
+    "overpaying": "Partner by partner",
+    "best": "Partner by partner",
+}
+
+
+def open_tab(at: AppTest, tab: str) -> AppTest:
+    """The page with this tab open, as a click on it does (only the open tab is built)."""
+    at.session_state["roi_tab"] = tab
+    at.run()
+    assert not at.exception
+    return at
+
+
 def table(at: AppTest, name: str):
-    """A table of the page, known by its first column (AppTest does not expose a dataframe's key)."""
+    """A table of the page, known by its first column (AppTest does not expose a dataframe's key),
+    with its tab opened."""
     first_column, nth = TABLE_FIRST_COLUMNS[name]
+    open_tab(at, TABLE_TAB[name])
     return [frame.value for frame in at.dataframe if frame.value.columns[0] == first_column][nth]
 
 
@@ -80,6 +100,7 @@ def test_headline_numbers_are_the_overviews(demo_db, monkeypatch):
     assert metric(at, "Revenue") == fmt.money(overview["revenue"])
     assert metric(at, "Cost") == fmt.money(overview["cost"])
     assert metric(at, "Cost per activated partner") == fmt.money(overview["cost"] / overview["activated"])
+    open_tab(at, "Partner by partner")
     expected = engine(demo_db, default_view(demo_db))
     earners = roi.unfunded_earners(expected["segmented"])
     assert metric(at, "Partners with revenue but no cost") == fmt.count(earners["partners"])
@@ -119,7 +140,7 @@ def test_moving_min_trainings_changes_cost_per_activated_partner(demo_db, monkey
 
 
 def test_grouping_by_region_from_a_link_shows_the_engines_groups(demo_db, monkeypatch):
-    at = open_roi(demo_db, monkeypatch, roi_group="Region")
+    at = open_roi(demo_db, monkeypatch, roi_group="Region", roi_tab="By group")
     assert not at.exception and not at.warning
     assert at.selectbox(key="roi_group").value == "region"
     assert at.selectbox(key="roi_group").format_func("region") == "Region"
@@ -131,8 +152,19 @@ def test_grouping_by_region_from_a_link_shows_the_engines_groups(demo_db, monkey
         assert same(shown, None if value is None else 100 * value)
 
 
+def test_a_link_opens_a_tab_and_only_that_tab_is_built(demo_db, monkeypatch):
+    at = open_roi(demo_db, monkeypatch, roi_tab="By category")
+    assert not at.exception and not at.warning
+    assert [s.value for s in at.main.subheader] == ["Investment by category"]
+    assert [frame.value.columns[0] for frame in at.dataframe] == ["category"]
+    bad = open_roi(demo_db, monkeypatch, roi_tab="Everything")
+    notice = " ".join(w.value for w in bad.warning)
+    assert "roi_tab=Everything" in notice and "using Month by month instead" in notice
+    assert [s.value for s in bad.main.subheader] == ["Month by month"]
+
+
 def test_a_bad_roi_group_link_value_falls_back_to_tier_with_a_notice(demo_db, monkeypatch):
-    at = open_roi(demo_db, monkeypatch, roi_group="banana")
+    at = open_roi(demo_db, monkeypatch, roi_group="banana", roi_tab="By group")
     assert not at.exception
     notice = at.warning[0].value
     assert "roi_group=banana" in notice and "using Tier" in notice
@@ -179,9 +211,11 @@ def test_a_small_program_shows_n_a_where_nothing_was_spent(tmp_path, monkeypatch
     assert list(categories.index) == ["MDF", "Incentive", "Enablement", "SPIFF", "Other"]
     assert (categories.loc["MDF", "recipients"], categories.loc["MDF", "revenue_per_invested"]) == (1, 3.0)
     assert math.isnan(categories.loc["Enablement", "revenue_per_invested"])
+    open_tab(at, "Partner by partner")
     assert metric(at, "Partners with revenue but no cost") == "1"
     assert metric(at, "Revenue without cost") == "$500"
-    assert all(frame.proto.placeholder == "n/a" for frame in at.dataframe)
+    for tab in TABS:
+        assert all(frame.proto.placeholder == "n/a" for frame in open_tab(at, tab).dataframe)
 
 
 # --- chart specs --------------------------------------------------------------------------------------
@@ -330,6 +364,7 @@ HEADLINE_CARDS = (
 
 def assert_shows(at: AppTest, numbers: dict) -> None:
     """The page's headline is the report's numbers, as the page writes them."""
+    open_tab(at, "Partner by partner")  # the partner lists and the unfunded earners, under the headline
     earners = numbers["unfunded_earners"]
     assert {label: metric(at, label) for label in HEADLINE_CARDS} == {
         "Program ROI": fmt.roi(numbers["roi"]),
@@ -364,7 +399,10 @@ def test_every_table_and_chart_downloads_and_the_partner_lists_in_full(demo_db, 
     downloads = recorded_downloads(monkeypatch)
     at = open_roi(demo_db, monkeypatch, roi_group="Region")
     assert not at.exception
-    assert button_keys(at) == pairs(*(f"roi_{t}_download" for t in ROI_TABLES)) | pairs(
+    keys = set()
+    for tab in TABS:
+        keys |= button_keys(open_tab(at, tab))
+    assert keys == pairs(*(f"roi_{t}_download" for t in ROI_TABLES)) | pairs(
         *(f"roi_{c}_download" for c in ROI_CHARTS), chart=True
     )
     view = default_view(demo_db)
