@@ -2,44 +2,28 @@
 
 The URL, the sidebar widgets and the CLI describe a view with the same nine parameters
 (SPEC "Shared links"); pages add their own view state (a grouping, a tab, a ranking, the
-partner picked). Every one of them is declared once below as a `ParamSpec`, and raw text
-from a query string or the command line is turned into typed values by one parser,
-`parse_params`, which names every value it refuses.
+partner picked, the Tiers list's filters, sort and page). Every one of them is declared once
+below as a `ParamSpec`, and raw text from a query string or the command line is turned into
+typed values by one parser, `parse_params` (kpi.paramspec), which names every value it refuses.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+import difflib
+from dataclasses import dataclass, fields
 from datetime import date
-from typing import Literal
 
-ParamKind = Literal["date", "int", "money", "choice", "text", "bool"]
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """How one link parameter is named, bounded and explained.
-
-    `choices` (for kind "choice") pairs each value with the label a control shows; a link
-    carries the label, as a bound select box writes it.
-    """
-
-    name: str
-    label: str
-    kind: ParamKind
-    default: int | float | str | None
-    min_value: int | float | None
-    max_value: int | float | None
-    step: int | float
-    help: str
-    choices: tuple[tuple[str, str], ...] = field(default=())
-
-    def label_of(self, value: object) -> str:
-        """What a control shows for a choice value (the value itself for other kinds)."""
-        return dict(self.choices).get(str(value), str(value))
-
+from kpi.paramspec import (  # noqa: F401  (the parser, named here for every caller)
+    Known,
+    ParamError,
+    ParamKind,
+    ParamProblem,
+    ParamSpec,
+    RawParams,
+    format_param,
+    parse_params,
+    parse_value,
+)
 
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
@@ -68,7 +52,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         "int",
         1,
         0,
-        50,
+        20,
         1,
         "Courses completed in the window for the training criterion. 0 switches the criterion off.",
     ),
@@ -78,7 +62,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         "int",
         1,
         0,
-        50,
+        20,
         1,
         "Co-branded content shared in the window for the content criterion. 0 switches it off.",
     ),
@@ -88,7 +72,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         "int",
         1,
         0,
-        50,
+        20,
         1,
         "Deals registered in the window for the deal criterion. 0 switches it off.",
     ),
@@ -148,6 +132,80 @@ THRESHOLDS: tuple[str, ...] = (
 facts. What a saved scenario holds (kpi.scenarios) and what `sensitivity` can vary."""
 
 
+TIERS_SORTS: tuple[tuple[str, str], ...] = (
+    ("revenue", "Revenue"),
+    ("roi", "ROI"),
+    ("mrr", "MRR"),
+    ("cost", "Cost"),
+    ("tier", "Tier"),
+    ("criteria_met", "Criteria met"),
+    ("trainings", "Trainings"),
+    ("content_shares", "Shares"),
+    ("content_views", "Views"),
+    ("logins", "Logins"),
+    ("active_users", "Active staff"),
+    ("deals_registered", "Deals registered"),
+    ("deals_won", "Deals won"),
+    ("partner_name", "Partner name"),
+    ("partner_id", "Partner ID"),
+)
+"""What the Tiers list can be sorted by: column -> the label its control and its link show."""
+
+# The Tiers list's view: its filters, search, sort and page. Regions, types and managers come
+# from the data, so they are text, checked against the data's values where the page knows them.
+_TIERS_LIST_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "tiers_tier",
+        "Tier",
+        "choice",
+        (),
+        None,
+        None,
+        1,
+        "Show only these tiers (none chosen: every tier).",
+        choices=(("reward", "reward"), ("nurture", "nurture"), ("drop", "drop")),
+        multiple=True,
+    ),
+    ParamSpec("tiers_region", "Region", "text", (), None, None, 1, "Show only these regions.", multiple=True),
+    ParamSpec("tiers_type", "Partner type", "text", (), None, None, 1, "Show only these partner types.", multiple=True),
+    ParamSpec(
+        "tiers_manager",
+        "Channel manager",
+        "text",
+        (),
+        None,
+        None,
+        1,
+        "Show only the partners of these channel managers.",
+        multiple=True,
+    ),
+    ParamSpec("tiers_search", "Search partner name", "text", "", None, None, 1, "Part of a partner's name, any case."),
+    ParamSpec(
+        "tiers_sort",
+        "Sort by",
+        "choice",
+        "revenue",
+        None,
+        None,
+        1,
+        "The column the list is sorted by; ties keep partner-name order.",
+        choices=TIERS_SORTS,
+    ),
+    ParamSpec(
+        "tiers_order",
+        "Order",
+        "choice",
+        "descending",
+        None,
+        None,
+        1,
+        "Highest first or lowest first; empty values last either way.",
+        choices=(("descending", "Descending"), ("ascending", "Ascending")),
+    ),
+    ParamSpec("tiers_page", "Page", "int", 1, 1, 100_000, 1, "The page of the list shown."),
+)
+
+
 PAGE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "tiers_tab",
@@ -160,6 +218,7 @@ PAGE_PARAMS: tuple[ParamSpec, ...] = (
         "The Tiers page's open tab.",
         choices=(("Partner list", "Partner list"), ("Engagement chart", "Engagement chart")),
     ),
+    *_TIERS_LIST_PARAMS,
     ParamSpec(
         "whatif_tab",
         "What-if view",
@@ -388,144 +447,22 @@ class View:
         return out
 
 
-@dataclass(frozen=True)
-class ParamProblem:
-    """A parameter value that could not be used, why, and what is used instead."""
-
-    name: str
-    value: str
-    message: str
-    fallback: str = "the default"
-
-    def __str__(self) -> str:
-        return f"{self.name}={self.value!r}: {self.message}"
+APP_NAMES: frozenset[str] = frozenset({"embed", "embed_options"})
+"""Link parameters Streamlit reads itself (how an app is embedded): not ours, never refused."""
 
 
-class ParamError(ValueError):
-    """Raised by `parse_view_strict` with every bad parameter at once."""
-
-    def __init__(self, problems: list[ParamProblem]):
-        self.problems = problems
-        super().__init__("; ".join(str(p) for p in problems))
-
-
-def format_param(spec: ParamSpec, value: object) -> str:
-    """A value as a link writes it."""
-    if spec.kind == "date":
-        assert isinstance(value, date)
-        return value.isoformat()
-    if spec.kind == "money":
-        assert isinstance(value, int | float)
-        return f"{value:g}" if float(value).is_integer() and abs(value) < 1e15 else repr(value)
-    if spec.kind == "bool":
-        return "true" if value else "false"
-    return str(value)
-
-
-def _bound(value: int | float) -> str:
-    return f"{value:,}" if float(value).is_integer() else f"{value:g}"
-
-
-def _whole_number(text: str) -> int:
-    """An integer, also when written with a zero fraction ("5.0"), as a number control writes it."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError("not a whole number") from None
-    if not math.isfinite(number) or not number.is_integer():
-        raise ValueError("not a whole number")
-    return int(number)
-
-
-def parse_value(spec: ParamSpec, text: str, date_bounds: tuple[date, date] | None = None) -> object:
-    """One parameter's value from its text, or ValueError saying why it cannot be used."""
-    if spec.kind == "text":
-        return text
-    text = text.strip()
-    if text == "":
-        raise ValueError("is empty")
-    if spec.kind == "bool":
-        if text.lower() in ("true", "false"):  # what a bound toggle writes
-            return text.lower() == "true"
-        raise ValueError("not true or false")
-    if spec.kind == "choice":
-        for value, label in spec.choices:
-            if text == label:  # a link holds the label: what a bound select box writes
-                return value
-        raise ValueError("not one of " + ", ".join(label for _, label in spec.choices))
-    if spec.kind == "date":
-        try:
-            value = date.fromisoformat(text)
-        except ValueError:
-            raise ValueError("not a date; write it as YYYY-MM-DD") from None
-        if len(text) != 10:
-            raise ValueError("not a date; write it as YYYY-MM-DD")
-        if date_bounds is not None and not (date_bounds[0] <= value <= date_bounds[1]):
-            raise ValueError(
-                f"outside the data, which runs from {date_bounds[0].isoformat()} to {date_bounds[1].isoformat()}"
-            )
-        return value
-    if spec.kind == "int":
-        number: int | float = _whole_number(text)
-    else:
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValueError("not a number") from None
-        if not math.isfinite(number):
-            raise ValueError("not a finite number")
-    assert spec.min_value is not None and spec.max_value is not None
-    if not spec.min_value <= number <= spec.max_value:
-        raise ValueError(f"must be between {_bound(spec.min_value)} and {_bound(spec.max_value)}")
-    return number
-
-
-RawParams = Mapping[str, "str | Sequence[str] | None"]
-
-
-def _fallback_text(spec: ParamSpec, fallbacks: Mapping[str, object] | None) -> str:
-    """What a notice says is used instead of a refused value."""
-    fallback = (fallbacks or {}).get(spec.name, spec.default)
-    return "the default" if fallback in (None, "") else spec.label_of(format_param(spec, fallback))
-
-
-def parse_params(
-    raw: RawParams,
-    specs: Sequence[ParamSpec],
-    date_bounds: tuple[date, date] | None = None,
-    fallbacks: Mapping[str, object] | None = None,
-) -> tuple[dict[str, object], list[ParamProblem]]:
-    """Parse the given parameters leniently: a refused value is left out and named.
-
-    `raw` maps names to text (a URL parameter repeated with different values is refused); names
-    that are not among `specs` are ignored, and so are parameters not given. Returns the
-    values that could be used and one problem per value refused, saying what is used
-    instead (the spec's default, or `fallbacks[name]` where the caller knows better).
-    """
-    values: dict[str, object] = {}
-    problems: list[ParamProblem] = []
-    for spec in specs:
-        given = raw.get(spec.name)
-        if given is None:
+def unknown_names(raw: RawParams) -> list[ParamProblem]:
+    """A problem for each name in `raw` that is no parameter of this app (a misspelling, say),
+    naming the parameter it most likely meant."""
+    problems = []
+    for name, given in raw.items():
+        if name in SPEC_BY_NAME or name.lower() in APP_NAMES:
             continue
-        if not isinstance(given, str):
-            if not given:
-                continue
-            if len(set(given)) > 1:  # a control cannot show two values: neither is used
-                shown = _fallback_text(spec, fallbacks)
-                problems.append(ParamProblem(spec.name, ", ".join(given), f"is given {len(given)} times", shown))
-                continue
-            given = given[-1]
-        try:
-            values[spec.name] = parse_value(spec, given, date_bounds)
-        except ValueError as exc:
-            shown = _fallback_text(spec, fallbacks)
-            problems.append(ParamProblem(spec.name, given, str(exc), shown))
-    return values, problems
+        text = given if isinstance(given, str) else ", ".join(given or ())
+        close = difflib.get_close_matches(name, list(SPEC_BY_NAME), n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(ParamProblem(name, text, f"not a parameter of this app{hint}", fallback=""))
+    return problems
 
 
 def parse_view(

@@ -22,6 +22,21 @@ TIER_RANK: dict[str, int] = {tier: rank for rank, tier in enumerate(reversed(TIE
 """Tiers as numbers for sorting: drop 0, nurture 1, reward 2 (descending puts reward first)."""
 
 
+_SHORT_FORMS = {"msp": "MSP", "isv": "ISV", "var": "VAR", "oem": "OEM", "si": "SI", "mssp": "MSSP", "csp": "CSP"}
+
+
+def type_label(value: str) -> str:
+    """A partner type as a person reads it: a lower-case code ("system_integrator") as words
+    ("System integrator", short forms such as MSP in capitals); a value written with capitals
+    is the data's own way of writing it and is kept."""
+    if not value or value != value.lower():
+        return value
+    words = [_SHORT_FORMS.get(word, word) for word in value.replace("_", " ").split()]
+    if not words:
+        return value
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 @dataclass(frozen=True)
 class PartnerList:
     """The facts in partner-name order, and the values each filter of the list offers."""

@@ -12,14 +12,16 @@ from ui import charts, data, whatif
 from ui import format as fmt
 from ui.chart_export import with_rows
 from ui.downloads import chart_downloads, table_downloads
-from ui.frame import check_link, current
+from ui.frame import bound, check_link, current
 
 PAGE_ROWS = 100  # partners a page of the list shows; the downloads have them all
-# The downloads' columns: `python -m kpi segment`'s, then who the partner is with.
+# The downloads' columns: `python -m kpi segment`'s, then who the partner is with (types as in the data).
 DOWNLOAD_COLUMNS = (*SEGMENT_COLUMNS, "region", "partner_type", "channel_manager")
+# What a leader sorts and decides by first (tier and money), then why, then who manages it: at a
+# laptop's width the money columns are on screen, and the pinned name stays while scrolling sideways.
 LIST_COLUMNS = (
-    "partner_id",
     "partner_name",
+    "scorecard",
     "tier",
     "revenue",
     "cost",
@@ -37,32 +39,14 @@ LIST_COLUMNS = (
     "region",
     "partner_type",
     "channel_manager",
+    "partner_id",
 )
-PAGE_KEY = "tiers_page"
-# What the list can be sorted by: label -> column. Ties keep partner-name order.
-SORTS = {
-    "Revenue": "revenue",
-    "ROI": "roi",
-    "MRR": "mrr",
-    "Cost": "cost",
-    "Tier": "tier",
-    "Criteria met": "criteria_met",
-    "Trainings": "trainings",
-    "Shares": "content_shares",
-    "Views": "content_views",
-    "Logins": "logins",
-    "Active staff": "active_users",
-    "Deals registered": "deals_registered",
-    "Deals won": "deals_won",
-    "Partner name": "partner_name",
-    "Partner ID": "partner_id",
-}
-ORDERS = ("Descending", "Ascending")
 TAB = SPEC_BY_NAME["tiers_tab"]
-FILTERS = (  # column, label, widget key, placeholder
-    ("region", "Region", "tiers_region", "All regions"),
-    ("partner_type", "Partner type", "tiers_type", "All types"),
-    ("channel_manager", "Channel manager", "tiers_manager", "All managers"),
+TIER, SEARCH, SORT, ORDER, PAGE = (SPEC_BY_NAME[f"tiers_{n}"] for n in ("tier", "search", "sort", "order", "page"))
+FILTERS = (  # column, link parameter, placeholder
+    ("region", "tiers_region", "All regions"),
+    ("partner_type", "tiers_type", "All types"),
+    ("channel_manager", "tiers_manager", "All managers"),
 )
 
 frame = current()
@@ -79,20 +63,32 @@ st.caption(
 
 def _first_page() -> None:
     """A new filter or sort starts the list at its first page."""
-    st.session_state[PAGE_KEY] = 1
+    st.session_state[PAGE.name] = 1
+
+
+def _label(column: str):
+    return tiers.type_label if column == "partner_type" else str
 
 
 # Rows of controls in one horizontal container, not st.columns: one element instead of one a
-# column (every element is a websocket message of each rerun).
+# column (every element is a websocket message of each rerun). Every control is in the link.
 filters = st.container(horizontal=True)
-chosen = {"tier": filters.multiselect("Tier", TIERS, key="tiers_tier", placeholder="All tiers", on_change=_first_page)}
-for column, label, key, placeholder in FILTERS:
-    chosen[column] = filters.multiselect(
-        label, partners.options[column], key=key, placeholder=placeholder, on_change=_first_page
+chosen = {
+    "tier": bound(filters.multiselect, TIER.name, TIER.label, TIERS, placeholder="All tiers", on_change=_first_page)
+}
+for column, name, placeholder in FILTERS:
+    options, label = partners.options[column], _label(column)
+    chosen[column] = bound(
+        filters.multiselect,
+        name,
+        SPEC_BY_NAME[name].label,
+        options,
+        format_func=label,
+        known={label(option): option for option in options},
+        placeholder=placeholder,
+        on_change=_first_page,
     )
-search = filters.text_input(
-    "Search partner name", key="tiers_search", placeholder="e.g. Northwind", on_change=_first_page
-)
+search = bound(filters.text_input, SEARCH.name, SEARCH.label, placeholder="e.g. Northwind", on_change=_first_page)
 
 shown = tiers.filter_partners(segmented, chosen, search)
 headline = report.tiers_page(segmented, view, shown)
@@ -109,35 +105,42 @@ list_tab, chart_tab = st.tabs([label for _, label in TAB.choices], key=TAB.name,
 if list_tab.open:
     with list_tab:
         pages = max(1, math.ceil(shown.height / PAGE_ROWS))
-        if st.session_state.get(PAGE_KEY, 1) > pages:  # fewer partners than the page asked for
-            st.session_state[PAGE_KEY] = pages
+        if st.session_state.get(PAGE.name, 1) > pages:  # fewer partners than the page asked for
+            st.session_state[PAGE.name] = pages
         controls = st.container(horizontal=True, vertical_alignment="bottom")
-        sort_label = controls.selectbox(
-            "Sort by", list(SORTS), key="tiers_sort", on_change=_first_page, persist_state="page"
+        sort_by = bound(
+            controls.selectbox,
+            SORT.name,
+            SORT.label,
+            [value for value, _ in SORT.choices],
+            format_func=SORT.label_of,
+            on_change=_first_page,
+            persist_state="page",
         )
-        order = controls.radio(
-            "Order", ORDERS, key="tiers_order", horizontal=True, on_change=_first_page, persist_state="page"
+        order = bound(
+            controls.radio,
+            ORDER.name,
+            ORDER.label,
+            [value for value, _ in ORDER.choices],
+            format_func=ORDER.label_of,
+            horizontal=True,
+            on_change=_first_page,
+            persist_state="page",
         )
-        page = controls.number_input("Page", min_value=1, max_value=pages, step=1, key=PAGE_KEY, persist_state="page")
+        page = bound(
+            controls.number_input, PAGE.name, PAGE.label, min_value=1, max_value=pages, step=1, persist_state="page"
+        )
 
         # One sort of the filtered list; only the page's rows go to the browser.
-        ordered = tiers.sort_partners(shown, SORTS[sort_label], descending=order == ORDERS[0])
+        ordered = tiers.sort_partners(shown, sort_by, descending=order == "descending")
         first = (page - 1) * PAGE_ROWS
-        table = (
-            ordered.slice(first, PAGE_ROWS)
-            # What a leader sorts and decides by first (tier and money), then why, then who manages it:
-            # at a laptop's width the money columns are on screen without scrolling sideways.
-            .select(LIST_COLUMNS)
-            .with_columns((pl.col("roi") * 100).alias("roi"))
-        )
-        # Every partner shown (all pages), in this order.
-        table_downloads(
-            lambda: ordered.select(DOWNLOAD_COLUMNS),
-            f"tiers-partners-{view.as_of.isoformat()}",
-            "tiers_download",
-            controls,
-            sheet="partners",
-        )
+        rows = ordered.slice(first, PAGE_ROWS)
+        types = partners.options["partner_type"]
+        table = rows.with_columns(
+            (pl.col("roi") * 100).alias("roi"),
+            pl.col("partner_type").replace_strict({t: tiers.type_label(t) for t in types}, default=None),
+            pl.Series("scorecard", [whatif.link("scorecard", frame, scorecard_partner=p) for p in rows["partner_id"]]),
+        ).select(LIST_COLUMNS)
         money = fmt.money_column_format()
         st.dataframe(
             table.to_arrow(),  # Arrow straight through, no pandas detour
@@ -145,8 +148,11 @@ if list_tab.open:
             placeholder=fmt.EMPTY,
             height=460,
             column_config={
+                "partner_name": st.column_config.TextColumn("Partner", pinned=True),
+                "scorecard": st.column_config.LinkColumn(
+                    "Scorecard", display_text="Open", width="small", help="This partner's scorecard, in this view"
+                ),
                 "partner_id": st.column_config.TextColumn("ID"),
-                "partner_name": st.column_config.TextColumn("Partner"),
                 "region": "Region",
                 "partner_type": "Type",
                 "channel_manager": "Channel manager",
@@ -162,17 +168,28 @@ if list_tab.open:
                 "deals_won": "Deals won",
                 "revenue": st.column_config.NumberColumn("Revenue", format=money),
                 "cost": st.column_config.NumberColumn("Cost", format=money),
+                # No set width: the column is as wide as its longest value, so a large ROI is never cut.
                 "roi": st.column_config.NumberColumn(
-                    "ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost", width=90
+                    "ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost"
                 ),
                 "mrr": st.column_config.NumberColumn("MRR", format=money),
             },
         )
-        st.caption(
-            f"Partners {first + 1:,}-{first + table.height:,} of {shown.height:,}, sorted by {sort_label}, "
-            f"{order.lower()} ({fmt.EMPTY} last, ties by name). Page {page} of {pages}."
+        # Below the table, not at its top right corner, where the table's own toolbar shows on hover.
+        below = st.container(horizontal=True, vertical_alignment="center")
+        below.caption(
+            f"Partners {first + 1:,}-{first + table.height:,} of {shown.height:,}, sorted by "
+            f"{SORT.label_of(sort_by)}, {order} ({fmt.EMPTY} last, ties by name). Page {page} of {pages}."
             if shown.height
             else "No partner matches these filters."
+        )
+        # Every partner shown (all pages), in this order.
+        table_downloads(
+            lambda: ordered.select(DOWNLOAD_COLUMNS),
+            f"tiers-partners-{view.as_of.isoformat()}",
+            "tiers_download",
+            below,
+            sheet="partners",
         )
 
 if chart_tab.open:

@@ -215,7 +215,7 @@ def test_the_list_filters_by_tier_region_type_and_channel_manager(list_db, monke
 def test_filters_offer_the_values_in_the_data_and_combine(list_db, monkeypatch):
     at = open_tiers(list_db, monkeypatch)
     assert at.multiselect(key="tiers_region").options == ["APAC", "EMEA"]
-    assert at.multiselect(key="tiers_type").options == ["msp", "reseller"]
+    assert at.multiselect(key="tiers_type").options == ["MSP", "Reseller"]  # the data's msp, reseller, readable
     assert at.multiselect(key="tiers_manager").options == ["Ann"]  # no manager on record is not an option
     at.multiselect(key="tiers_region").set_value(["APAC"]).run()
     at.multiselect(key="tiers_type").set_value(["reseller"]).run()
@@ -315,7 +315,7 @@ def test_the_chart_tab_shows_only_the_chart_and_the_list_keeps_its_sort_and_page
     assert shown_line(at) == "**230** of 230 partners shown: reward **50** · nurture **150** · drop **30**"
     at.session_state["tiers_tab"] = "Partner list"
     at.run()
-    assert at.selectbox(key="tiers_sort").value == "ROI"
+    assert at.selectbox(key="tiers_sort").value == "roi"  # shown as ROI
     assert list_caption(at).startswith("Partners 101-200 of 230, sorted by ROI")
 
 

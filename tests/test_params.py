@@ -6,7 +6,16 @@ import dataclasses
 
 import pytest
 
-from kpi.params import PAGE_PARAMS, PARAMS, ParamError, View, parse_params, parse_view, parse_view_strict
+from kpi.params import (
+    PAGE_PARAMS,
+    PARAMS,
+    ParamError,
+    View,
+    parse_params,
+    parse_view,
+    parse_view_strict,
+    unknown_names,
+)
 from tests.conftest import d
 
 LATEST = d("2026-10-31")  # the data's default as-of date in these tests
@@ -62,7 +71,8 @@ def test_parse_reads_every_parameter():
         ("window_days", "abc", "not a whole number"),
         ("window_days", "0", "between 1 and 730"),
         ("window_days", "30.5", "not a whole number"),
-        ("min_trainings", "-1", "between 0 and 50"),
+        ("min_trainings", "-1", "between 0 and 20"),
+        ("min_shares", "21", "between 0 and 20"),
         ("min_criteria", "4", "between 0 and 3"),
         ("reward_min_revenue", "inf", "not a finite number"),
         ("reward_min_revenue", "$5,000", "not a number"),
@@ -135,6 +145,14 @@ def test_page_parameters_are_declared_in_the_same_table_style():
     names = [p.name for p in PAGE_PARAMS]
     assert names == [
         "tiers_tab",
+        "tiers_tier",
+        "tiers_region",
+        "tiers_type",
+        "tiers_manager",
+        "tiers_search",
+        "tiers_sort",
+        "tiers_order",
+        "tiers_page",
         "whatif_tab",
         "roi_group",
         "engagement_rank",
@@ -165,6 +183,13 @@ def test_page_parameters_are_declared_in_the_same_table_style():
         ("engagement_staff_search", "", ""),  # an empty search is no search, not a problem
         ("curves", "true", True),  # what a bound toggle writes
         ("curves", "False", False),
+        ("tiers_sort", "ROI", "roi"),  # the label the sort control shows
+        ("tiers_order", "Ascending", "ascending"),
+        ("tiers_page", "3", 3),
+        ("tiers_search", "north wind", "north wind"),
+        ("tiers_tier", ["reward", "drop"], ("reward", "drop")),  # a filter: once a value
+        ("tiers_tier", ["drop", "drop"], ("drop",)),
+        ("tiers_tier", "", ()),  # nothing chosen: every tier
     ],
 )
 def test_page_parameters_parse_like_the_view(name, text, value):
@@ -187,6 +212,11 @@ def test_page_parameters_parse_like_the_view(name, text, value):
         ("roi_group", "region", "not one of Tier, Region", "Tier"),  # the value, not what the control shows
         ("tiers_tab", "Chart", "not one of Partner list, Engagement chart", "Partner list"),
         ("curves", "yes", "not true or false", "off"),
+        ("tiers_sort", "revenue", "not one of Revenue, ROI, MRR", "Revenue"),
+        ("tiers_order", "down", "not one of Descending, Ascending", "Descending"),
+        ("tiers_page", "0", "must be between 1 and 100,000", "1"),
+        ("tiers_page", "two", "not a whole number", "1"),
+        ("tiers_search", ["a", "b"], "is given 2 times", "the default"),
     ],
 )
 def test_a_bad_page_parameter_is_named_with_what_is_used_instead(name, text, message, fallback):
@@ -195,3 +225,28 @@ def test_a_bad_page_parameter_is_named_with_what_is_used_instead(name, text, mes
     assert [p.name for p in problems] == [name]
     assert message in problems[0].message
     assert problems[0].fallback == fallback
+
+
+def test_a_filter_keeps_its_good_values_and_names_the_others():
+    values, problems = parse_params({"tiers_tier": ["reward", "gold", "drop", "silver"]}, PAGE_PARAMS)
+    assert values["tiers_tier"] == ("reward", "drop")
+    assert [(p.name, p.value, p.message) for p in problems] == [
+        ("tiers_tier", "gold, silver", "not one of reward, nurture, drop")
+    ]
+
+
+def test_a_value_of_the_data_is_checked_against_the_data():
+    known = {"tiers_region": {"EMEA": "EMEA", "APAC": "APAC"}, "tiers_type": {"System integrator": "system_integrator"}}
+    values, problems = parse_params(
+        {"tiers_region": ["EMEA", "Mars"], "tiers_type": "System integrator"}, PAGE_PARAMS, known=known
+    )
+    assert values == {"tiers_region": ("EMEA",), "tiers_type": ("system_integrator",)}  # a label stands for its value
+    assert [(p.value, p.message) for p in problems] == [("Mars", "not in the data, which has APAC, EMEA")]
+
+
+def test_a_name_that_is_no_parameter_is_named_with_the_one_it_most_likely_meant():
+    problems = unknown_names({"min_trainng": "2", "window_days": "30", "embed": "true", "utm_source": ["a", "b"]})
+    assert [(p.name, p.value, p.message, p.fallback) for p in problems] == [
+        ("min_trainng", "2", "not a parameter of this app (did you mean min_trainings?)", ""),
+        ("utm_source", "a, b", "not a parameter of this app", ""),
+    ]

@@ -123,7 +123,7 @@ def test_the_command_line_saves_renames_deletes_and_sets_the_policy(db):
         (("save", ""), "error: a scenario needs a name: the name is empty\n"),
         (("save", "z" * 61), "error: the scenario name 'zzzzzzzzzzzzzzzzzzzz'... is 61 characters long; at most 60\n"),
         (("save", "Policy"), "error: the name 'Policy' is already taken by the scenario 'policy'\n"),
-        (("save", "x", "--min-trainings", "51"), "error: min_trainings '51': must be between 0 and 50\n"),
+        (("save", "x", "--min-trainings", "21"), "error: min_trainings '21': must be between 0 and 20\n"),
         (
             ("delete", "policy"),
             "error: 'policy' is the policy and cannot be deleted; make another scenario the policy first\n",
