@@ -9,7 +9,7 @@ and apply the view's thresholds in memory.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -137,14 +137,19 @@ def monthly_history(
     `months` is `program_months(metrics.partner_months(con, as_of))` (the last MONTHS_SHOWN
     calendar months, the as-of month ending at A), read here unless the caller already has
     it. At each month end D the partners in the program that day are counted over the
-    window of W days ending on D (`metrics.facts_at`: the same facts as today's, at an
-    earlier date) and grouped by their criteria counts (`activation_counts`). Apply a
-    view's thresholds with `monthly`.
+    window of W days ending on D and grouped by their criteria counts: `criteria_history`,
+    the counts `activation_counts(metrics.facts_at(...))` gives, read without the facts
+    activation does not need. Apply a view's thresholds with `monthly`.
     """
     if months is None:
         months = program_months(metrics.partner_months(con, as_of))
-    facts = metrics.facts_at(con, months["month_end"].to_list(), window_days)
-    return MonthlyHistory(months, activation_counts(facts))
+    return MonthlyHistory(months, criteria_history(con, months["month_end"].to_list(), window_days))
+
+
+def criteria_history(con: duckdb.DuckDBPyConnection, as_of_dates: Sequence[date], window_days: int) -> pl.DataFrame:
+    """`activation_counts` of the partners at each of `as_of_dates`, each counted over its own
+    window of `window_days` (kpi/sql/criteria_history.sql)."""
+    return query(con, "criteria_history", as_of_dates=[d.isoformat() for d in as_of_dates], window_days=window_days)
 
 
 def monthly(history: MonthlyHistory, view: View) -> pl.DataFrame:

@@ -256,6 +256,22 @@ def test_the_as_of_month_matches_the_window_numbers_on_the_demo(demo_db):
         assert dict(got.iter_rows()) == dict(expected.iter_rows())
 
 
+@pytest.mark.parametrize("window_days", [1, 30, 90, 365])
+def test_criteria_history_counts_what_the_partner_facts_count_at_each_month_end(demo_db, window_days):
+    # The ROI page's history reads only the three criteria counts: the same groups, the same
+    # partners in each, as grouping the full facts at those dates.
+    con = connect(demo_db)
+    try:
+        ends = roi.program_months(metrics.partner_months(con, data_span(con)[1]))["month_end"].to_list()
+        expected = roi.activation_counts(metrics.facts_at(con, ends, window_days))
+        got = roi.criteria_history(con, ends, window_days)
+    finally:
+        con.close()
+    key = ["as_of", *roi.CRITERIA_COLUMNS]
+    assert got.sort(key).equals(expected.sort(key).select(got.columns))
+    assert got["partners"].sum() == expected["partners"].sum() > 0
+
+
 # --- by investment category --------------------------------------------------------------------------
 
 
