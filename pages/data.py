@@ -38,6 +38,10 @@ if current is not None:
     rows = ", ".join(f"{table} {count:,}" for table, count in current.table_rows.items())
     st.caption(f"Loaded {current.loaded_at:%Y-%m-%d %H:%M} from {current.source}: {rows}.")
 
+# Open for a newcomer; once files are in the upload box, the mapping is what matters.
+upload_key = "data_upload" + (f"_{loads_done}" if (loads_done := st.session_state.get(LOADS_DONE_KEY, 0)) else "")
+ui_upload.onboarding(expanded=not st.session_state.get(upload_key))
+
 access = ui_access.current()
 if not access.can_edit:
     st.info(f"{access.why_not_edit()}. Data can be loaded with `python -m kpi load`.", icon=":material/lock:")
@@ -49,7 +53,7 @@ files = st.file_uploader(
     type=["csv", "parquet", "xlsx"],
     accept_multiple_files=True,
     # A new key after each load empties the box, so the loaded files leave the staging folder.
-    key="data_upload" + (f"_{loads_done}" if (loads_done := st.session_state.get(LOADS_DONE_KEY, 0)) else ""),
+    key=upload_key,
 )
 saved = [kmap.Mapping.from_json(text) for text in history.saved_mappings(DB).values()] if DB.exists() else []
 
@@ -107,21 +111,22 @@ if file_mappings:
         for warning in validation.warnings:
             st.warning(warning, icon=":material/info:")
         if not validation.ok:
+            problems = ui_upload.problems_shown(validation.problems, mapping)
             st.error(
-                f"**{validation.problems.height:,} problem(s)**: nothing was loaded. Fix the files or the mapping "
+                f"**{problems.height:,} problem(s)**: nothing was loaded. Fix the files or the mapping "
                 "and check again.",
                 icon=":material/block:",
             )
             st.markdown("Problems by kind")
-            kinds = ui_upload.problem_summary(validation.problems)
+            kinds = ui_upload.problem_summary(problems)
             st.dataframe(kinds, hide_index=True)
             table_downloads(lambda: kinds, f"data-problem-kinds-{TODAY}", "data_problem_kinds_download", sheet="kinds")
-            st.markdown("Every problem (file, row as your spreadsheet counts it, column, value)")
-            st.dataframe(validation.problems.head(1000), hide_index=True, height=300)
+            st.markdown("Every problem (file, row as your spreadsheet counts it, your column (ours), value)")
+            st.dataframe(problems.head(1000), hide_index=True, height=300)
             # Every problem, not only the first 1,000; the values come from the files, so the
             # CSV is written safe to open in a spreadsheet.
             table_downloads(
-                lambda: validation.problems, f"data-problems-{TODAY}", "data_problems_download", sheet="problems"
+                lambda: problems, f"data-problems-{TODAY}", "data_problems_download", sheet="problems"
             )
         else:
             table_rows = checked[1].table_rows

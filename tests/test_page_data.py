@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from kpi import history
 from kpi.params import View
+from kpi.schema import TABLE_NAMES
+from kpi.validate import IMPOSSIBLE_DATE
 from tests.conftest import ROOT, default_view, engine_summary, metric, open_page
 from tests.test_ui_downloads import button_keys, pairs, recorded_downloads
 from ui import format as fmt
@@ -93,7 +95,8 @@ def test_a_refused_upload_lists_every_problem_and_changes_nothing(demo_db, tmp_p
     assert not at.exception
     assert "2 problem(s)" in at.error[0].value
     problems = next(df.value for df in at.dataframe if "problem" in df.value.columns and "row" in df.value.columns)
-    assert set(problems["column"]) == {"partner_id", "registered_on"}
+    # Each column named as the export has it, next to ours.
+    assert set(problems["column"]) == {"Account ID (partner_id)", "Created Date (registered_on)"}
     assert set(problems["row"]) == {3, 4}
     assert not [b for b in at.button if b.key == "data_confirm"]
     assert db.read_bytes() == before
@@ -236,7 +239,7 @@ def test_files_that_change_after_the_check_are_checked_again_and_nothing_is_load
     assert not at.exception
     assert "1 problem(s)" in at.error[0].value
     problems = next(df.value for df in at.dataframe if "problem" in df.value.columns and "row" in df.value.columns)
-    assert problems[["row", "column", "value"]].values.tolist() == [[3, "partner_id", "A-9"]]
+    assert problems[["row", "column", "value"]].values.tolist() == [[3, "Account ID (partner_id)", "A-9"]]
     assert db.read_bytes() == before
     assert len(history.list_loads(db)) == 1
 
@@ -307,7 +310,7 @@ def test_each_upload_is_read_once_for_its_preview(demo_db, tmp_path, monkeypatch
 def test_names_alike_but_not_the_same_get_a_mapping_each(demo_db, monkeypatch):
     at = upload(open_data_page(demo_db, monkeypatch), ("accounts 1.csv", ACCOUNTS), ("accounts_1.csv", ACCOUNTS))
     assert not at.exception
-    assert [e.label for e in at.expander] == ["accounts 1.csv", "accounts_1.csv"]
+    assert [e.label for e in at.expander][3:] == ["accounts 1.csv", "accounts_1.csv"]  # after the three guides
     assert [s.value for s in at.selectbox if s.label == "Load this file as"] == ["partners", "partners"]
 
 
@@ -388,3 +391,79 @@ def test_an_upload_with_a_hostile_name_is_staged_under_a_safe_one(demo_db, monke
     staged = sorted(p.name for p in Path(at.session_state["data_staging"]).iterdir())
     assert staged == [shown]
     assert [s.value for s in at.selectbox if s.label == "Load this file as"] == ["partners"]
+
+
+# --- a newcomer's first visit --------------------------------------------------------------------
+
+
+def test_a_newcomer_gets_the_five_tables_and_a_template_for_each_that_loads_as_it_is(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    downloads = recorded_downloads(monkeypatch)
+    at = open_data_page(db, monkeypatch)
+    assert not at.exception
+    guide = at.expander[0]
+    assert guide.label.startswith("New here? The five tables") and guide.proto.expanded
+    text = " ".join(m.value for m in guide.markdown)
+    for table in TABLE_NAMES:
+        assert f"**{table}**" in text
+    assert "a row is one deal a partner registered" in text
+    assert "Columns: `deal_id`, `partner_id`, `registered_on`, `status` (required)" in text
+    templates = {table: downloads[f"data_template_{table}"] for table in TABLE_NAMES}
+    assert {t.file_name for t in templates.values()} == {f"{table}.csv" for table in TABLE_NAMES}
+
+    # The five templates, uploaded as downloaded, map to themselves and pass every rule.
+    at = upload(at, *((t.file_name, t.data.encode()) for t in templates.values()))
+    assert [s.value for s in at.selectbox if s.label == "Load this file as"] == list(TABLE_NAMES)
+    at.button(key="data_check").click().run()
+    assert any("Every row passed" in s.value for s in at.success)
+    counts = next(df.value for df in at.dataframe if list(df.value.columns) == ["table", "rows"])
+    assert dict(zip(counts["table"], counts["rows"], strict=True)) == dict.fromkeys(TABLE_NAMES, 2)
+
+
+def test_the_data_guide_and_the_mapping_guide_read_inside_the_app(demo_db, monkeypatch):
+    at = open_data_page(demo_db, monkeypatch)
+    guides = {e.label: " ".join(m.value for m in e.markdown) for e in at.expander}
+    data_guide = guides["The full data guide: every column and rule"]
+    assert "| deals | deal_id | yes | unique |" in data_guide
+    # A link to another docs file would not open inside the app: its words stay, as text.
+    assert "see mapping.md." in data_guide and "](mapping.md)" not in data_guide
+    assert data_guide.startswith("## Your data: the five tables")  # under the page's own title
+    assert "## The mapping file" not in data_guide
+    assert "### The mapping file" in guides["How your own exports are mapped onto the five tables"]
+
+
+SPREADSHEET_DEALS = (
+    b"Deal,Account ID,Registered,Stage,Closed,Amount\r\n"
+    b"D-1,A-1,2026-02-01,won,2026-02-30,100\r\n"  # no 30 February
+    b"D-2,A-2,2026-02-03,lost,2026-03-02,0\r\n"
+    b"D-3,A-3,2026-02-05,open,,50\r\n"
+)
+
+
+def test_a_spreadsheets_deal_and_closed_columns_are_mapped_and_named_in_problems(demo_db, tmp_path, monkeypatch):
+    db = tmp_path / "program.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    at = upload(open_data_page(db, monkeypatch), ("accounts.csv", ACCOUNTS), ("deals.csv", SPREADSHEET_DEALS))
+    assert not at.expander[0].proto.expanded  # files in the box: the mapping is what matters now
+    assert selectbox_by_label(at, "deal_id *").value == "Deal"
+    assert selectbox_by_label(at, "closed_on").value == "Closed"
+    at.button(key="data_check").click().run()
+    problems = next(df.value for df in at.dataframe if "problem" in df.value.columns and "row" in df.value.columns)
+    assert problems[["row", "column", "value", "problem"]].values.tolist() == [
+        [2, "Closed (closed_on)", "2026-02-30", IMPOSSIBLE_DATE]
+    ]
+
+    # The close date left unmapped: one problem says so, not an empty value on every closed deal.
+    selectbox_by_label(at, "closed_on").set_value(ui_upload.NOT_MAPPED).run()
+    at.button(key="data_check").click().run()
+    problems = next(df.value for df in at.dataframe if "problem" in df.value.columns and "row" in df.value.columns)
+    assert problems[["row", "column", "value", "problem"]].values.tolist() == [
+        [
+            1,
+            "closed_on",
+            "",  # no value to show, rather than "None"
+            "column not mapped: won and lost deals need a close date (2 row(s)); "
+            "pick your column for it in the mapping or set a fixed value",
+        ]
+    ]

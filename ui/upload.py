@@ -21,7 +21,9 @@ import polars as pl
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from kpi import data_guide
 from kpi import mapping as kmap
+from kpi.problems import name_source_columns
 from kpi.read import preview_source
 from kpi.schema import ACTIVITY_KINDS, DEAL_STATUSES, TABLE_BY_NAME, TABLE_NAMES
 from kpi.source import SourceFile, size_problem
@@ -331,3 +333,69 @@ def problem_summary(problems: pl.DataFrame) -> pl.DataFrame:
         .sort("count", descending=True)
         .select("count", "file", "column", "problem")
     )
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+_DOC_LINK = re.compile(r"\[([^\]]+)\]\((?!https?://)[^)]*\)")
+
+
+def doc_text(name: str) -> str:
+    """docs/NAME as markdown to read inside the app (offline).
+
+    Our own text, so it is drawn as markdown; a link to another docs file becomes its
+    plain text (it would not open inside the app); headings go one level down, to sit
+    under the page's own title.
+    """
+    lines: list[str] = []
+    fenced = False
+    for line in (DOCS / name).read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            line = _DOC_LINK.sub(r"\1", line)
+            if line.startswith("#"):
+                line = "#" + line
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def onboarding(expanded: bool) -> None:
+    """The five tables in a few lines each, a template file per table, and the data docs."""
+    with st.expander(
+        "New here? The five tables, a template for each, and the full guide",
+        expanded=expanded,
+        icon=":material/school:",
+    ):
+        st.markdown(
+            "Upload one file per table (CSV, Excel or Parquet). Your own exports with your own "
+            "column names are fine: the next step maps them. Or start from a template: it has "
+            "our column names and two example rows to replace."
+        )
+        for table, means in data_guide.GUIDE:
+            names = data_guide.required_and_optional(table)
+            required, optional = (", ".join(f"`{name}`" for name in group) for group in names)
+            text, button = st.columns([5, 1], vertical_alignment="center")
+            text.markdown(
+                f"**{table.name}**{' (the one required table)' if table.required else ''}: a row is {means}  \n"
+                f"Columns: {required} (required)" + (f"; {optional} (optional)" if optional else "")
+            )
+            button.download_button(
+                f"{table.name}.csv",
+                data_guide.template_csv(table.name),
+                file_name=f"{table.name}.csv",
+                mime="text/csv",
+                key=f"data_template_{table.name}",
+                icon=":material/download:",
+                help=f"A template for {table.name}: the header and two example rows.",
+            )
+    with st.expander("The full data guide: every column and rule", icon=":material/menu_book:"):
+        st.markdown(doc_text("data.md"))
+    with st.expander("How your own exports are mapped onto the five tables", icon=":material/schema:"):
+        st.markdown(doc_text("mapping.md"))
+
+
+def problems_shown(problems: pl.DataFrame, mapping: kmap.Mapping) -> pl.DataFrame:
+    """The problems as the page shows them: each mapped column named by the user's own column
+    next to ours ("Closed (closed_on)"), and no value shown as blank rather than "None"."""
+    named = name_source_columns(problems, [(f.file, f.mapping) for f in mapping.files])
+    return named.with_columns(pl.col("value").fill_null(""))
