@@ -17,7 +17,6 @@ from tests.conftest import (
     d,
     default_view,
     load_tables,
-    metric,
     open_page,
     page_report,
     partner,
@@ -57,8 +56,44 @@ def engine(db: Path, view: View) -> dict:
         con.close()
 
 
+TABS = ("Month by month", "Retention", "By tier and partner", "Concentration")
+
+
+def open_tab(at, tab: str):
+    """The page with this tab open, as a click on it does (only the open tab is built)."""
+    at.session_state["recurring_tab"] = tab
+    at.run()
+    assert not at.exception
+    return at
+
+
+def somewhere(at, look):
+    """What `look` finds on the page: on the open tab, or else on the first tab that shows it."""
+    found = look(at)
+    for tab in TABS:
+        if found is not None:
+            break
+        found = look(open_tab(at, tab))
+    assert found is not None
+    return found
+
+
+def metric(at, label: str) -> str:
+    """The value of the card with this label, on whichever tab shows it (the headline on all)."""
+    return somewhere(at, lambda shown: next((m.value for m in shown.metric if m.label == label), None))
+
+
 def caption_with(at, text: str) -> str:
-    return next(c.value for c in at.caption if text in c.value)
+    return somewhere(at, lambda shown: next((c.value for c in shown.caption if text in c.value), None))
+
+
+def movement_table(at):
+    return open_tab(at, "Month by month").dataframe[0].value
+
+
+def top_table(at):
+    """The partners with the most MRR."""
+    return open_tab(at, "By tier and partner").dataframe[0].value
 
 
 def tier_caption(by_tier: pl.DataFrame) -> str:
@@ -93,11 +128,20 @@ def test_the_page_shows_the_engine_numbers_on_the_demo(demo_db, monkeypatch):
     # MRR by tier and the top partners by MRR.
     assert tier_caption(expected["by_tier"]) in caption_with(at, "split by today's tiers")
     top, with_mrr = expected["top"]
-    shown = at.dataframe[1].value
+    shown = top_table(at)
     assert shown["partner_name"].tolist() == top["partner_name"].to_list()
     assert shown["mrr"].tolist() == top["mrr"].to_list()
     assert shown["tier"].tolist() == top["tier"].to_list()
     assert f"of {with_mrr:,} partners with any recurring revenue" in caption_with(at, "partners with the most MRR")
+
+
+def test_a_link_opens_a_tab_and_the_headline_stays(demo_db, monkeypatch):
+    at = open_recurring(demo_db, monkeypatch, recurring_tab="Concentration")
+    expected = engine(demo_db, default_view(demo_db))
+    assert [s.value for s in at.main.subheader] == ["Revenue concentration"]
+    assert {m.label for m in at.metric} >= {"MRR", "ARR", "Net new MRR this month", "Top 10% share of revenue"}
+    assert "Net revenue retention" not in {m.label for m in at.metric}  # another tab: not built
+    assert next(m.value for m in at.metric if m.label == "MRR") == fmt.money(expected["summary"]["mrr"])
 
 
 def test_a_threshold_move_changes_mrr_by_tier_but_not_program_mrr(demo_db, monkeypatch):
@@ -110,7 +154,7 @@ def test_a_threshold_move_changes_mrr_by_tier_but_not_program_mrr(demo_db, monke
     after_tiers = caption_with(at, "split by today's tiers")
     assert tier_caption(expected["by_tier"]) in after_tiers
     assert after_tiers != before_tiers
-    assert at.dataframe[1].value["tier"].tolist() == expected["top"][0]["tier"].to_list()
+    assert top_table(at)["tier"].tolist() == expected["top"][0]["tier"].to_list()
 
 
 def test_a_shorter_window_in_the_link_changes_retention_not_mrr(demo_db, monkeypatch):
@@ -136,7 +180,7 @@ def test_hand_computed_book_on_the_page(book_db, monkeypatch):
     assert metric(at, "MRR") == "$145"
     assert metric(at, "ARR") == "$1,740"
     assert metric(at, "Net new MRR this month") == "$0"
-    table = at.dataframe[0].value
+    table = movement_table(at)
     assert table["month"].tolist() == ["May 2026", "Apr 2026", "Mar 2026", "Feb 2026", "Jan 2026", "Dec 2025"]
     march = table.iloc[2]
     assert (march["mrr_start"], march["new_mrr"], march["churned_mrr"]) == (300, 35, 0)
@@ -157,10 +201,13 @@ def test_hand_computed_book_on_the_page(book_db, monkeypatch):
     # MRR: A 100 of 145; 80% needs both.
     assert metric(at, "Top 10% share of MRR") == "69.0%"
     assert metric(at, "Partners bringing 80% of MRR") == "2"
-    top = at.dataframe[1].value
+    top = top_table(at)
     assert top["partner_name"].tolist() == ["Partner A", "Partner J"]
     # Both tables download as CSV and Excel, the four charts as PNG and SVG.
-    assert button_keys(at) == pairs("recurring_movement_download", "recurring_partners_download") | pairs(
+    keys = set()
+    for tab in TABS:
+        keys |= button_keys(open_tab(at, tab))
+    assert keys == pairs("recurring_movement_download", "recurring_partners_download") | pairs(
         *(f"recurring_{c}_chart_download" for c in ("history", "movement", "tier", "pareto")), chart=True
     )
     movement = downloads["recurring_movement_download_csv"]
@@ -202,8 +249,10 @@ def test_no_starting_book_and_no_revenue_show_n_a(tmp_path, monkeypatch):
     assert "retention is n/a" in caption_with(at, "No partner in the program had recurring revenue")
     assert metric(at, "Top 10% share of revenue") == "n/a"
     assert metric(at, "Partners bringing 80% of revenue") == "n/a"
-    assert "No revenue in the window" in at.info[0].value
-    assert at.dataframe[1].value.empty  # nobody has MRR
+    assert "No revenue in the window" in somewhere(
+        at, lambda shown: next((i.value for i in shown.info if "No revenue" in i.value), None)
+    )
+    assert top_table(at).empty  # nobody has MRR
 
 
 # --- chart specs ----------------------------------------------------------------------------------
@@ -343,8 +392,9 @@ def assert_shows(at, numbers: dict) -> None:
     assert by_tier in caption_with(at, "split by today's tiers")
     assert f"of {numbers['partners_with_mrr']:,} partners with any" in caption_with(at, "partners with the most MRR")
     assert f"of {fmt.count(revenue['partners'])} in the program" in caption_with(at, "Top 10% = the")
-    assert f"In the program on {retention['start_day']}" in next(
-        m.help for m in at.metric if m.label == "Partners with MRR at the window start"
+    start_card = "Partners with MRR at the window start"
+    assert f"In the program on {retention['start_day']}" in somewhere(
+        at, lambda shown: next((m.help for m in shown.metric if m.label == start_card), None)
     )
 
 
@@ -360,7 +410,8 @@ def test_the_partners_by_mrr_download_has_every_partner_with_mrr(demo_db, monkey
     at = open_recurring(demo_db, monkeypatch)
     expected = engine(demo_db, default_view(demo_db))
     top, with_mrr = expected["top"]
+    shown = top_table(at)  # its tab drawn, with its download
     every = downloads["recurring_partners_download_csv"].csv()
-    assert every.height == with_mrr > len(at.dataframe[1].value) == top.height
+    assert every.height == with_mrr > len(shown) == top.height
     assert every["partner_id"].head(top.height).to_list() == top["partner_id"].to_list()
     assert every["share_pct"].sum() == pytest.approx(100.0)
