@@ -8,7 +8,8 @@ from ui import charts_scorecard, data
 from ui import format as fmt
 from ui.chart_export import with_rows
 from ui.downloads import chart_downloads, file_part, table_downloads
-from ui.frame import bound, current
+from ui.frame import check_link, current
+from ui.links import raw
 
 frame = current()
 view = frame.view
@@ -16,11 +17,12 @@ as_of = view.as_of
 partners = data.scorecard_partners(frame.dataset)
 currency = fmt.currency_symbol()
 
-# The URL carries the partner's id in `scorecard_partner` (a bound text input). The name picker
-# is not bound itself: a bound select box puts its label, "name (id)", in the URL.
+# One picker, bound to the link. The link may name the partner by its id or by the picker's
+# "name (id)" (what a bound select box writes); text typed beyond the list is searched on Enter
+# (accept_new_options) and opens the first match, so a program larger than the list is reachable.
 PARTNER = SPEC_BY_NAME["scorecard_partner"]
-PARTNER_KEY = PARTNER.name
-PICK_KEY = "scorecard_pick"
+TAB = SPEC_BY_NAME["scorecard_tab"]
+NOTE_KEY = "scorecard_search_note"
 PICKER_MAX = 1_000
 CRITERION_LABELS = {
     "trainings": "Trainings",
@@ -39,41 +41,73 @@ def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
-def _follow_pick() -> None:
-    st.session_state[PARTNER_KEY] = st.session_state[PICK_KEY]
+def _resolve(picked: str | None) -> str | None:
+    """The partner id the picker's value names: an id, a "name (id)", or else the first partner
+    (by name) whose name or id contains the text."""
+    if not picked or picked in partners.rows:
+        return picked or None
+    text = picked.strip()
+    if text in partners.rows:
+        return text
+    if text.endswith(")") and (inner := text.rsplit("(", 1)[-1][:-1]) in partners.rows:
+        return inner
+    found, _ = data.scorecard_matches(frame.dataset, text, 1)
+    return found[0] if found else None
 
 
-search_col, pick_col, id_col = st.columns([2, 3, 1.2])
-with id_col:
-    typed = bound(st.text_input, PARTNER.name, PARTNER.label, placeholder="e.g. P00042", help=PARTNER.help).strip()
-partner_id = partners.ids[0]
-if typed in partners.rows:
-    partner_id = typed
-elif typed:
+def _follow_search() -> None:
+    """Typed text opens the first partner it matches, and the picker (and link) show it."""
+    typed = st.session_state[PARTNER.name]
+    if typed is None or typed in partners.rows:
+        st.session_state.pop(NOTE_KEY, None)
+        return
+    found, matched = data.scorecard_matches(frame.dataset, typed, 1)
+    if found:
+        st.session_state[PARTNER.name] = found[0]
+        st.session_state[NOTE_KEY] = (
+            f"{_plural(matched, 'partner')} match \u201c{typed.strip()}\u201d: showing the first by name. "
+            "Type more of the name to narrow it."
+            if matched > 1
+            else ""
+        )
+    else:
+        st.session_state[NOTE_KEY] = f"No partner's name or ID contains \u201c{typed.strip()}\u201d."
+
+
+# The picker lists at most PICKER_MAX partners (a list of every partner would slow every rerun).
+options, _ = data.scorecard_matches(frame.dataset, "", PICKER_MAX)
+linked = raw(PARTNER.name) if PARTNER.name not in st.session_state else None
+current_pick = st.session_state.get(PARTNER.name) or (linked[-1] if linked else None)
+partner_id = _resolve(current_pick)
+if partner_id is not None and partner_id not in options:
+    options = (partner_id, *options)
+picked = st.selectbox(
+    PARTNER.label,
+    options,
+    index=None,
+    format_func=lambda pid: partners.labels.get(pid, pid),
+    placeholder="Type a partner name or ID",
+    accept_new_options=True,
+    filter_mode="contains",  # the list keeps its order by name, so the first shown is the first match
+    key=PARTNER.name,
+    bind="query-params",
+    on_change=_follow_search,
+    help=PARTNER.help,
+)
+partner_id = _resolve(picked)
+if NOTE_KEY in st.session_state and st.session_state[NOTE_KEY]:
+    st.caption(fmt.plain(st.session_state[NOTE_KEY]))
+if picked and partner_id is None:
     st.warning(
-        f"No partner with id {fmt.plain(typed)}: showing {fmt.plain(partners.labels[partner_id])} instead. "
-        "Pick a partner by name, or check the id.",
+        f"No partner with the name or ID {fmt.plain(str(picked))}. Type part of a partner's name or ID.",
         icon=":material/person_off:",
     )
-search = search_col.text_input(
-    "Find a partner", key="scorecard_search", placeholder="part of a name or id", help="Narrows the list on the right."
-)
-# The picker lists at most PICKER_MAX partners (a list of every partner would slow every rerun).
-options, matched = data.scorecard_matches(frame.dataset, search, PICKER_MAX)
-if partner_id not in options:
-    options = (partner_id, *options)
-if st.session_state.get(PICK_KEY) != partner_id:
-    st.session_state[PICK_KEY] = partner_id
-pick_col.selectbox(
-    f"Partner ({matched:,} found)" if search.strip() else f"Partner ({len(partners.ids):,} in the data)",
-    options,
-    format_func=partners.labels.__getitem__,
-    key=PICK_KEY,
-    on_change=_follow_pick,
-    help="Type to filter the list by name or id.",
-)
-if matched > PICKER_MAX:
-    pick_col.caption(f"The list shows the first {PICKER_MAX:,} of {matched:,} by name: search to narrow it.")
+if partner_id is None:
+    st.info(
+        f"Type a partner's name or ID above to open its scorecard ({len(partners.ids):,} partners in the data).",
+        icon=":material/person_search:",
+    )
+    st.stop()
 
 partner = partners.rows[partner_id]
 st.header(fmt.plain(partner["partner_name"]), anchor=False)
@@ -103,12 +137,10 @@ if status != "in program":
     )
     st.info(
         f"**{fmt.plain(partner['partner_name'])}** is not in the program on {as_of.isoformat()}: {when}. "
-        "It has no tier on that date. Its months, staff and past weeks are below.",
+        "It has no tier on that date. Its months, staff and past weeks are in the tabs below.",
         icon=":material/event_busy:",
     )
 else:
-    reasons = scorecard.explain_tier(record.today, view)  # the why, in words, below
-    enabled = [c for c in reasons.criteria if c.enabled]
     # Two rows of three: six cards in one row cut off a value like "$1,234,567" on a projector.
     cols = [*st.columns(3), *st.columns(3)]
     cols[0].metric("Tier", numbers["tier"].capitalize(), border=True)
@@ -141,6 +173,14 @@ else:
     for column, (label, key) in zip(st.columns(len(behaviour)), behaviour, strict=True):
         column.metric(label, fmt.count(numbers[key]))
 
+
+def _why() -> None:
+    """The tier and why, criterion by criterion and rule by rule, in words."""
+    if status != "in program":
+        st.caption("No tier on the as-of date: the partner is not in the program then.")
+        return
+    reasons = scorecard.explain_tier(record.today, view)
+    enabled = [c for c in reasons.criteria if c.enabled]
     st.subheader(f"Why {reasons.tier}")
     lines = []
     for check in reasons.criteria:
@@ -208,111 +248,131 @@ else:
         rule = [f"**Nurture**: not reward, because {missed_reward}.", f"Not drop, because {missed_drop}."]
     st.markdown("\n\n".join(rule))
 
-# --- month by month -----------------------------------------------------------------------
-st.subheader("Month by month")
-if record.months.is_empty():
-    st.info("Nothing to show month by month: no activity, deals or spend up to the as-of date.")
-else:
-    st.vega_lite_chart(tables.months_spec, width="stretch")
-    chart_downloads(lambda: tables.months_spec, f"{NAME}-money-{ON}", "scorecard_months_chart_download")
-    shown = min(numbers["months"], charts_scorecard.MONTHS_SHOWN)
-    st.caption(
-        f"Grey bars: revenue won in each calendar month (one-time amount plus first-year recurring); purple bars: "
-        f"what was invested in the partner that month; blue line: recurring revenue (MRR) live at each month end. "
-        f"The last {shown} of {numbers['months']} months, up to {as_of.isoformat()}."
+
+def _months() -> None:
+    """Money and activity month by month."""
+    st.subheader("Month by month")
+    if record.months.is_empty():
+        st.info("Nothing to show month by month: no activity, deals or spend up to the as-of date.")
+    else:
+        st.vega_lite_chart(tables.months_spec, width="stretch")
+        chart_downloads(lambda: tables.months_spec, f"{NAME}-money-{ON}", "scorecard_months_chart_download")
+        shown = min(numbers["months"], charts_scorecard.MONTHS_SHOWN)
+        st.caption(
+            f"Grey bars: revenue won in each calendar month (one-time amount plus first-year recurring); purple bars: "
+            f"what was invested in the partner that month; blue line: recurring revenue (MRR) live at each month end. "
+            f"The last {shown} of {numbers['months']} months, up to {as_of.isoformat()}."
+        )
+        money = fmt.money_column_format()
+        st.dataframe(
+            tables.months_table,
+            hide_index=True,
+            placeholder=fmt.EMPTY,
+            column_config={
+                "month": "Month",
+                "in_program": st.column_config.CheckboxColumn("In program", help="In the program at the month end"),
+                "trainings": "Trainings",
+                "content_shares": "Shares",
+                "content_views": "Views",
+                "logins": "Logins",
+                "deals_registered": "Deals registered",
+                "deals_won": "Won",
+                "deals_lost": "Lost",
+                "revenue": st.column_config.NumberColumn("Revenue", format=money),
+                "mrr": st.column_config.NumberColumn("MRR at month end", format=money),
+                "cost": st.column_config.NumberColumn("Cost", format=money),
+                "roi": st.column_config.NumberColumn("ROI", format="%+.1f%%", help="n/a in a month with no cost"),
+            },
+        )
+        table_downloads(  # every month, newest first; ROI as a ratio (Excel shows it as a percentage)
+            lambda: record.months.reverse().drop("partner_id", "partner_name", "month_end"),
+            f"{NAME}-months-{ON}",
+            "scorecard_months_download",
+            sheet="months",
+        )
+
+
+def _staff() -> None:
+    """The partner's people and what each did."""
+    st.subheader("Staff")
+    staff = numbers["staff"]
+    if staff["on_record"] == 0:
+        st.info("This partner has no staff on record (no partner_users rows).", icon=":material/person_off:")
+    if not record.staff.is_empty():
+        more = (
+            f" The {charts_scorecard.STAFF_SHOWN} most active are listed."
+            if record.staff.height > charts_scorecard.STAFF_SHOWN
+            else ""
+        )
+        st.caption(
+            f"{staff['on_record']:,} staff on record, {staff['active']:,} active in the window. "
+            f"Activities in the {view.window_days} "
+            f"days up to {as_of.isoformat()}, logins included; last active is the latest day with any activity, "
+            f"also before the window. Activities recorded without a person show as {charts_scorecard.NO_USER}.{more}"
+        )
+        st.dataframe(
+            tables.staff_table,
+            hide_index=True,
+            placeholder=fmt.EMPTY,
+            column_config={
+                "user_name": "Name",
+                "role": "Role",
+                "trainings": "Trainings",
+                "content_shares": "Shares",
+                "content_views": "Views",
+                "logins": "Logins",
+                "activities": st.column_config.NumberColumn(
+                    "All activities", help="Trainings + shares + views + logins"
+                ),
+                "last_active_on": st.column_config.DateColumn("Last active", format="YYYY-MM-DD"),
+            },
+        )
+        table_downloads(  # every person, not only the most active
+            lambda: charts_scorecard.staff_table(record.staff),
+            f"{NAME}-staff-{ON}",
+            "scorecard_staff_download",
+            sheet="staff",
+        )
+
+
+def _history() -> None:
+    """The tier week by week."""
+    st.subheader(f"Tier over the past {scorecard.HISTORY_WEEKS} weeks")
+    history_spec = charts_scorecard.tier_history_template(currency)
+    st.vega_lite_chart(with_rows(history_spec, weekly.points), width="stretch")
+    chart_downloads(
+        lambda: with_rows(history_spec, weekly.points), f"{NAME}-tier-history-{ON}", "scorecard_history_chart_download"
     )
-    money = fmt.money_column_format()
+    st.caption(
+        f"Each square is one week: the tier this partner would have had on that day, with a {view.window_days}-day "
+        "window ending there and today's thresholds. Weeks in each tier: "
+        + " · ".join(f"{tier} {weeks}" for tier, weeks in numbers["weeks_in_tier"].items() if weeks)
+        + "."
+    )
     st.dataframe(
-        tables.months_table,
+        weekly.table,
         hide_index=True,
         placeholder=fmt.EMPTY,
         column_config={
-            "month": "Month",
-            "in_program": st.column_config.CheckboxColumn("In program", help="In the program at the month end"),
-            "trainings": "Trainings",
-            "content_shares": "Shares",
-            "content_views": "Views",
-            "logins": "Logins",
-            "deals_registered": "Deals registered",
-            "deals_won": "Won",
-            "deals_lost": "Lost",
-            "revenue": st.column_config.NumberColumn("Revenue", format=money),
-            "mrr": st.column_config.NumberColumn("MRR at month end", format=money),
-            "cost": st.column_config.NumberColumn("Cost", format=money),
-            "roi": st.column_config.NumberColumn("ROI", format="%+.1f%%", help="n/a in a month with no cost"),
+            "as_of": "Week ending",
+            "tier": "Tier",
+            "criteria_met": "Criteria met",
+            "revenue": st.column_config.NumberColumn("Revenue in the window", format=fmt.money_column_format()),
+            "actions": "Actions",
         },
     )
-    table_downloads(  # every month, newest first; ROI as a ratio (Excel shows it as a percentage)
-        lambda: record.months.reverse().drop("partner_id", "partner_name", "month_end"),
-        f"{NAME}-months-{ON}",
-        "scorecard_months_download",
-        sheet="months",
+    table_downloads(
+        lambda: weekly.history.reverse(),
+        f"{NAME}-tier-history-{ON}",
+        "scorecard_history_download",
+        sheet="tier history",
     )
 
-# --- staff --------------------------------------------------------------------------------
-st.subheader("Staff")
-staff = numbers["staff"]
-if staff["on_record"] == 0:
-    st.info("This partner has no staff on record (no partner_users rows).", icon=":material/person_off:")
-if not record.staff.is_empty():
-    more = (
-        f" The {charts_scorecard.STAFF_SHOWN} most active are listed."
-        if record.staff.height > charts_scorecard.STAFF_SHOWN
-        else ""
-    )
-    st.caption(
-        f"{staff['on_record']:,} staff on record, {staff['active']:,} active in the window. "
-        f"Activities in the {view.window_days} "
-        f"days up to {as_of.isoformat()}, logins included; last active is the latest day with any activity, "
-        f"also before the window. Activities recorded without a person show as {charts_scorecard.NO_USER}.{more}"
-    )
-    st.dataframe(
-        tables.staff_table,
-        hide_index=True,
-        placeholder=fmt.EMPTY,
-        column_config={
-            "user_name": "Name",
-            "role": "Role",
-            "trainings": "Trainings",
-            "content_shares": "Shares",
-            "content_views": "Views",
-            "logins": "Logins",
-            "activities": st.column_config.NumberColumn("All activities", help="Trainings + shares + views + logins"),
-            "last_active_on": st.column_config.DateColumn("Last active", format="YYYY-MM-DD"),
-        },
-    )
-    table_downloads(  # every person, not only the most active
-        lambda: charts_scorecard.staff_table(record.staff),
-        f"{NAME}-staff-{ON}",
-        "scorecard_staff_download",
-        sheet="staff",
-    )
 
-# --- tier history -------------------------------------------------------------------------
-st.subheader(f"Tier over the past {scorecard.HISTORY_WEEKS} weeks")
-history_spec = charts_scorecard.tier_history_template(currency)
-st.vega_lite_chart(weekly.points, history_spec, width="stretch")
-chart_downloads(
-    lambda: with_rows(history_spec, weekly.points), f"{NAME}-tier-history-{ON}", "scorecard_history_chart_download"
-)
-st.caption(
-    f"Each square is one week: the tier this partner would have had on that day, with a {view.window_days}-day "
-    "window ending there and today's thresholds. Weeks in each tier: "
-    + " · ".join(f"{tier} {weeks}" for tier, weeks in numbers["weeks_in_tier"].items() if weeks)
-    + "."
-)
-st.dataframe(
-    weekly.table,
-    hide_index=True,
-    placeholder=fmt.EMPTY,
-    column_config={
-        "as_of": "Week ending",
-        "tier": "Tier",
-        "criteria_met": "Criteria met",
-        "revenue": st.column_config.NumberColumn("Revenue in the window", format=fmt.money_column_format()),
-        "actions": "Actions",
-    },
-)
-table_downloads(
-    lambda: weekly.history.reverse(), f"{NAME}-tier-history-{ON}", "scorecard_history_download", sheet="tier history"
-)
+# The details in tabs, and only the open one is built; the open tab is in the link.
+check_link(TAB.name)
+tabs = st.tabs([label for _, label in TAB.choices], key=TAB.name, bind="query-params")
+for tab, draw in zip(tabs, (_why, _months, _staff, _history), strict=True):
+    if tab.open:
+        with tab:
+            draw()

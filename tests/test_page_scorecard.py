@@ -41,6 +41,22 @@ def markdown(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def tab_tables(at: AppTest, *tabs: str) -> list:
+    """The tables of these tabs of the page, each opened in turn as a click on it does."""
+    tables = []
+    for tab in tabs:
+        at.session_state["scorecard_tab"] = tab
+        at.run()
+        assert not at.exception
+        tables += [frame.value for frame in at.dataframe]
+    return tables
+
+
+def picked(at: AppTest) -> str | None:
+    """The partner the page's one picker holds."""
+    return at.selectbox(key="scorecard_partner").value
+
+
 # --- on the demo data ---------------------------------------------------------------------
 
 
@@ -51,7 +67,7 @@ def test_a_link_opens_that_partner_with_the_engines_numbers(demo_db, monkeypatch
     at = open_scorecard(demo_db, monkeypatch, scorecard_partner=row["partner_id"])
     assert not at.exception and not at.warning
     assert at.header[0].value == row["partner_name"]
-    assert at.selectbox(key="scorecard_pick").value == row["partner_id"]
+    assert picked(at) == row["partner_id"]
     assert metric(at, "Tier") == "Reward"
     assert metric(at, "Criteria met") == f"{row['criteria_met']} of 3"
     assert metric(at, "Revenue") == fmt.money(row["revenue"])
@@ -68,8 +84,9 @@ def test_a_link_opens_that_partner_with_the_engines_numbers(demo_db, monkeypatch
         ("Active staff", "active_users"),
     ]:
         assert metric(at, label) == fmt.count(row[column]), label
-    assert "**Reward**: activated" in markdown(at)
-    months, staff, weeks = (frame.value for frame in at.dataframe)
+    assert "**Reward**: activated" in markdown(at)  # the first tab: why this tier
+    assert not at.dataframe  # only the open tab is built
+    months, staff, weeks = tab_tables(at, "Month by month", "Staff", "Tier history")
     assert months["mrr"].iloc[0] == row["mrr"]  # the as-of month ends on the as-of date
     assert weeks["tier"].iloc[0] == "reward"  # the newest week is the as-of date
     assert (staff["user_name"] != "(no user)").sum() >= row["active_users"]
@@ -91,15 +108,29 @@ def test_moving_min_trainings_changes_the_reasons_shown(demo_db, monkeypatch):
     assert "**not activated**" in markdown(at)
 
 
-def test_a_bad_id_in_the_link_gives_a_notice_and_the_first_partner(demo_db, monkeypatch):
+def test_a_bad_id_in_the_link_gives_a_notice_and_the_prompt(demo_db, monkeypatch):
     at = open_scorecard(demo_db, monkeypatch, scorecard_partner="NO-SUCH-ID")
     assert not at.exception
-    assert f"No partner with id {fmt.plain('NO-SUCH-ID')}:" in at.warning[0].value
+    assert f"No partner with the name or ID {fmt.plain('NO-SUCH-ID')}." in at.warning[0].value
+    assert not at.header and not at.metric  # no partner shown instead of the one asked for
+    assert at.info[0].value.startswith("Type a partner's name or ID above to open its scorecard")
+
+
+def test_without_a_partner_in_the_link_the_page_asks_for_one(demo_db, monkeypatch):
+    at = open_scorecard(demo_db, monkeypatch)
+    assert not at.exception and not at.warning
     con = connect(demo_db)
-    first = scorecard.partner_list(con).row(0, named=True)
+    partners = scorecard.partner_list(con)
     con.close()
-    assert at.header[0].value == first["partner_name"]
-    assert at.selectbox(key="scorecard_pick").value == first["partner_id"]
+    assert picked(at) is None
+    assert at.info[0].value == (
+        f"Type a partner's name or ID above to open its scorecard ({partners.height:,} partners in the data)."
+    )
+    assert not at.header and not at.metric and not at.dataframe
+    # The picker lists every partner by name, each as "name (id)", to search as one types.
+    first = partners.sort("partner_name", "partner_id").row(0, named=True)
+    assert at.selectbox(key="scorecard_partner").options[0] == f"{first['partner_name']} ({first['partner_id']})"
+    assert len(at.selectbox(key="scorecard_partner").options) == partners.height
 
 
 # --- on small data made here --------------------------------------------------------------
@@ -137,8 +168,10 @@ def test_a_partner_with_no_staff_and_a_quiet_month(small_db, monkeypatch):
     text = markdown(at)
     assert "**Content shares**: 0 of 1 needed: **1 short**" in text
     assert "did 1 action (at most 2 allowed)" in text
+    (months,) = tab_tables(at, "Month by month")
+    (staff,) = tab_tables(at, "Staff")
     assert "no staff on record" in at.info[0].value
-    months, staff, weeks = (frame.value for frame in at.dataframe)
+    (weeks,) = tab_tables(at, "Tier history")
     # Newest month first: March (a login), February (500 spent, nothing won), January (a training).
     assert months["month"].tolist()[:3] == ["2026-03", "2026-02", "2026-01"]
     assert (months["logins"].iloc[0], months["cost"].iloc[0]) == (1, 0)
@@ -161,9 +194,16 @@ def test_the_scorecards_tables_and_charts_download(small_db, monkeypatch):
     downloads = recorded_downloads(monkeypatch)
     at = open_scorecard(small_db, monkeypatch, scorecard_partner="P1")
     assert not at.exception
-    tables = ("months", "staff", "history")
-    assert button_keys(at) == pairs(*(f"scorecard_{t}_download" for t in tables)) | pairs(
-        "scorecard_months_chart_download", "scorecard_history_chart_download", chart=True
+    assert button_keys(at) == set()  # why this tier: words only
+    at.session_state["scorecard_tab"] = "Month by month"
+    assert button_keys(at.run()) == pairs("scorecard_months_download") | pairs(
+        "scorecard_months_chart_download", chart=True
+    )
+    at.session_state["scorecard_tab"] = "Staff"
+    assert button_keys(at.run()) == pairs("scorecard_staff_download")
+    at.session_state["scorecard_tab"] = "Tier history"
+    assert button_keys(at.run()) == pairs("scorecard_history_download") | pairs(
+        "scorecard_history_chart_download", chart=True
     )
     months = downloads["scorecard_months_download_csv"]
     assert months.file_name == "scorecard-P1-months-2026-03-31.csv"
@@ -182,7 +222,8 @@ def test_a_partner_that_left_is_shown_without_a_tier(small_db, monkeypatch):
     assert not at.exception
     assert "not in the program on 2026-03-31: it left on 2026-02-01" in at.info[0].value
     assert "Tier" not in [m.label for m in at.metric]
-    _, staff, weeks = (frame.value for frame in at.dataframe)
+    assert any(c.value.startswith("No tier on the as-of date") for c in at.caption)
+    staff, weeks = tab_tables(at, "Staff", "Tier history")
     assert staff["user_name"].tolist() == ["Una"]
     # In the program at 01-13, 01-20 and 01-27 (left 02-01): dropped, then out of the program.
     assert weeks["tier"].tolist() == ["not in program"] * 9 + ["drop"] * 3
@@ -193,24 +234,36 @@ def test_a_partner_that_has_not_joined_yet(small_db, monkeypatch):
     assert not at.exception
     assert "it joins on 2026-06-01, after the as-of date" in at.info[0].value
     # Nothing happened up to the as-of date: no months, no staff, no week in the program.
+    assert tab_tables(at, "Month by month") == []
     assert "Nothing to show month by month" in at.info[1].value
-    assert "no staff on record" in at.info[2].value
-    (weeks,) = (frame.value for frame in at.dataframe)
+    assert tab_tables(at, "Staff") == []
+    assert "no staff on record" in at.info[1].value
+    (weeks,) = tab_tables(at, "Tier history")
     assert weeks["tier"].tolist() == ["not in program"] * 12
 
 
-def test_picking_a_partner_by_name_puts_its_id_in_the_link(small_db, monkeypatch):
+def test_picking_a_partner_opens_it(small_db, monkeypatch):
     at = open_scorecard(small_db, monkeypatch)
-    assert at.header[0].value == "Partner P1"  # no partner in the link: the first by name
-    at.selectbox(key="scorecard_pick").set_value("P2").run()
-    assert at.text_input(key="scorecard_partner").value == "P2"  # the bound URL parameter
+    at.selectbox(key="scorecard_partner").set_value("P2").run()
+    assert not at.exception
     assert at.header[0].value == "Partner P2"
-    at.text_input(key="scorecard_search").input("p3").run()
-    # The list narrows to the matches, and keeps the partner shown.
-    assert at.selectbox(key="scorecard_pick").options == ["Partner P2 (P2)", "Partner P3 (P3)"]
-    at.text_input(key="scorecard_partner").input("P1").run()  # typing an id opens that partner
-    assert at.header[0].value == "Partner P1"
-    assert at.selectbox(key="scorecard_pick").value == "P1"
+    at.selectbox(key="scorecard_partner").set_value("P1").run()
+    assert at.header[0].value == "Partner P1" and metric(at, "Tier") == "Drop"
+
+
+@pytest.mark.parametrize(
+    ("link", "shown"),
+    [
+        ("P3", "Partner P3"),  # the id, as a link written by hand or by another page
+        ("Partner P2 (P2)", "Partner P2"),  # what the picker writes
+        ("partner p", "Partner P1"),  # part of a name: the first match by name opens
+        ("p3", "Partner P3"),
+    ],
+)
+def test_a_link_names_the_partner_by_id_label_or_part_of_its_name(small_db, monkeypatch, link, shown):
+    at = open_scorecard(small_db, monkeypatch, scorecard_partner=link)
+    assert not at.exception and not at.warning
+    assert at.header[0].value == shown
 
 
 # --- chart and table builders -------------------------------------------------------------
@@ -340,7 +393,10 @@ def assert_shows(at: AppTest, numbers: dict) -> None:
         }
         help_text = next(m.help for m in at.metric if m.label == "Criteria met")
         assert f"activation needs {numbers['criteria_needed']}" in help_text
-    captions = " ".join(c.value for c in at.caption)
+    captions = ""
+    for tab in ("Month by month", "Staff", "Tier history"):
+        tab_tables(at, tab)
+        captions += " ".join(c.value for c in at.caption)
     staff = numbers["staff"]
     if staff["on_record"]:
         assert f"{staff['on_record']:,} staff on record, {staff['active']:,} active in the window" in captions
@@ -352,9 +408,10 @@ def assert_shows(at: AppTest, numbers: dict) -> None:
 
 @pytest.mark.parametrize("which", ["first by name", "one that left"])
 def test_the_page_shows_the_numbers_of_python_m_kpi_report(report_db, monkeypatch, which):
-    partner = None if which == "first by name" else first_that_left(report_db)
-    flags = () if partner is None else ("--partner", partner)
-    link = {} if partner is None else {"scorecard_partner": partner}
+    # The report's default partner is the first by name; the page asks for one.
+    partner = first_by_name(report_db) if which == "first by name" else first_that_left(report_db)
+    flags = () if which == "first by name" else ("--partner", partner)
+    link = {"scorecard_partner": partner}
     at = open_scorecard(report_db, monkeypatch, **link)
     assert not at.exception
     assert_shows(at, page_report(report_db, "scorecard", *flags))
@@ -371,3 +428,11 @@ def first_that_left(db: Path) -> str:
     finally:
         con.close()
     return partners["partner_id"][0]
+
+
+def first_by_name(db: Path) -> str:
+    con = connect(db)
+    try:
+        return scorecard.partner_list(con)["partner_id"][0]
+    finally:
+        con.close()
