@@ -8,6 +8,7 @@ import streamlit as st
 
 from kpi import history
 from kpi import mapping as kmap
+from kpi.demo import is_demo
 from kpi.ingest import check_mapped, load_mapped
 from kpi.schema import TABLE_NAMES
 from kpi.source import SourceError
@@ -38,9 +39,10 @@ if current is not None:
     rows = ", ".join(f"{table} {count:,}" for table, count in current.table_rows.items())
     st.caption(f"Loaded {current.loaded_at:%Y-%m-%d %H:%M} from {current.source}: {rows}.")
 
-# Open for a newcomer; once files are in the upload box, the mapping is what matters.
+# Open for a newcomer (nothing or the demo loaded); once files are in the upload box, the mapping is what matters.
 upload_key = "data_upload" + (f"_{loads_done}" if (loads_done := st.session_state.get(LOADS_DONE_KEY, 0)) else "")
-ui_upload.onboarding(expanded=not st.session_state.get(upload_key))
+newcomer = current is None or is_demo(current.source)
+ui_upload.onboarding(expanded=newcomer and not st.session_state.get(upload_key))
 
 access = ui_access.current()
 if not access.can_edit:
@@ -125,9 +127,7 @@ if file_mappings:
             st.dataframe(problems.head(1000), hide_index=True, height=300)
             # Every problem, not only the first 1,000; the values come from the files, so the
             # CSV is written safe to open in a spreadsheet.
-            table_downloads(
-                lambda: problems, f"data-problems-{TODAY}", "data_problems_download", sheet="problems"
-            )
+            table_downloads(lambda: problems, f"data-problems-{TODAY}", "data_problems_download", sheet="problems")
         else:
             table_rows = checked[1].table_rows
             counts = pl.DataFrame({"table": list(TABLE_NAMES), "rows": [table_rows.get(t, 0) for t in TABLE_NAMES]})

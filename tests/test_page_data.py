@@ -83,6 +83,9 @@ def test_upload_map_check_and_load_a_crm_export(demo_db, tmp_path, monkeypatch):
     loads = history.list_loads(db)
     assert [load.current for load in loads] == [True, False]
     assert "weekly CRM export" in history.saved_mappings(db)
+    # The program's own data is loaded now: the newcomer's guide stays closed.
+    at = open_data_page(db, monkeypatch)
+    assert at.expander[0].label.startswith("New here?") and not at.expander[0].proto.expanded
 
 
 def test_a_refused_upload_lists_every_problem_and_changes_nothing(demo_db, tmp_path, monkeypatch):
@@ -427,7 +430,7 @@ def test_the_data_guide_and_the_mapping_guide_read_inside_the_app(demo_db, monke
     data_guide = guides["The full data guide: every column and rule"]
     assert "| deals | deal_id | yes | unique |" in data_guide
     # A link to another docs file would not open inside the app: its words stay, as text.
-    assert "see mapping.md." in data_guide and "](mapping.md)" not in data_guide
+    assert "see mapping.md\n(in the app" in data_guide and "](mapping.md)" not in data_guide
     assert data_guide.startswith("## Your data: the five tables")  # under the page's own title
     assert "## The mapping file" not in data_guide
     assert "### The mapping file" in guides["How your own exports are mapped onto the five tables"]

@@ -374,19 +374,19 @@ def onboarding(expanded: bool) -> None:
         for table, means in data_guide.GUIDE:
             names = data_guide.required_and_optional(table)
             required, optional = (", ".join(f"`{name}`" for name in group) for group in names)
-            text, button = st.columns([5, 1], vertical_alignment="center")
+            text, button = st.columns([4, 1], vertical_alignment="center")
             text.markdown(
                 f"**{table.name}**{' (the one required table)' if table.required else ''}: a row is {means}  \n"
                 f"Columns: {required} (required)" + (f"; {optional} (optional)" if optional else "")
             )
             button.download_button(
-                f"{table.name}.csv",
+                "Template",
                 data_guide.template_csv(table.name),
                 file_name=f"{table.name}.csv",
                 mime="text/csv",
                 key=f"data_template_{table.name}",
                 icon=":material/download:",
-                help=f"A template for {table.name}: the header and two example rows.",
+                help=f"{table.name}.csv: the header and two example rows, to replace with yours.",
             )
     with st.expander("The full data guide: every column and rule", icon=":material/menu_book:"):
         st.markdown(doc_text("data.md"))
