@@ -205,6 +205,51 @@ _TIERS_LIST_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("tiers_page", "Page", "int", 1, 1, 100_000, 1, "The page of the list shown."),
 )
 
+# The What-if page's other view state: which of its editing tabs is open, and the evidence of
+# the suggestions (whether it is open, and which threshold's).
+_WHATIF_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "whatif_edit",
+        "Scenario changes",
+        "choice",
+        "Save the controls",
+        None,
+        None,
+        1,
+        "The open tab of the scenario changes: save, or rename, delete and make the policy.",
+        choices=(
+            ("Save the controls", "Save the controls"),
+            ("Rename, delete, make the policy", "Rename, delete, make the policy"),
+        ),
+    ),
+    ParamSpec(
+        "whatif_evidence_open",
+        "Every candidate threshold, side by side",
+        "bool",
+        False,
+        None,
+        None,
+        1,
+        "Whether the suggestions' evidence is open.",
+        choices=(("true", "open"), ("false", "closed")),  # how a notice names the value; links write true/false
+    ),
+    ParamSpec(
+        "whatif_evidence",
+        "Evidence for",
+        "choice",
+        "Trainings needed",
+        None,
+        None,
+        1,
+        "The threshold whose candidate values the evidence shows.",
+        choices=(
+            ("Trainings needed", "Trainings needed"),
+            ("Content shares needed", "Content shares needed"),
+            ("Deal registrations needed", "Deal registrations needed"),
+        ),
+    ),
+)
+
 
 PAGE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
@@ -234,6 +279,7 @@ PAGE_PARAMS: tuple[ParamSpec, ...] = (
             ("Suggested thresholds", "Suggested thresholds"),
         ),
     ),
+    *_WHATIF_PARAMS,
     ParamSpec(
         "roi_group",
         "Group by",

@@ -14,6 +14,7 @@ from ui.downloads import chart_downloads, table_downloads
 from ui.frame import check_link, current
 
 TAB = SPEC_BY_NAME["whatif_tab"]
+EDIT, EVIDENCE_OPEN, EVIDENCE = (SPEC_BY_NAME[n] for n in ("whatif_edit", "whatif_evidence_open", "whatif_evidence"))
 
 frame = current()
 view, dataset = frame.view, frame.dataset
@@ -124,7 +125,8 @@ if scenarios_tab.open:
                 icon=":material/lock:",
             )
         else:
-            save_tab, manage_tab = st.tabs(["Save the controls", "Rename, delete, make the policy"])
+            check_link(EDIT.name)
+            save_tab, manage_tab = st.tabs([label for _, label in EDIT.choices], key=EDIT.name, bind="query-params")
             with save_tab, st.form("whatif_save_form", border=False, enter_to_submit=True):
                 st.text_input(
                     "Name",
@@ -212,10 +214,13 @@ if suggestions_tab.open:
                     args=(suggestion.parameter, suggestion.threshold),
                     help="Set the sidebar control to this value; the pages then show it against the base.",
                 )
-        with st.expander("Every candidate threshold, side by side"):
-            for tab, (suggestion, evidence) in zip(
-                st.tabs([SPEC_BY_NAME[s.parameter].label for s, _ in suggested]), suggested, strict=True
-            ):
+        check_link(EVIDENCE_OPEN.name)
+        check_link(EVIDENCE.name)
+        evidence_box = st.expander(EVIDENCE_OPEN.label, key=EVIDENCE_OPEN.name, bind="query-params")
+        labels = [SPEC_BY_NAME[s.parameter].label for s, _ in suggested]
+        with evidence_box:
+            tabs = st.tabs(labels, key=EVIDENCE.name, bind="query-params")
+            for tab, (suggestion, evidence) in zip(tabs, suggested, strict=True):
                 tab.dataframe(
                     evidence.to_arrow(),
                     hide_index=True,

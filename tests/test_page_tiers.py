@@ -386,3 +386,20 @@ def test_the_page_shows_who_moves_against_the_policy_and_why(list_db, monkeypatc
         "scenario=policy",
     )
     assert code == 0 and json.loads(out)["moved"] == 3  # the command line says the same
+
+
+def test_the_list_pins_the_name_reads_types_as_words_and_opens_each_scorecard_in_this_view(list_db, monkeypatch):
+    downloads = recorded_downloads(monkeypatch)
+    at = open_page(
+        list_db, monkeypatch, "tiers", min_deals="2", tiers_type="MSP", tiers_sort="Partner ID", tiers_order="Ascending"
+    )
+    assert not at.exception
+    frame = at.dataframe[0]
+    columns = json.loads(frame.proto.columns)
+    assert columns["partner_name"]["pinned"] is True
+    assert list(frame.value.columns)[:7] == ["partner_name", "scorecard", "tier", "revenue", "cost", "roi", "mrr"]
+    assert "width" not in columns["roi"]  # as wide as its longest value: a large ROI is never cut
+    assert set(frame.value["partner_type"]) == {"MSP"}  # the data's "msp", as a person writes it
+    assert frame.value["scorecard"].iloc[0] == "scorecard?as_of=2026-03-31&min_deals=2&scorecard_partner=P101"
+    assert columns["scorecard"]["type_config"] == {"type": "link", "display_text": "Open"}
+    assert set(downloads["tiers_download_csv"].csv()["partner_type"]) == {"msp"}  # the downloads keep the data's value
