@@ -94,14 +94,17 @@ else:
         shown_movers.to_arrow(),
         hide_index=True,
         key="weekly_movers",
+        row_height=whatif.WRAPPED_ROW_HEIGHT,
         column_order=("partner_name", "from_tier", "to_tier", "revenue", "scorecard", "reason"),
         column_config={
-            "partner_name": st.column_config.TextColumn("Partner"),
-            "from_tier": since.isoformat(),
-            "to_tier": view.as_of.isoformat(),
-            "revenue": st.column_config.NumberColumn("Revenue", format=fmt.money_column_format()),
-            "scorecard": st.column_config.LinkColumn("Scorecard", display_text="Open", width="small"),
-            "reason": st.column_config.TextColumn("Why", width="large"),
+            "partner_name": st.column_config.TextColumn("Partner", width=whatif.NAME_WIDTH),
+            "from_tier": st.column_config.TextColumn(since.isoformat(), width=whatif.TIER_WIDTH),
+            "to_tier": st.column_config.TextColumn(view.as_of.isoformat(), width=whatif.TIER_WIDTH),
+            "revenue": st.column_config.NumberColumn(
+                "Revenue", format=fmt.money_column_format(), width=whatif.MONEY_WIDTH
+            ),
+            "scorecard": st.column_config.LinkColumn("Scorecard", display_text="Open", width=whatif.LINK_WIDTH),
+            "reason": st.column_config.TextColumn("Why", width=whatif.REASON_WIDTH),
         },
     )
     row = st.container(horizontal=True, vertical_alignment="center")
@@ -149,13 +152,17 @@ else:
         result.watch.to_arrow(),
         hide_index=True,
         key="weekly_watch",
+        row_height=whatif.WRAPPED_ROW_HEIGHT,
+        # The ID is in the downloads; on screen the name is enough and the detail gets the room.
+        column_order=("partner_name", "watch", "tier", "revenue", "detail"),
         column_config={
-            "partner_id": st.column_config.TextColumn("ID"),
-            "partner_name": st.column_config.TextColumn("Partner"),
-            "watch": "Why watch",
-            "tier": "Tier now",
-            "revenue": st.column_config.NumberColumn("Revenue", format=fmt.money_column_format()),
-            "detail": st.column_config.TextColumn("Detail", width="large"),
+            "partner_name": st.column_config.TextColumn("Partner", width=whatif.NAME_WIDTH),
+            "watch": st.column_config.TextColumn("Why watch", width=230),
+            "tier": st.column_config.TextColumn("Tier now", width=whatif.TIER_WIDTH),
+            "revenue": st.column_config.NumberColumn(
+                "Revenue", format=fmt.money_column_format(), width=whatif.MONEY_WIDTH
+            ),
+            "detail": st.column_config.TextColumn("Detail", width=whatif.REASON_WIDTH - 50),
         },
     )
     table_downloads(lambda: result.watch, f"watch-list-{view.as_of.isoformat()}", "weekly_watch_download")

@@ -19,6 +19,11 @@ from ui.frame import Frame
 from ui.scenarios import differences
 
 MOVERS_SHOWN = 100  # movers on screen; the CSV has them all
+# Column widths (px) of the movers tables: together within the main area at 1280 px, so the
+# reason, last and widest, is never pushed off the table's right edge.
+NAME_WIDTH, TIER_WIDTH, MONEY_WIDTH, LINK_WIDTH, REASON_WIDTH = 180, 90, 85, 75, 300
+# Rows taller than 4rem let Streamlit's table wrap a cell's text: the reason reads whole.
+WRAPPED_ROW_HEIGHT = 66
 STATE_LABELS = {"reward": "reward", "nurture": "nurture", "drop": "drop", OUT: "not in the program"}
 
 
@@ -100,14 +105,15 @@ def draw_movers(frame: Frame, what_if: WhatIf, page: str = "tiers") -> None:
         movers_table(frame, comparison).to_arrow(),
         hide_index=True,
         key="whatif_movers",
+        row_height=WRAPPED_ROW_HEIGHT,
         column_order=("partner_name", "from_tier", "to_tier", "revenue", "scorecard", "reason"),  # the why widest, last
         column_config={
-            "partner_name": st.column_config.TextColumn("Partner"),
-            "from_tier": base_label,
-            "to_tier": "Now",
-            "revenue": st.column_config.NumberColumn("Revenue", format=fmt.money_column_format()),
-            "reason": st.column_config.TextColumn("Why", width="large"),
-            "scorecard": st.column_config.LinkColumn("Scorecard", display_text="Open", width="small"),
+            "partner_name": st.column_config.TextColumn("Partner", width=NAME_WIDTH),
+            "from_tier": st.column_config.TextColumn(base_label, width=TIER_WIDTH + 30),
+            "to_tier": st.column_config.TextColumn("Now", width=TIER_WIDTH),
+            "revenue": st.column_config.NumberColumn("Revenue", format=fmt.money_column_format(), width=MONEY_WIDTH),
+            "reason": st.column_config.TextColumn("Why", width=REASON_WIDTH - 30),
+            "scorecard": st.column_config.LinkColumn("Scorecard", display_text="Open", width=LINK_WIDTH),
         },
     )
     # Every mover, by partner ID, as the command line's `compare --format csv` writes them.
