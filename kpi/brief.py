@@ -25,6 +25,7 @@ import typst
 import vl_convert
 
 from kpi import display, export, metrics
+from kpi.chart_style import TIER_COLORS, money_label_expr
 from kpi.params import SPEC_BY_NAME, THRESHOLDS
 from kpi.review import Review
 from kpi.review import unit as review_unit
@@ -33,7 +34,6 @@ from kpi.store import DatasetInfo
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MOVERS_SHOWN = 12
 WATCH_SHOWN = 8
-TIER_COLORS = {"reward": "#009E73", "nurture": "#E69F00", "drop": "#D55E00"}
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def tier_chart(review: Review) -> dict:
         "width": 260,
         "height": 160,
         "data": {"values": rows},
-        "mark": {"type": "bar", "opacity": 0.9},
+        "mark": {"type": "bar", "stroke": "#555555", "strokeWidth": 0.5},
         "encoding": {
             "x": {
                 "field": "tier",
@@ -157,12 +157,20 @@ def tier_chart(review: Review) -> dict:
             },
             "xOffset": {"field": "date", "type": "nominal", "sort": [since, as_of]},
             "y": {"field": "partners", "type": "quantitative", "title": "Partners"},
+            # Each tier in its colour of the one palette; the earlier date faded.
             "color": {
+                "field": "tier",
+                "type": "nominal",
+                "scale": {"domain": list(metrics.TIERS), "range": [TIER_COLORS[t] for t in metrics.TIERS]},
+                "legend": None,
+            },
+            "opacity": {
                 "field": "date",
                 "type": "nominal",
                 "sort": [since, as_of],
-                "scale": {"range": ["#BBBBBB", "#0072B2"]},
+                "scale": {"range": [0.4, 1.0]},
                 "title": None,
+                "legend": {"orient": "top"},
             },
         },
     }
@@ -187,7 +195,7 @@ def revenue_chart(review: Review, currency: str = "$") -> dict:
                 "field": "change",
                 "type": "quantitative",
                 "title": f"Change of revenue in the window ({currency})",
-                "axis": {"format": "~s"},
+                "axis": {"labelExpr": money_label_expr(currency)},
             },
             "color": {
                 "field": "direction",

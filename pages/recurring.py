@@ -58,7 +58,7 @@ def _months() -> None:
     chart_downloads(lambda: shown.history_chart, f"recurring-mrr-history-{ON}", "recurring_history_chart_download")
     st.caption(
         "The recurring revenue of the partners in the program at each month end (the last month stops at "
-        "the as-of date). Read MRR on the left axis and ARR, twelve times it, on the right."
+        "the as-of date). Hover a point for its ARR (twelve times the MRR)."
     )
 
     st.subheader(f"How the MRR book moved: {month_name} to date")

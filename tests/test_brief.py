@@ -105,3 +105,17 @@ def test_a_bad_brief_flag_is_one_error_line_and_writes_nothing(brief_db, tmp_pat
     code, _, err = run_cli("brief", "--db", brief_db, "--as-of", A, *flags)
     assert code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_brief_charts_paint_the_tiers_in_the_apps_one_palette_and_write_money_as_money(brief_db, tmp_path):
+    from kpi.chart_style import TIER_COLORS
+
+    out = tmp_path / "brief.html"
+    write_brief(brief_db, out)
+    page = out.read_text().lower()
+    for tier, colour in TIER_COLORS.items():
+        assert f'fill="{colour.lower()}"' in page, tier
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", out.read_text())
+    # The revenue changes' axis: +52,000 is the largest, read in dollars with k, never "0M".
+    assert {"$0", "$50k"} <= set(labels), labels
+    assert not [label for label in labels if label.endswith("M") and label.lstrip("-$").startswith("0")]

@@ -299,14 +299,15 @@ def test_movement_chart_stacks_gains_above_and_losses_below_zero():
     assert len(spec["datasets"]) == 1  # one dataset shared by every layer
 
 
-def test_history_chart_reads_arr_as_twelve_times_mrr():
+def test_history_chart_has_one_money_axis_and_gives_arr_in_the_tooltip():
     spec = charts_recurring.mrr_history(movement_of(3), "$").to_dict()
-    mrr_axis, arr_axis = (layer["encoding"]["y"] for layer in spec["layer"])
-    assert mrr_axis["title"] == "MRR ($ a month)" and arr_axis["title"].startswith("ARR ($ a year")
-    assert arr_axis["scale"]["domain"][1] == pytest.approx(12 * mrr_axis["scale"]["domain"][1])
-    assert arr_axis["axis"]["orient"] == "right"
+    assert "layer" not in spec  # no second axis repeating MRR x 12
+    assert spec["encoding"]["y"]["title"] == "MRR ($ a month)"
+    tooltip = {t["field"]: t["title"] for t in spec["encoding"]["tooltip"]}
+    assert tooltip["arr"] == "ARR (12 x MRR)"
     (values,) = spec["datasets"].values()
     assert [v["mrr"] for v in values] == [110.0, 110.0, 110.0]
+    assert [v["arr"] for v in values] == [1320.0, 1320.0, 1320.0]
 
 
 def test_mrr_by_tier_chart_uses_the_one_tier_palette():

@@ -26,10 +26,19 @@ VL_VERSION = "_".join(alt.SCHEMA_VERSION.split(".")[:2])
 _COMPOSED = ("hconcat", "vconcat", "concat", "facet", "repeat")  # their parts carry their own widths
 
 
+ROWS = "rows"
+"""The dataset name `with_rows` gives a template's rows."""
+
+
 def with_rows(template: dict, rows: object) -> dict:
-    """A chart the page draws as `st.vega_lite_chart(rows, template)`, as one spec: the rows
-    become its top-level data, which Streamlit does with them too."""
-    return {**template, "data": {"values": rows}}
+    """A chart template without data and its rows as one spec, drawn with
+    `st.vega_lite_chart(with_rows(template, rows))` and exported as it is.
+
+    The rows are a named dataset, not the chart's unnamed data (`st.vega_lite_chart(rows,
+    template)`): Streamlit hands named datasets to Vega with the spec, but inserts unnamed
+    data only after a first, empty drawing, whose scales log "Infinite extent" warnings.
+    The template is not changed (it is cached and shared)."""
+    return {**template, "data": {"name": ROWS}, "datasets": {**template.get("datasets", {}), ROWS: rows}}
 
 
 def records(rows: object) -> object:

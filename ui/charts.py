@@ -12,13 +12,29 @@ import altair as alt
 import polars as pl
 from altair.utils.schemapi import UndefinedType
 
+from kpi.chart_style import MONTH_FORMAT as MONTH_FORMAT  # the pages and tests read these here too
+from kpi.chart_style import MONTH_LONG_FORMAT as MONTH_LONG_FORMAT
+from kpi.chart_style import TIER_COLORS as TIER_COLORS
+from kpi.chart_style import TIER_RANGE, money_label_expr
 from kpi.metrics import TIERS
 
-# One palette for tiers on every page (Okabe-Ito: distinguishable with colour-blindness).
-TIER_COLORS: dict[str, str] = {"reward": "#009E73", "nurture": "#E69F00", "drop": "#D55E00"}
-TIER_SCALE = alt.Scale(domain=list(TIERS), range=[TIER_COLORS[t] for t in TIERS])
+# The one tier palette (kpi.chart_style, shared with the brief) as the scale every tier colour uses.
+TIER_SCALE = alt.Scale(domain=list(TIERS), range=TIER_RANGE)
 PARTNER_COLOR = "#0072B2"
 REVENUE_COLOR = "#999999"
+
+
+def money_axis(currency: str = "$", **properties: object) -> alt.Axis:
+    """An axis of money: "$0", "$250", "$1.5k", "$2M" (never "0M"), whatever the largest tick."""
+    return alt.Axis(labelExpr=money_label_expr(currency), **properties)
+
+
+def month_axis(**properties: object) -> alt.Axis:
+    """A time axis by month, every chart alike: "Jan 2025", level, one tick a month at most
+    (a tick a week over a short span would write each month four times); labels that would
+    overlap are left out."""
+    ticks = alt.TimeIntervalStep(interval="month", step=1)
+    return alt.Axis(format=MONTH_FORMAT, labelAngle=0, labelOverlap=True, tickCount=ticks, **properties)
 
 
 def vega_spec(chart: alt.TopLevelMixin) -> dict:
@@ -44,13 +60,11 @@ def program_history(monthly: pl.DataFrame, currency: str = "$") -> alt.LayerChar
     )
     # A frame, not a list of dicts: Streamlit ships it as Arrow, and Altair does not
     # validate every row against the Vega-Lite schema (slow for thousands of rows).
-    base = alt.Chart(data).encode(
-        x=alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8))
-    )
+    base = alt.Chart(data).encode(x=alt.X("month:T", title="Month", axis=month_axis()))
     bars = base.mark_bar(color=REVENUE_COLOR, opacity=0.8).encode(
-        y=alt.Y("revenue:Q", title=f"Revenue won in the month ({currency})", axis=alt.Axis(format="~s")),
+        y=alt.Y("revenue:Q", title=f"Revenue won in the month ({currency})", axis=money_axis(currency)),
         tooltip=[
-            alt.Tooltip("month:T", title="Month", format="%B %Y"),
+            alt.Tooltip("month:T", title="Month", format=MONTH_LONG_FORMAT),
             alt.Tooltip("revenue:Q", title="Revenue won", format=",.0f"),
             alt.Tooltip("partners:Q", title="Partners in program", format=","),
         ],
@@ -59,7 +73,7 @@ def program_history(monthly: pl.DataFrame, currency: str = "$") -> alt.LayerChar
         y=alt.Y(
             "partners:Q",
             title="Partners in the program (month end)",
-            axis=alt.Axis(titleColor=PARTNER_COLOR, orient="right"),
+            axis=alt.Axis(titleColor=PARTNER_COLOR, orient="right", format=",d", tickMinStep=1),
         ),
     )
     return (
@@ -111,7 +125,7 @@ def engagement_points(segmented: pl.DataFrame) -> pl.DataFrame:
 
 def _engagement_chart(data: pl.DataFrame | UndefinedType, grouped: bool, currency: str) -> alt.Chart:
     x_title = "Actions in the window (trainings + shares + views + deal registrations)"
-    y_title = f"Revenue won in the window ({currency})"
+    y_title = f"Revenue won in the window ({currency}, square-root scale)"
     if grouped:
         tooltip = [
             alt.Tooltip("tier:N", title="Tier"),
@@ -133,7 +147,7 @@ def _engagement_chart(data: pl.DataFrame | UndefinedType, grouped: bool, currenc
         .encode(
             x=alt.X("actions:Q", title=x_title),
             # A square-root scale spreads the many small revenues and keeps zero on the axis.
-            y=alt.Y("revenue:Q", title=y_title, scale=alt.Scale(type="sqrt"), axis=alt.Axis(format="~s")),
+            y=alt.Y("revenue:Q", title=y_title, scale=alt.Scale(type="sqrt"), axis=money_axis(currency)),
             color=alt.Color("tier:N", title="Tier", scale=TIER_SCALE),
             size=alt.Size("partners:Q", title="Partners", legend=None, scale=alt.Scale(range=[40, 600], zero=False))
             if grouped

@@ -152,7 +152,13 @@ def lift_chart(ranked: pl.DataFrame, items: int = LIFT_CHART_ITEMS) -> alt.Chart
 
 def active_users_chart(distribution: pl.DataFrame) -> alt.Chart:
     """Partners by number of active staff in the window (kpi.engagement.active_users_distribution);
-    the partners with no staff on record in their own colour."""
+    the partners with no staff on record in their own colour. With none of them, their bar
+    and its legend entry are left out rather than drawn empty."""
+    no_staff = distribution.filter(pl.col("bucket") == NO_STAFF)["partners"].sum()
+    if not no_staff:
+        distribution = distribution.filter(pl.col("bucket") != NO_STAFF)
+    buckets = [b for b in ACTIVE_USER_BUCKETS if no_staff or b != NO_STAFF]
+    kinds = ["has staff", "no staff on record"] if no_staff else ["has staff"]
     data = distribution.select(
         "bucket",
         "partners",
@@ -169,15 +175,15 @@ def active_users_chart(distribution: pl.DataFrame) -> alt.Chart:
             x=alt.X(
                 "bucket:N",
                 title="Active staff in the window (people with any activity)",
-                sort=list(ACTIVE_USER_BUCKETS),
+                sort=buckets,
                 axis=alt.Axis(labelAngle=0, labelFontSize=13),
             ),
             y=alt.Y("partners:Q", title="Partners in the program"),
             color=alt.Color(
                 "staff:N",
                 title=None,
-                scale=alt.Scale(domain=["has staff", "no staff on record"], range=[PARTNER_COLOR, NO_STAFF_COLOR]),
-                legend=alt.Legend(orient="top", labelFontSize=13),
+                scale=alt.Scale(domain=kinds, range=[PARTNER_COLOR, NO_STAFF_COLOR][: len(kinds)]),
+                legend=alt.Legend(orient="top", labelFontSize=13, labelLimit=0) if no_staff else None,
             ),
             tooltip=[
                 alt.Tooltip("bucket:N", title="Active staff"),

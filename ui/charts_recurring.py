@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from kpi.metrics import TIERS
-from ui.charts import PARTNER_COLOR, TIER_SCALE
+from ui.charts import MONTH_FORMAT, MONTH_LONG_FORMAT, PARTNER_COLOR, TIER_SCALE, money_axis, month_axis
 
 # The movement components (not tiers: their own colours, none of them a tier colour).
 MOVEMENT_PARTS: tuple[tuple[str, str, int, str], ...] = (
@@ -20,17 +20,15 @@ NET_COLOR = "#000000"
 # The movement chart shows at most this many recent months (bars stay wide enough to read).
 MOVEMENT_MONTHS = 24
 
-_MONTH_AXIS = alt.Axis(format="%b %Y", labelAngle=0, tickCount=8)
-
 
 def _month_text(column: str = "month") -> pl.Expr:
     return pl.col(column).dt.strftime("%Y-%m-%d")
 
 
-def mrr_history(over_time: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
-    """Program MRR at each month end (line, left axis) with ARR = 12 x MRR read on the right axis.
+def mrr_history(over_time: pl.DataFrame, currency: str = "$") -> alt.Chart:
+    """Program MRR at each month end (line); the tooltip gives ARR (12 x MRR) and the partners.
 
-    Both axes share one line: the right axis's range is exactly 12 times the left one's.
+    One axis: a second axis for ARR would only repeat the first one times twelve.
     """
     data = over_time.select(
         _month_text(),
@@ -39,34 +37,19 @@ def mrr_history(over_time: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
         pl.col("arr").round(2),
         "partners",
     )
-    top = float(data["mrr"].max() or 0.0) * 1.05 or 1.0
-    base = alt.Chart(data).encode(x=alt.X("month:T", title="Month (value at the month end)", axis=_MONTH_AXIS))
-    mrr_line = base.mark_line(color=PARTNER_COLOR, strokeWidth=3, point=True).encode(
-        y=alt.Y(
-            "mrr:Q",
-            title=f"MRR ({currency} a month)",
-            scale=alt.Scale(domain=[0, top], nice=False),
-            axis=alt.Axis(format="~s"),
-        ),
-        tooltip=[
-            alt.Tooltip("month_end:T", title="Month end", format="%d %b %Y"),
-            alt.Tooltip("mrr:Q", title="MRR", format=",.0f"),
-            alt.Tooltip("arr:Q", title="ARR", format=",.0f"),
-            alt.Tooltip("partners:Q", title="Partners in the program", format=","),
-        ],
-    )
-    # The same values times 12, drawn invisibly, give the ARR axis on the right.
-    arr_axis = base.mark_line(opacity=0).encode(
-        y=alt.Y(
-            "arr:Q",
-            title=f"ARR ({currency} a year = 12 x MRR)",
-            scale=alt.Scale(domain=[0, 12 * top], nice=False),
-            axis=alt.Axis(format="~s", orient="right"),
-        )
-    )
     return (
-        alt.layer(mrr_line, arr_axis)
-        .resolve_scale(y="independent")
+        alt.Chart(data)
+        .mark_line(color=PARTNER_COLOR, strokeWidth=3, point=True)
+        .encode(
+            x=alt.X("month:T", title="Month (value at the month end)", axis=month_axis()),
+            y=alt.Y("mrr:Q", title=f"MRR ({currency} a month)", axis=money_axis(currency)),
+            tooltip=[
+                alt.Tooltip("month_end:T", title="Month end", format="%d %b %Y"),
+                alt.Tooltip("mrr:Q", title="MRR", format=",.0f"),
+                alt.Tooltip("arr:Q", title="ARR (12 x MRR)", format=",.0f"),
+                alt.Tooltip("partners:Q", title="Partners in the program", format=","),
+            ],
+        )
         .properties(title="Recurring revenue of the program at each month end", height=320)
     )
 
@@ -74,12 +57,16 @@ def mrr_history(over_time: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
 def recent_months(movement: pl.DataFrame, months: int = 12) -> pl.DataFrame:
     """The movement table: the last `months` months of `mrr_movement`, newest first, each
     month written "Mar 2026"."""
-    return movement.tail(months).reverse().with_columns(pl.col("month").dt.strftime("%b %Y")).drop("month_end")
+    return movement.tail(months).reverse().with_columns(pl.col("month").dt.strftime(MONTH_FORMAT)).drop("month_end")
 
 
 def movement_frame(movement: pl.DataFrame, months: int = MOVEMENT_MONTHS) -> pl.DataFrame:
     """The last `months` months of `mrr_movement`, long: one row per month and component,
-    signed (churned and left negative), plus the month's net new MRR on every row."""
+    signed (churned and left negative), plus the month's net new MRR on every row.
+
+    A component that is zero in every one of those months is left out (no empty legend entry
+    nor zero-height bars): partners joining bring no MRR when none had a deal before joining.
+    The first component (new deals) is always kept: its rows carry the net new line."""
     recent = movement.tail(months)
     parts = [
         recent.select(
@@ -90,6 +77,7 @@ def movement_frame(movement: pl.DataFrame, months: int = MOVEMENT_MONTHS) -> pl.
             pl.col("net_new_mrr").round(2).alias("net_new"),
         )
         for order, (column, label, sign, _) in enumerate(MOVEMENT_PARTS)
+        if order == 0 or (recent[column] != 0).any()
     ]
     return pl.concat(parts)
 
@@ -98,12 +86,13 @@ def mrr_movement(movement: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
     """Each month's MRR movement: new and joined above zero, churned and left below (stacked
     bars), and the net new MRR as a line."""
     data = movement_frame(movement)
-    labels = [label for _, label, _, _ in MOVEMENT_PARTS]
-    colours = [colour for *_, colour in MOVEMENT_PARTS]
+    shown = set(data["component"].to_list())
+    labels = [label for _, label, _, _ in MOVEMENT_PARTS if label in shown]
+    colours = [colour for _, label, _, colour in MOVEMENT_PARTS if label in shown]
     # A time axis by calendar month: each bar spans 85% of its month, however wide the chart is.
-    base = alt.Chart(data).encode(x=alt.X("yearmonth(month):T", title="Month", axis=_MONTH_AXIS))
+    base = alt.Chart(data).encode(x=alt.X("yearmonth(month):T", title="Month", axis=month_axis()))
     bars = base.mark_bar(opacity=0.9, width=alt.RelativeBandSize(0.85)).encode(
-        y=alt.Y("value:Q", title=f"MRR added or lost in the month ({currency} a month)", axis=alt.Axis(format="~s")),
+        y=alt.Y("value:Q", title=f"MRR added or lost in the month ({currency} a month)", axis=money_axis(currency)),
         color=alt.Color(
             "component:N",
             title="Movement",
@@ -112,7 +101,7 @@ def mrr_movement(movement: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
         ),
         order=alt.Order("order:Q"),
         tooltip=[
-            alt.Tooltip("month:T", title="Month", format="%B %Y"),
+            alt.Tooltip("month:T", title="Month", format=MONTH_LONG_FORMAT),
             alt.Tooltip("component:N", title="Movement"),
             alt.Tooltip("value:Q", title="MRR", format="+,.0f"),
             alt.Tooltip("net_new:Q", title="Net new MRR", format="+,.0f"),
@@ -154,7 +143,7 @@ def mrr_by_tier(by_tier: pl.DataFrame, currency: str = "$") -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("tier:N", title="Tier", sort=list(TIERS), axis=alt.Axis(labelAngle=0, labelFontSize=14)),
-            y=alt.Y("mrr:Q", title=f"MRR ({currency} a month)", axis=alt.Axis(format="~s")),
+            y=alt.Y("mrr:Q", title=f"MRR ({currency} a month)", axis=money_axis(currency)),
             color=alt.Color("tier:N", title="Tier", scale=TIER_SCALE, legend=None),
             tooltip=[
                 alt.Tooltip("tier:N", title="Tier"),

@@ -13,7 +13,7 @@ from altair.utils.schemapi import UndefinedType
 
 from kpi.roi import KNOWN_CATEGORIES
 from ui import format as fmt
-from ui.charts import PARTNER_COLOR, REVENUE_COLOR, TIER_SCALE, vega_spec
+from ui.charts import MONTH_LONG_FORMAT, PARTNER_COLOR, REVENUE_COLOR, TIER_SCALE, money_axis, month_axis, vega_spec
 
 ROI_COLOR = PARTNER_COLOR
 COST_COLOR = "#CC79A7"
@@ -56,7 +56,7 @@ def spec_and_data(chart: alt.TopLevelMixin) -> tuple[dict, pl.DataFrame]:
 
 
 def _month_axis() -> alt.X:
-    return alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8))
+    return alt.X("month:T", title="Month", axis=month_axis())
 
 
 def monthly_roi_chart(months: pl.DataFrame) -> alt.LayerChart:
@@ -67,7 +67,7 @@ def monthly_roi_chart(months: pl.DataFrame) -> alt.LayerChart:
         x=_month_axis(),
         y=alt.Y("roi:Q", title="Program ROI in the month (% of cost)", axis=alt.Axis(format="+.0%")),
         tooltip=[
-            alt.Tooltip("month:T", title="Month", format="%B %Y"),
+            alt.Tooltip("month:T", title="Month", format=MONTH_LONG_FORMAT),
             alt.Tooltip("roi:Q", title="ROI", format="+.1%"),
         ],
     )
@@ -104,10 +104,10 @@ def _cost_per_activated(data: pl.DataFrame | UndefinedType, currency: str) -> al
         .encode(
             x=_month_axis(),
             y=alt.Y(
-                "cost_per_activated:Q", title=f"Cost per activated partner ({currency})", axis=alt.Axis(format="~s")
+                "cost_per_activated:Q", title=f"Cost per activated partner ({currency})", axis=money_axis(currency)
             ),
             tooltip=[
-                alt.Tooltip("month:T", title="Month", format="%B %Y"),
+                alt.Tooltip("month:T", title="Month", format=MONTH_LONG_FORMAT),
                 alt.Tooltip("cost_per_activated:Q", title="Cost per activated partner", format=",.0f"),
                 alt.Tooltip("cost:Q", title="Cost in the month", format=",.0f"),
                 alt.Tooltip("activated:Q", title="Activated at month end", format=","),
@@ -198,7 +198,7 @@ def category_chart(categories: pl.DataFrame, currency: str = "$") -> alt.Chart:
         .encode(
             x=alt.X("category:N", title="Investment category", sort=names, axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("measure:N", sort=[spent, earned]),
-            y=alt.Y("amount:Q", title=f"Amount in the window ({currency})", axis=alt.Axis(format="~s")),
+            y=alt.Y("amount:Q", title=f"Amount in the window ({currency})", axis=money_axis(currency)),
             color=alt.Color(
                 "measure:N",
                 title=None,

@@ -15,14 +15,16 @@ from altair.utils.schemapi import UndefinedType
 
 from kpi.metrics import TIERS
 from kpi.scorecard import NOT_IN_PROGRAM
-from ui.charts import PARTNER_COLOR, REVENUE_COLOR, TIER_COLORS, vega_spec
+from ui.charts import MONTH_FORMAT, MONTH_LONG_FORMAT, PARTNER_COLOR, REVENUE_COLOR, TIER_COLORS, money_axis, vega_spec
 
 MONTHS_SHOWN = 24  # the monthly chart and table show the last two years up to the as-of date
 STAFF_SHOWN = 50  # the staff table shows the 50 most active people
 NO_USER = "(no user)"  # the staff row of activities recorded without a person
 COST_COLOR = "#CC79A7"  # Okabe-Ito reddish purple: apart from the tier colours and the revenue grey
 MRR_COLOR = PARTNER_COLOR
-NOT_IN_PROGRAM_COLOR = "#BBBBBB"
+# Near white with the squares' grey outline: lighter than every tier colour, even in greyscale.
+NOT_IN_PROGRAM_COLOR = "#F2F2F2"
+SQUARE_OUTLINE = "#8A8A8A"
 REVENUE_LABEL = "Revenue won"
 COST_LABEL = "Cost"
 # The tiers in the one palette, plus a neutral grey for the weeks the partner was not in the program.
@@ -49,8 +51,25 @@ def monthly_money(months: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
         # An explicit top: with nothing but zeros Vega-Lite would draw an axis of "NaN".
         return max([float(data[c].max() or 0.0) for c in columns] + [1.0])
 
-    base = alt.Chart(data).encode(
-        x=alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=-45, labelFontSize=12, titleFontSize=13))
+    # The rows keep "YYYY-MM" (one band a month); the labels and tooltips read "Jan 2025" like
+    # every other chart. Parsed and written in UTC so no time zone moves a month.
+    month_name = f"utcFormat(toDate(datum.month + '-01'), '{MONTH_LONG_FORMAT}')"
+    base = (
+        alt.Chart(data)
+        .transform_calculate(month_name=month_name)
+        .encode(
+            x=alt.X(
+                "month:O",
+                title="Month",
+                axis=alt.Axis(
+                    labelExpr=f"utcFormat(toDate(datum.value + '-01'), '{MONTH_FORMAT}')",
+                    labelAngle=0,
+                    labelOverlap=True,
+                    labelFontSize=12,
+                    titleFontSize=13,
+                ),
+            )
+        )
     )
     bars = (
         base.transform_fold([REVENUE_LABEL, COST_LABEL], as_=["measure", "amount"])
@@ -60,7 +79,7 @@ def monthly_money(months: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
             y=alt.Y(
                 "amount:Q",
                 title=f"Revenue won and cost in the month ({currency})",
-                axis=alt.Axis(format="~s", tickMinStep=1),
+                axis=money_axis(currency, tickMinStep=1),
                 scale=alt.Scale(domain=[0, top(REVENUE_LABEL, COST_LABEL)], nice=True),
             ),
             color=alt.Color(
@@ -70,7 +89,7 @@ def monthly_money(months: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
                 legend=alt.Legend(orient="top", labelFontSize=13),
             ),
             tooltip=[
-                alt.Tooltip("month:O", title="Month"),
+                alt.Tooltip("month_name:N", title="Month"),
                 alt.Tooltip("measure:N", title="What"),
                 alt.Tooltip("amount:Q", title="Amount", format=",.0f"),
             ],
@@ -80,10 +99,13 @@ def monthly_money(months: pl.DataFrame, currency: str = "$") -> alt.LayerChart:
         y=alt.Y(
             "mrr:Q",
             title=f"MRR at month end ({currency})",
-            axis=alt.Axis(titleColor=MRR_COLOR, orient="right", format="~s", tickMinStep=1),
+            axis=money_axis(currency, titleColor=MRR_COLOR, orient="right", tickMinStep=1),
             scale=alt.Scale(domain=[0, top("mrr")], nice=True),
         ),
-        tooltip=[alt.Tooltip("month:O", title="Month"), alt.Tooltip("mrr:Q", title="MRR at month end", format=",.0f")],
+        tooltip=[
+            alt.Tooltip("month_name:N", title="Month"),
+            alt.Tooltip("mrr:Q", title="MRR at month end", format=",.0f"),
+        ],
     )
     return (
         alt.layer(bars, line)
@@ -121,7 +143,7 @@ def _tier_history_chart(data: pl.DataFrame | UndefinedType, currency: str) -> al
         ),
     )
     path = base.mark_line(color=NOT_IN_PROGRAM_COLOR, strokeWidth=2)
-    weeks = base.mark_square(size=420, opacity=1).encode(
+    weeks = base.mark_square(size=420, opacity=1, stroke=SQUARE_OUTLINE, strokeWidth=1).encode(
         color=alt.Color("tier:N", title="Tier", scale=HISTORY_SCALE, legend=None),
         tooltip=[
             alt.Tooltip("week:T", title="Week ending", format="%Y-%m-%d"),

@@ -16,10 +16,11 @@ import polars as pl
 
 from kpi.metrics import TIERS
 from kpi.params import SPEC_BY_NAME, View
-from ui.charts import TIER_COLORS
+from ui.charts import TIER_COLORS, money_axis
 
 ACTIVATION = "activation"
-ACTIVATION_COLOR = "#0072B2"
+# Black, apart from every tier colour (the reward blue included) and in greyscale too.
+ACTIVATION_COLOR = "#000000"
 SERIES = (ACTIVATION, *TIERS)
 SERIES_SCALE = alt.Scale(domain=list(SERIES), range=[ACTIVATION_COLOR, *(TIER_COLORS[t] for t in TIERS)])
 SMALL_WIDTH = 300  # two a row fit a laptop's main column beside the sidebar
@@ -53,7 +54,9 @@ def marks_data(name: str) -> str:
 def _small(name: str, base_label: str) -> alt.LayerChart:
     spec = SPEC_BY_NAME[name]
     money = spec.kind == "money"
-    x = alt.X("value:Q", title=spec.label, axis=alt.Axis(format="~s" if money else "d", tickMinStep=1))
+    # Money without a symbol (the label names the currency); "1.5k", never "0M".
+    axis = money_axis("", tickMinStep=1) if money else alt.Axis(format="d", tickMinStep=1)
+    x = alt.X("value:Q", title=spec.label, axis=axis)
     lines = (
         alt.Chart(alt.NamedData(curve_data(name)))
         .mark_line(point=alt.OverlayMarkDef(size=18), interpolate="step-after")
@@ -135,7 +138,7 @@ def beside_template(name: str, base_label: str) -> dict:
     chart = _small(name, base_label)
     lines, rules = chart.layer
     lines = lines.encode(
-        x=alt.X("value:Q", title=None, axis=alt.Axis(format="~s", tickCount=4, labelFontSize=9)),
+        x=alt.X("value:Q", title=None, axis=money_axis("", tickCount=4, labelFontSize=9)),
         y=alt.Y("pct:Q", title=None, scale=alt.Scale(domain=[0, 100]), axis=alt.Axis(tickCount=2, labelFontSize=9)),
         color=alt.Color("series:N", scale=SERIES_SCALE, legend=None),
     ).mark_line(interpolate="step-after", strokeWidth=1.5)
