@@ -161,7 +161,7 @@ def _content() -> None:
         st.caption("Every item was used by at least one partner in the window.")
 
     lift_spec, lift_rows = ranked.lift_chart
-    st.vega_lite_chart(lift_rows, lift_spec, width="stretch")
+    st.vega_lite_chart(with_rows(lift_spec, lift_rows), width="stretch")
     chart_downloads(
         lambda: with_rows(lift_spec, lift_rows), f"engagement-win-rate-lift-{ON}", "engagement_lift_chart_download"
     )
@@ -176,7 +176,7 @@ def _staff() -> None:
     """Who does the work, and the partners with nobody on record."""
     st.subheader("Staff: who does the work")
     users_spec, users_rows = data.active_users_chart(frame.dataset, as_of, view.window_days)
-    st.vega_lite_chart(users_rows, users_spec, width="stretch")
+    st.vega_lite_chart(with_rows(users_spec, users_rows), width="stretch")
     chart_downloads(
         lambda: with_rows(users_spec, users_rows), f"engagement-active-staff-{ON}", "engagement_users_chart_download"
     )
@@ -318,7 +318,7 @@ def _look_busy() -> None:
             lambda: busy, f"engagement-look-busy-{ON}", "engagement_busy_download", downloads, sheet="look busy"
         )
         busy_rows, busy_spec = engagement.logins_actions_groups(busy), charts_engagement.look_busy_template()
-        st.vega_lite_chart(busy_rows, busy_spec, width="stretch")
+        st.vega_lite_chart(with_rows(busy_spec, busy_rows), width="stretch")
         chart_downloads(
             lambda: with_rows(busy_spec, busy_rows), f"engagement-look-busy-{ON}", "engagement_busy_chart_download"
         )

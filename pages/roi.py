@@ -74,7 +74,7 @@ def _months() -> None:
     monthly = roi.monthly(data.roi_history(frame.dataset, as_of, view.window_days), view)
     left, right = st.columns(2)
     roi_spec, roi_rows = data.roi_monthly_chart(frame.dataset, as_of)
-    left.vega_lite_chart(roi_rows, roi_spec, width="stretch")
+    left.vega_lite_chart(with_rows(roi_spec, roi_rows), width="stretch")
     chart_downloads(
         lambda: with_rows(roi_spec, roi_rows), f"roi-monthly-roi-{ON}", "roi_monthly_chart_download", row(left)
     )
@@ -89,7 +89,7 @@ def _months() -> None:
         "Above the dashed line the month brought back more than it cost; a month with no spend has no point."
     )
     cost_rows, cost_spec = charts_roi.cost_per_activated_data(monthly), data.roi_cost_per_activated_template(currency)
-    right.vega_lite_chart(cost_rows, cost_spec, width="stretch")
+    right.vega_lite_chart(with_rows(cost_spec, cost_rows), width="stretch")
     chart_downloads(
         lambda: with_rows(cost_spec, cost_rows), f"roi-cost-per-activated-{ON}", "roi_cost_chart_download", row(right)
     )
@@ -136,7 +136,7 @@ def _groups() -> None:
     groups = roi.roi_by_group(segmented, group_column)
     group_rows = charts_roi.roi_by_group_data(groups)
     group_spec = data.roi_group_template(group_column, group_rows.height)
-    st.vega_lite_chart(group_rows, group_spec, width="stretch")
+    st.vega_lite_chart(with_rows(group_spec, group_rows), width="stretch")
     chart_downloads(
         lambda: with_rows(group_spec, group_rows), f"roi-by-{group_column}-{ON}", "roi_group_chart_download"
     )
@@ -179,7 +179,7 @@ def _categories() -> None:
     st.subheader("Investment by category")
     categories = data.roi_categories(frame.dataset, as_of, view.window_days)
     category_spec, category_rows = data.roi_category_chart(frame.dataset, as_of, view.window_days, currency)
-    st.vega_lite_chart(category_rows, category_spec, width="stretch")
+    st.vega_lite_chart(with_rows(category_spec, category_rows), width="stretch")
     chart_downloads(
         lambda: with_rows(category_spec, category_rows), f"roi-categories-{ON}", "roi_category_chart_download"
     )

@@ -196,7 +196,7 @@ if chart_tab.open:
     with chart_tab:
         points = charts.engagement_points(shown)
         template = charts.engagement_scatter_template(charts.scatter_grouped(shown.height), fmt.currency_symbol())
-        st.vega_lite_chart(points, template, width="stretch")  # the points go as Arrow; Altair not run
+        st.vega_lite_chart(with_rows(template, points), width="stretch")  # the points go as Arrow; Altair not run
         chart_downloads(
             lambda: with_rows(template, points), f"tiers-engagement-{view.as_of.isoformat()}", "tiers_chart_download"
         )
