@@ -116,6 +116,7 @@ if list_tab.open:
             format_func=SORT.label_of,
             on_change=_first_page,
             persist_state="page",
+            width=240,
         )
         order = bound(
             controls.radio,
@@ -128,7 +129,14 @@ if list_tab.open:
             persist_state="page",
         )
         page = bound(
-            controls.number_input, PAGE.name, PAGE.label, min_value=1, max_value=pages, step=1, persist_state="page"
+            controls.number_input,
+            PAGE.name,
+            PAGE.label,
+            min_value=1,
+            max_value=pages,
+            step=1,
+            persist_state="page",
+            width=140,
         )
 
         # One sort of the filtered list; only the page's rows go to the browser.

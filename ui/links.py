@@ -159,6 +159,7 @@ def link_problem(
     if value != used:
         low, high = limits or (None, None)
         if low is not None and high is not None and not low <= value <= high:  # type: ignore[operator]
-            return ParamProblem(spec.name, raw[-1], f"must be between {low:,} and {high:,} here", shown)
+            within = f"can only be {low:,}" if low == high else f"must be between {low:,} and {high:,}"
+            return ParamProblem(spec.name, raw[-1], f"{within} here", shown)
         return ParamProblem(spec.name, raw[-1], "not in a form this control reads", shown)
     return None
