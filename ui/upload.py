@@ -303,7 +303,11 @@ def mapping_editor(upload: Upload, saved: list[kmap.Mapping]) -> kmap.FileMappin
         "Dates are written as", formats, index=formats.index(format_label), key=f"{key}_datefmt"
     )
     strip = options[1].checkbox(
-        "Strip currency symbols and thousands separators", value=mapping0.strip_currency, key=f"{key}_strip"
+        "Strip currency and separators",
+        value=mapping0.strip_currency,
+        key=f"{key}_strip",
+        help="Money written $1,234.50 or 1 234 EUR is read as 1234.50: currency symbols and codes, spaces "
+        "and thousands separators are removed.",
     )
     decimal_comma = options[2].checkbox(
         "Decimal comma (1.234,50)", value=mapping0.decimal_comma, key=f"{key}_decimal_comma"
