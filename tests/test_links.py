@@ -195,3 +195,14 @@ def test_a_bad_unknown_or_repeated_value_gives_a_notice(demo_db, monkeypatch, pa
 def test_streamlits_own_parameters_are_no_notice(demo_db, monkeypatch):
     at = open_page(demo_db, monkeypatch, "tiers", embed="true", embed_options="light_theme")
     assert notices(at) == ""
+
+
+def test_the_small_thresholds_run_0_to_20_on_their_sliders(demo_db, monkeypatch):
+    at = open_page(demo_db, monkeypatch, "tiers", min_trainings="21")
+    sliders = {s.key: (s.min, s.max) for s in at.sidebar.slider}
+    assert {name: sliders[name] for name in ("min_trainings", "min_shares", "min_deals")} == {
+        "min_trainings": (0, 20),
+        "min_shares": (0, 20),
+        "min_deals": (0, 20),
+    }
+    assert "`min_trainings=21`: must be between 0 and 20; using 1 (the default) instead." in notices(at)

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi.metrics import SEGMENT_COLUMNS
+from kpi.tiers import type_label
 from tests.conftest import (
     default_view,
     engine_summary,
@@ -403,3 +404,17 @@ def test_the_list_pins_the_name_reads_types_as_words_and_opens_each_scorecard_in
     assert frame.value["scorecard"].iloc[0] == "scorecard?as_of=2026-03-31&min_deals=2&scorecard_partner=P101"
     assert columns["scorecard"]["type_config"] == {"type": "link", "display_text": "Open"}
     assert set(downloads["tiers_download_csv"].csv()["partner_type"]) == {"msp"}  # the downloads keep the data's value
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        ("system_integrator", "System integrator"),
+        ("msp", "MSP"),
+        ("reseller", "Reseller"),
+        ("value-added reseller", "Value-added reseller"),
+        ("Gold Reseller", "Gold Reseller"),  # written with capitals in the data: kept as it is
+    ],
+)
+def test_a_partner_type_reads_as_words(value, label):
+    assert type_label(value) == label
