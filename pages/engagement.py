@@ -68,26 +68,26 @@ st.caption(
 )
 
 items, staff = numbers["items"], numbers["staff"]
-cols = st.columns(4)
-cols[0].metric(
+cards = st.container(horizontal=True)  # cards wrap to a new row rather than cut a label or value
+cards.metric(
     "Content and courses used",
     f"{items['used']:,} of {items['total']:,}",
     help="Items with any activity by a partner in the program in the window, of every item ever seen in the data.",
     border=True,
 )
-cols[1].metric(
+cards.metric(
     "Active staff",
     f"{staff['active']:,} of {staff['total']:,}",
     help="Staff of partners in the program with any activity in the window, logins included.",
     border=True,
 )
-cols[2].metric(
+cards.metric(
     "Partners without staff",
     fmt.count(numbers["partners_without_staff"]),
     help="Partners in the program with no staff on record: nobody listed in partner_users.",
     border=True,
 )
-cols[3].metric(
+cards.metric(
     "Staff doing no work",
     fmt.count(staff["did_none_of_the_work"]),
     help="Staff of partners in the program who did none of the work: no training, share or view in the window "
@@ -222,38 +222,36 @@ def _staff() -> None:
             "Last activity", help="Latest activity on or before the as-of date."
         ),
     }
-    cols = st.columns(2)
-    with cols[0]:
-        st.markdown("**Most engaged staff** (top 10 by actions)")
-        st.dataframe(
-            facts.most_engaged.select(list(STAFF_COLUMNS)).to_arrow(),
-            hide_index=True,
-            placeholder=fmt.EMPTY,
-            column_config=STAFF_COLUMNS,
-        )
-        table_downloads(
-            lambda: facts.most_engaged.select(list(STAFF_COLUMNS)),
-            f"engagement-most-engaged-staff-{ON}",
-            "engagement_most_engaged_download",
-            sheet="most engaged staff",
-        )
-    with cols[1]:
-        st.markdown(
-            f"**Least engaged staff**: {staff['did_none_of_the_work']:,} did none of the work in the window, "
-            f"{staff['silent']:,} of them not even a login (top 10 by logins)"
-        )
-        st.dataframe(
-            facts.least_engaged.head(10).select(list(STAFF_COLUMNS)).to_arrow(),
-            hide_index=True,
-            placeholder=fmt.EMPTY,
-            column_config=STAFF_COLUMNS,
-        )
-        table_downloads(  # everyone who did none of the work, not only the first 10
-            lambda: facts.least_engaged.select(list(STAFF_COLUMNS)),
-            f"engagement-least-engaged-staff-{ON}",
-            "engagement_least_engaged_download",
-            sheet="least engaged staff",
-        )
+    # One under the other: side by side, each table would lose its last columns at a laptop's width.
+    st.markdown("**Most engaged staff** (top 10 by actions)")
+    st.dataframe(
+        facts.most_engaged.select(list(STAFF_COLUMNS)).to_arrow(),
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        column_config=STAFF_COLUMNS,
+    )
+    table_downloads(
+        lambda: facts.most_engaged.select(list(STAFF_COLUMNS)),
+        f"engagement-most-engaged-staff-{ON}",
+        "engagement_most_engaged_download",
+        sheet="most engaged staff",
+    )
+    st.markdown(
+        f"**Least engaged staff**: {staff['did_none_of_the_work']:,} did none of the work in the window, "
+        f"{staff['silent']:,} of them not even a login (top 10 by logins)"
+    )
+    st.dataframe(
+        facts.least_engaged.head(10).select(list(STAFF_COLUMNS)).to_arrow(),
+        hide_index=True,
+        placeholder=fmt.EMPTY,
+        column_config=STAFF_COLUMNS,
+    )
+    table_downloads(  # everyone who did none of the work, not only the first 10
+        lambda: facts.least_engaged.select(list(STAFF_COLUMNS)),
+        f"engagement-least-engaged-staff-{ON}",
+        "engagement_least_engaged_download",
+        sheet="least engaged staff",
+    )
 
     search = bound(st.text_input, STAFF_SEARCH.name, STAFF_SEARCH.label, placeholder="e.g. Apex")
     found = engagement.find_staff(facts.staff, search)
@@ -287,9 +285,9 @@ def _look_busy() -> None:
     )
     busy = engagement.look_busy(segmented, int(min_logins))
     busy_numbers = report.look_busy_numbers(segmented, int(min_logins), busy)
-    cols = st.columns(2)
-    cols[0].metric("Look-busy partners", fmt.count(busy_numbers["partners"]), border=True)
-    cols[1].metric(
+    cards = st.container(horizontal=True)
+    cards.metric("Look-busy partners", fmt.count(busy_numbers["partners"]), border=True)
+    cards.metric(
         "Share of the program",
         fmt.pct(busy_numbers["share_pct"]),
         help="Look-busy partners ÷ partners in the program.",

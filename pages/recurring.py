@@ -35,15 +35,15 @@ st.caption(
 # The month of the as-of date, counted up to the as-of date.
 month_name = as_of.strftime("%B %Y")
 
-cols = st.columns(3)
-cols[0].metric(
+cards = st.container(horizontal=True)  # cards wrap to a new row rather than cut a label or value
+cards.metric(
     "MRR",
     fmt.money(numbers["mrr"]),
     help="Monthly recurring revenue live on the as-of date, of the partners in the program.",
     border=True,
 )
-cols[1].metric("ARR", fmt.money(numbers["arr"]), help="12 x MRR.", border=True)
-cols[2].metric(
+cards.metric("ARR", fmt.money(numbers["arr"]), help="12 x MRR.", border=True)
+cards.metric(
     "Net new MRR this month",
     fmt.money(this_month["net_new_mrr"]),
     help=f"MRR on the as-of date minus MRR at the end of the month before {month_name}.",
@@ -62,23 +62,23 @@ def _months() -> None:
     )
 
     st.subheader(f"How the MRR book moved: {month_name} to date")
-    cols = st.columns(4)
-    cols[0].metric(
+    cards = st.container(horizontal=True)
+    cards.metric(
         "New MRR",
         fmt.money(this_month["new_mrr"]),
         help="MRR of deals won this month by partners in the program.",
     )
-    cols[1].metric(
+    cards.metric(
         "Churned MRR",
         fmt.money(this_month["churned_mrr"]),
         help="MRR of deals that churned this month (also deals won and churned in the same month).",
     )
-    cols[2].metric(
+    cards.metric(
         "MRR in with partners joining",
         fmt.money(this_month["joined_mrr"]),
         help="MRR that partners entering the program this month already had from earlier deals.",
     )
-    cols[3].metric(
+    cards.metric(
         "MRR out with partners leaving",
         fmt.money(this_month["left_mrr"]),
         help="MRR that partners leaving the program this month had at the end of last month.",
@@ -127,29 +127,29 @@ def _months() -> None:
 def _retention() -> None:
     """How much of the window start's recurring revenue the same partners still bring."""
     st.subheader("Net revenue retention over the window")
-    cols = st.columns(3)
-    cols[0].metric(
+    cards = st.container(horizontal=True)
+    cards.metric(
         "Net revenue retention",
         fmt.pct(retention["nrr"]),
         help="MRR now of the partners that had MRR at the window start, against their MRR then (upsell included).",
         border=True,
     )
-    cols[1].metric(
+    cards.metric(
         "Gross revenue retention",
         fmt.pct(retention["grr"]),
         help="The same, counting only the deals that were already live at the window start: no upsell.",
         border=True,
     )
-    cols[2].metric(
+    cards.metric(
         "Partners with MRR at the window start",
         fmt.count(retention["partners"]),
         help=f"In the program on {start_day} with MRR above zero that day.",
         border=True,
     )
-    cols = st.columns(3)
-    cols[0].metric("Their MRR at the window start", fmt.money(retention["start_mrr"]))
-    cols[1].metric("Their MRR now", fmt.money(retention["end_mrr"]))
-    cols[2].metric("Of it, from deals live at the start", fmt.money(retention["retained_mrr"]))
+    cards = st.container(horizontal=True)
+    cards.metric("Their MRR at the window start", fmt.money(retention["start_mrr"]))
+    cards.metric("Their MRR now", fmt.money(retention["end_mrr"]))
+    cards.metric("Of it, from deals live at the start", fmt.money(retention["retained_mrr"]))
     if retention["start_mrr"] > 0:
         st.caption(
             f"The {fmt.count(retention['partners'])} partners that had recurring revenue on {start_day} "
@@ -208,14 +208,14 @@ def _concentration() -> None:
     st.subheader("Revenue concentration")
     revenue_spread, mrr_spread = numbers["revenue_concentration"], numbers["mrr_concentration"]
     partners = revenue_spread["partners"]
-    cols = st.columns(3)
-    cols[0].metric(
+    cards = st.container(horizontal=True)
+    cards.metric(
         "Top 10% share of revenue",
         fmt.pct(revenue_spread["top10_share"]),
         help="Revenue in the window of the 10% of partners with the most revenue (rounded up to whole partners).",
     )
-    cols[1].metric("Top 20% share of revenue", fmt.pct(revenue_spread["top20_share"]))
-    cols[2].metric(
+    cards.metric("Top 20% share of revenue", fmt.pct(revenue_spread["top20_share"]))
+    cards.metric(
         "Partners bringing 80% of revenue",
         fmt.count(revenue_spread["partners_for_80"]),
         help="The fewest partners, highest revenue first, whose revenue adds up to at least 80% of the program's.",
@@ -239,10 +239,10 @@ def _concentration() -> None:
             "is a program where every partner brings the same. The higher the curve bends, the more you depend "
             "on a few partners."
         )
-    cols = st.columns(3)
-    cols[0].metric("Top 10% share of MRR", fmt.pct(mrr_spread["top10_share"]))
-    cols[1].metric("Top 20% share of MRR", fmt.pct(mrr_spread["top20_share"]))
-    cols[2].metric("Partners bringing 80% of MRR", fmt.count(mrr_spread["partners_for_80"]))
+    cards = st.container(horizontal=True)
+    cards.metric("Top 10% share of MRR", fmt.pct(mrr_spread["top10_share"]))
+    cards.metric("Top 20% share of MRR", fmt.pct(mrr_spread["top20_share"]))
+    cards.metric("Partners bringing 80% of MRR", fmt.count(mrr_spread["partners_for_80"]))
     st.caption("The same for recurring revenue: MRR on the as-of date, the same partners ranked by their MRR.")
 
 

@@ -48,18 +48,16 @@ st.caption(
     "Where nothing was spent there is no ROI: it shows as n/a."
 )
 
-cols = st.columns(4)
-cols[0].metric(
+cards = st.container(horizontal=True)  # cards wrap to a new row rather than cut a label or value
+cards.metric(
     "Program ROI",
     fmt.roi(headline["roi"]),
     help="(revenue - cost) / cost of all partners in the program over the window; n/a when nothing was spent.",
     border=True,
 )
-cols[1].metric(
-    "Revenue", fmt.money(headline["revenue"]), help="Won deals: amount + 12 x monthly recurring.", border=True
-)
-cols[2].metric("Cost", fmt.money(headline["cost"]), help="Everything invested in the window.", border=True)
-cols[3].metric(
+cards.metric("Revenue", fmt.money(headline["revenue"]), help="Won deals: amount + 12 x monthly recurring.", border=True)
+cards.metric("Cost", fmt.money(headline["cost"]), help="Everything invested in the window.", border=True)
+cards.metric(
     "Cost per activated partner",
     fmt.money(headline["cost_per_activated"]),
     help=f"Cost over the window / the {headline['activated']:,} partners activated on the as-of date, "
@@ -256,14 +254,14 @@ def _partners() -> None:
 
     st.subheader("Unfunded earners")
     earners = headline["unfunded_earners"]
-    cols = st.columns(2)
-    cols[0].metric(
+    cards = st.container(horizontal=True)
+    cards.metric(
         "Partners with revenue but no cost",
         fmt.count(earners["partners"]),
         help="Their ROI is n/a: nothing was spent on them in the window.",
         border=True,
     )
-    cols[1].metric("Revenue without cost", fmt.money(earners["revenue"]), border=True)
+    cards.metric("Revenue without cost", fmt.money(earners["revenue"]), border=True)
     st.caption(
         "Partners who brought revenue without any investment in the window. They have no ROI, so they appear in "
         "neither list above; they may be worth funding."
