@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from kpi import scorecard
+from kpi.store import connect
 from tests.conftest import ROOT, default_view, engine_summary, run_cli
 from ui import format as fmt
 
@@ -46,7 +48,7 @@ if not CHROMIUM.exists():
     print(f"\n{'!' * 80}\n{message}\n{'!' * 80}", file=sys.stderr)
     pytest.skip(message, allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect  # noqa: E402
 
 # Generous waits: CI machines have 2 cores and a first run of a page fills its caches.
 expect.set_options(timeout=20_000)
@@ -377,43 +379,137 @@ def test_one_shared_link_opens_every_page_with_the_same_view_and_no_error(server
 
 
 SCREENSHOTS = ROOT / "tests" / "screenshots"  # git-ignored: for people to look at
-FULL_HEIGHT_JS = "() => Math.max(...Array.from(document.querySelectorAll('*')).map(e => e.scrollHeight))"
+MAIN_HEIGHT_JS = "() => document.querySelector('[data-testid=stMain]').scrollHeight"
+# Elements of the main area that stick out past its right edge (unless a scrolling or clipping
+# box around them, itself inside the main area, holds them), and texts cut with an ellipsis.
+LAYOUT_JS = """() => {
+    const main = document.querySelector('[data-testid=stMain]');
+    const right = main.getBoundingClientRect().right + 1;
+    const name = e => (e.getAttribute('data-testid') || e.tagName.toLowerCase())
+        + ': ' + (e.innerText || e.getAttribute('aria-label') || '').trim().slice(0, 60);
+    const clipped = e => {
+        for (let box = e.parentElement; box && box !== main; box = box.parentElement) {
+            const style = getComputedStyle(box);
+            if (style.overflowX !== 'visible' && box.getBoundingClientRect().right <= right) return true;
+        }
+        return false;
+    };
+    const wide = [], cut = [];
+    for (const e of main.querySelectorAll('*')) {
+        const box = e.getBoundingClientRect();
+        if (box.width === 0 || box.height === 0) continue;
+        if (box.right > right && !clipped(e)) wide.push(name(e) + ' (' + Math.round(box.right - right) + ' px)');
+        if (getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth) cut.push(name(e));
+    }
+    return {sideways: main.scrollWidth - main.clientWidth, wide: wide.slice(0, 10), cut: cut};
+}"""
+# What a bare navigation app's deep link probes too (they answer 404): not the app's requests.
+STREAMLIT_PROBES = re.compile(r"^/[^/]+/_stcore/(health|host-config)$")
 
 
-@pytest.mark.parametrize("width", [1280, 1440])
-def test_every_page_fits_the_window_and_is_saved_as_a_full_page_screenshot(server, browser, width):
-    """Each page opened from a link at a laptop's and a desktop's width: no sideways scrolling
-    of the page, no error; a full-page screenshot of each is saved for a person to judge."""
+def expect_page_drawn(page: Page) -> None:
+    """Wait until the run has finished and every element has drawn."""
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+    # Each kind of element's code loads lazily: wait until none is a placeholder.
+    expect(page.locator("[data-testid=stSkeleton], [data-testid=stSkeletonElement]")).to_have_count(0, timeout=60_000)
+    page.wait_for_timeout(500)  # charts lay out after the run ends
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+WINDOWS = [(1280, 800), (1440, 900)]  # a laptop's and a desktop's
+
+
+@pytest.mark.parametrize(("width", "height"), WINDOWS)
+def test_every_page_fits_the_window_and_is_saved_as_a_full_page_screenshot(server, browser, demo_db, width, height):
+    """Each page, and each of its tabs, opened from a link at a laptop's and a desktop's size:
+    nothing sticks out of the main area or is cut with an ellipsis, the browser logs no error or
+    warning, every request succeeds and stays on this machine; a full-page screenshot of each is
+    saved for a person to judge, and each one's height is printed."""
     SCREENSHOTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": width, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
+    logged: list[str] = []
+    failed: list[str] = []
+    outside: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        probe = STREAMLIT_PROBES.match(urlparse(message.location.get("url", "")).path)
+        if message.type in ("error", "warning") and not (probe and message.text.startswith("Failed to load resource")):
+            logged.append(f"{message.type}: {message.text}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: logged.append(f"script error: {error}"))
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
+    page.on(
+        "response",
+        lambda r: (
+            failed.append(f"{r.url} ({r.status})")
+            if r.status >= 400 and not (r.status == 404 and STREAMLIT_PROBES.match(urlparse(r.url).path))
+            else None
+        ),
+    )
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if urlparse(r.url).scheme in ("data", "blob") or urlparse(r.url).hostname == "127.0.0.1"
+            else outside.append(r.url)
+        ),
+    )
+    con = connect(demo_db)
+    try:
+        partner_id = scorecard.partner_list(con)["partner_id"][0]
+    finally:
+        con.close()
+    problems: list[str] = []
+    heights: list[str] = []
+
+    def check(name: str) -> None:
+        """Check the page as drawn now, save its screenshot and note its height."""
+        layout = page.evaluate(LAYOUT_JS)
+        if layout["sideways"] > 0:
+            problems.append(f"{name}: the main area scrolls sideways by {layout['sideways']} px")
+        problems.extend(f"{name}: wider than the main area: {e}" for e in layout["wide"])
+        problems.extend(f"{name}: cut with an ellipsis: {e}" for e in layout["cut"])
+        problems.extend(f"{name}: {line}" for line in logged + failed + outside)
+        for seen in (logged, failed, outside):
+            seen.clear()
+        full = page.evaluate(MAIN_HEIGHT_JS)
+        heights.append(f"{name} at {width} px: {full:,} px")
+        # Streamlit scrolls inside its main section, not the document: grow the window to the
+        # content's height so the screenshot holds the whole page.
+        page.set_viewport_size({"width": width, "height": max(height, full)})
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+        page.set_viewport_size({"width": width, "height": height})
+
     try:
         # The What-if page as a leader uses it: a threshold moved, the curves beside the sliders.
         whatif = "whatif?min_trainings=2&curves=true"
-        paths = ("", "tiers", whatif, "weekly", "roi", "recurring", "engagement", "scorecard", "data")
+        scorecard_link = f"scorecard?scorecard_partner={partner_id}"
+        paths = ("", "tiers", whatif, "weekly", "roi", "recurring", "engagement", scorecard_link, "data")
         for path, heading in zip(paths, PAGES.values(), strict=True):
             page.goto(f"{server}/{path}")
             expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=60_000)
-            page.wait_for_load_state("networkidle")
-            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
-            # Each kind of element's code loads lazily: wait until none is a placeholder.
-            expect(page.locator("[data-testid=stSkeleton], [data-testid=stSkeletonElement]")).to_have_count(
-                0, timeout=60_000
-            )
-            page.wait_for_timeout(500)  # charts lay out after the run ends
-            expect(page.get_by_test_id("stException")).to_have_count(0)
-            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 0, f"{heading} at {width} px scrolls sideways by {overflow} px"
-            # Streamlit scrolls inside its main section, not the document: grow the window to the
-            # content's height so the screenshot holds the whole page.
-            height = page.evaluate(FULL_HEIGHT_JS)
-            page.set_viewport_size({"width": width, "height": max(900, height)})
-            page.wait_for_timeout(300)
+            expect_page_drawn(page)
             name = path.split("?")[0] or "overview"
-            page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-            page.set_viewport_size({"width": width, "height": 900})
+            check(name)
+            # Every other tab of the page, as a click on it draws it: at the laptop's width, where
+            # a label is cut first (each tab costs seconds of the suite's time budget).
+            tabs = page.get_by_test_id("stMain").get_by_role("tablist").first.get_by_role("tab")
+            others = [text.strip() for text in tabs.all_inner_texts()][1:] if width == min(WINDOWS)[0] else []
+            for label in others:
+                tab = tabs.filter(has_text=label)
+                tab.click()
+                expect(tab).to_have_attribute("aria-selected", "true")
+                expect_page_drawn(page)
+                check(f"{name}-{re.sub('[^a-z]+', '-', label.lower()).strip('-')}")
     finally:
         context.close()
+    print("\n".join(["", *heights]))
+    (SCREENSHOTS / f"heights-{width}.txt").write_text("\n".join(heights) + "\n")
+    assert problems == [], "\n".join(problems)
 
 
 def test_a_hostile_dataset_shows_no_image_link_or_request_from_its_names(browser, tmp_path):
