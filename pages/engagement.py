@@ -111,7 +111,7 @@ def _content() -> None:
         # What decides (the rates and the sample) fits a laptop's width; the counts are in the downloads.
         column_order=ITEM_TABLE_COLUMNS,
         column_config={
-            "item": st.column_config.TextColumn("Item", pinned=True),
+            "item": st.column_config.TextColumn("Item", pinned=True, width=160),  # every rate fits a laptop
             "kind": "Kind",
             "adopters": st.column_config.NumberColumn("Adopters", help="Partners who shared or completed it."),
             "partners": st.column_config.NumberColumn("Partners using", help="Partners with any activity on it."),

@@ -24,6 +24,21 @@ PARTNER = SPEC_BY_NAME["scorecard_partner"]
 TAB = SPEC_BY_NAME["scorecard_tab"]
 NOTE_KEY = "scorecard_search_note"
 PICKER_MAX = 1_000
+MONTH_COLUMNS = (
+    "month",
+    "revenue",
+    "cost",
+    "roi",
+    "mrr",
+    "trainings",
+    "content_shares",
+    "deals_registered",
+    "deals_won",
+    "deals_lost",
+    "content_views",
+    "logins",
+    "in_program",
+)
 CRITERION_LABELS = {
     "trainings": "Trainings",
     "content_shares": "Content shares",
@@ -268,18 +283,20 @@ def _months() -> None:
             tables.months_table,
             hide_index=True,
             placeholder=fmt.EMPTY,
+            # The money first, next to the pinned month: at a laptop's width the activity scrolls, not them.
+            column_order=MONTH_COLUMNS,
             column_config={
-                "month": "Month",
+                "month": st.column_config.TextColumn("Month", pinned=True),
                 "in_program": st.column_config.CheckboxColumn("In program", help="In the program at the month end"),
                 "trainings": "Trainings",
                 "content_shares": "Shares",
                 "content_views": "Views",
                 "logins": "Logins",
-                "deals_registered": "Deals registered",
+                "deals_registered": st.column_config.NumberColumn("Registered", help="Deals registered"),
                 "deals_won": "Won",
                 "deals_lost": "Lost",
                 "revenue": st.column_config.NumberColumn("Revenue", format=money),
-                "mrr": st.column_config.NumberColumn("MRR at month end", format=money),
+                "mrr": st.column_config.NumberColumn("MRR at end", format=money, help="MRR live at the month end"),
                 "cost": st.column_config.NumberColumn("Cost", format=money),
                 "roi": st.column_config.NumberColumn("ROI", format="%+.1f%%", help="n/a in a month with no cost"),
             },
