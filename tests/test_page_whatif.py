@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpi import scenarios
+from kpi import history, scenarios
 from kpi.params import THRESHOLDS
 from tests.conftest import default_view, engine_summary, metric, open_page, page_report
 from ui import format as fmt
@@ -268,3 +268,20 @@ def test_a_curve_beside_each_threshold_marks_now_and_the_policy_and_agrees_with_
     at_two = moved.filter((pl.col("value") == 2.0) & (pl.col("series") == "activation")).row(0, named=True)
     assert at_two["count"] == engine_summary(db, default_view(db, min_trainings=2, min_shares=10))["activated"]
     assert at_two["count"] != now["count"]
+
+
+def test_a_scenario_saved_beyond_a_controls_range_opens_within_it(db, monkeypatch):
+    # As a database from a version whose trainings control ran further could hold it.
+    scenarios.save(db, "wide", {"min_trainings": 20})
+    history.replace_scenarios(
+        db,
+        lambda rows: rows.with_columns(
+            min_trainings=pl.when(pl.col("name") == "wide").then(30).otherwise(pl.col("min_trainings"))
+        ),
+    )
+    assert scenarios.get(db, "wide").thresholds["min_trainings"] == 30
+    at = open_page(db, monkeypatch, "overview", scenario="wide")
+    assert not at.exception
+    top = at.sidebar.slider(key="min_trainings")
+    assert top.value == top.max == 20  # as far as the control goes
+    assert any("Moved since it was opened" in c.value for c in at.sidebar.caption)  # and it says so

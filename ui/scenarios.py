@@ -56,8 +56,11 @@ def _fill_controls(scenario: Scenario | None, keep: Sequence[str] = ()) -> None:
         return
     for name in THRESHOLDS:
         if name not in keep:
-            value = scenario.thresholds[name]
-            st.session_state[name] = float(value) if SPEC_BY_NAME[name].kind == "money" else int(value)
+            spec = SPEC_BY_NAME[name]
+            # Kept within the control's range: a scenario saved when a range was wider must not
+            # break the control (the caption then says the controls differ from the scenario).
+            value = min(max(scenario.thresholds[name], spec.min_value), spec.max_value)  # type: ignore[type-var]
+            st.session_state[name] = float(value) if spec.kind == "money" else int(value)
 
 
 def _named(saved: Sequence[Scenario], name: str) -> Scenario | None:
