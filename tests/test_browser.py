@@ -512,6 +512,30 @@ def test_every_page_fits_the_window_and_is_saved_as_a_full_page_screenshot(serve
     assert problems == [], "\n".join(problems)
 
 
+def test_typing_part_of_a_name_in_the_scorecard_picker_opens_the_first_match(server, page, demo_db):
+    con = connect(demo_db)
+    try:
+        partners = scorecard.partner_list(con)  # by name, then id
+    finally:
+        con.close()
+    word = partners["partner_name"][0].split()[0]  # the first word of the first name, e.g. "Apex"
+    matches = partners.filter(partners["partner_name"].str.to_lowercase().str.contains(word.lower(), literal=True))
+    first = matches.row(0, named=True)
+    page.goto(f"{server}/scorecard")
+    expect(page.get_by_text("Type a partner's name or ID above to open its scorecard")).to_be_visible(timeout=60_000)
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="Partner").get_by_role("combobox")
+    picker.click()
+    picker.fill(word)
+    picker.press("Enter")
+    expect(page.get_by_role("heading", name=first["partner_name"], exact=True)).to_be_visible(timeout=30_000)
+    if matches.height > 1:
+        expect(page.get_by_text(f"{matches.height:,} partners match")).to_be_visible()
+    # The link now holds the partner: opening it elsewhere shows the same scorecard.
+    expect(page).to_have_url(re.compile(re.escape(f"%28{first['partner_id']}%29")), timeout=15_000)
+    page.goto(page.url)
+    expect(page.get_by_role("heading", name=first["partner_name"], exact=True)).to_be_visible(timeout=60_000)
+
+
 def test_a_hostile_dataset_shows_no_image_link_or_request_from_its_names(browser, tmp_path):
     """Partner names, regions, managers, people and content items written as markdown images,
     links and HTML: in a real browser, no page shows an image or a link from them, and nothing
