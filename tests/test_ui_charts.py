@@ -180,6 +180,8 @@ def test_the_sensitivity_chart_draws_each_thresholds_shares_with_now_and_the_pol
     marks = records["datasets"][rules["data"]["name"]]
     assert marks == [{"value": 2.0, "mark": "now"}, {"value": 1.0, "mark": "policy"}]
     assert lines["encoding"]["y"]["scale"]["domain"] == [0, 100]
+    # Drawn at the container's width, a concatenation is padded, not "fit" (Vega warns it cannot).
+    assert spec["autosize"] == {"type": "pad"}
     # The template does not hold any rows: a move only puts new rows in.
     assert charts_whatif.sensitivity_template(("min_trainings",), "policy") == {
         k: v for k, v in spec.items() if k != "datasets"

@@ -98,7 +98,11 @@ def sensitivity_template(names: tuple[str, ...], base_label: str) -> dict:
     chart = alt.concat(*(_small(name, base_label) for name in names), columns=2).resolve_scale(
         x="independent", color="shared", strokeDash="shared"
     )
-    return chart.to_dict(validate=False)
+    # Each small chart has its own width: without this, a chart drawn at the container's width
+    # asks Vega to "fit" a concatenation, which it cannot do and says so in the browser's console.
+    spec = chart.to_dict(validate=False)
+    spec["autosize"] = {"type": "pad"}
+    return spec
 
 
 def sensitivity_datasets(
