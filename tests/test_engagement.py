@@ -320,3 +320,25 @@ def test_page_facts_gather_the_items_and_the_staff(program):
 def test_silent_staff_did_nothing_at_all():
     staff = pl.DataFrame({"actions": [0, 0, 3, 0], "logins": [0, 2, 0, 0]})
     assert engagement.silent_staff(staff) == 2  # a login is something; an action is something
+
+
+def test_on_the_demo_every_partner_has_staff_so_the_chart_draws_no_empty_no_staff_bar(demo_db):
+    """Every demo partner has people on record: the "no staff on record" bucket counts 0, and the
+    active-staff chart leaves that bar and its legend out instead of drawing an empty category."""
+    from kpi.store import connect
+    from tests.conftest import default_view
+    from ui import charts_engagement
+
+    view = default_view(demo_db)
+    with connect(demo_db) as con:
+        facts = metrics.partner_facts(con, view.as_of, view.window_days)
+        page = engagement.page_facts(con, view.as_of, view.window_days, facts)
+        staffed = "select partner_id from partner_users"
+        unstaffed = con.sql(f"select count(*) from partners where partner_id not in ({staffed})").fetchall()
+    distribution = page.distribution
+    assert unstaffed == [(0,)]
+    assert distribution.filter(pl.col("bucket") == engagement.NO_STAFF)["partners"].to_list() == [0]
+    spec = charts_engagement.active_users_chart(distribution).to_dict()
+    (rows,) = spec["datasets"].values()
+    assert [row["bucket"] for row in rows] == ["0", "1", "2", "3", "4+"]
+    assert sum(row["partners"] for row in rows) == facts.height

@@ -338,3 +338,22 @@ def test_a_book_without_months_has_no_month_and_no_curve(make_db):
     book = recurring.book(con, as_of, 30, metrics.partner_facts(con, as_of, 30))
     assert book.this_month is None
     assert book.pareto.is_empty() and book.retention["nrr"] is None
+
+
+def test_on_the_demo_partners_join_with_no_mrr_so_the_movement_chart_leaves_that_series_out(demo_db):
+    """The demo's partners win their first deal after joining: the MRR they bring in is truly 0
+    every month, while partners leaving take MRR with them. The chart draws only what moved."""
+    from kpi.store import connect
+    from tests.conftest import default_view
+    from ui import charts_recurring
+
+    with connect(demo_db) as con:
+        earlier = con.sql(
+            "select count(*) from deals join partners using (partner_id) where closed_on < joined_on"
+        ).fetchall()
+        movement = recurring.mrr_movement(metrics.partner_months(con, default_view(demo_db).as_of))
+    assert earlier == [(0,)]
+    assert movement["joined_mrr"].sum() == 0
+    assert movement["left_mrr"].sum() > 0
+    shown = charts_recurring.movement_frame(movement)["component"].unique(maintain_order=True).to_list()
+    assert shown == ["New deals", "Churned deals", "Partners left"]
