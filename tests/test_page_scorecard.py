@@ -173,12 +173,12 @@ def test_a_partner_with_no_staff_and_a_quiet_month(small_db, monkeypatch):
     assert "no staff on record" in at.info[0].value
     (weeks,) = tab_tables(at, "Tier history")
     # Newest month first: March (a login), February (500 spent, nothing won), January (a training).
-    assert months["month"].tolist()[:3] == ["2026-03", "2026-02", "2026-01"]
+    assert months["month"].tolist()[:3] == ["Mar 2026", "Feb 2026", "Jan 2026"]
     assert (months["logins"].iloc[0], months["cost"].iloc[0]) == (1, 0)
     assert math.isnan(months["roi"].iloc[0])  # no cost in March: no ROI
     assert (months["cost"].iloc[1], months["roi"].iloc[1]) == (500, -100.0)
     # Months run from the data's first month (November 2025) to March 2026; December was quiet.
-    assert months["month"].tolist() == ["2026-03", "2026-02", "2026-01", "2025-12", "2025-11"]
+    assert months["month"].tolist() == ["Mar 2026", "Feb 2026", "Jan 2026", "Dec 2025", "Nov 2025"]
     assert months["trainings"].tolist() == [0, 0, 1, 0, 0]
     december = months.iloc[3]
     assert december[["trainings", "content_shares", "content_views", "logins", "deals_registered"]].sum() == 0
@@ -346,7 +346,7 @@ def test_tables_put_the_newest_first_and_name_unattributed_activity():
         )
     )
     table = charts_scorecard.months_table(months)
-    assert table["month"].to_list() == ["2026-02", "2026-01"]
+    assert table["month"].to_list() == ["Feb 2026", "Jan 2026"]
     assert table["roi"].to_list() == [None, 150.0]  # (500 - 200) / 200 in percent; none without cost
     staff = pl.DataFrame(
         {

@@ -176,9 +176,10 @@ def tier_history_template(currency: str = "$") -> dict:
 
 
 def months_table(months: pl.DataFrame) -> pl.DataFrame:
-    """The monthly table: newest month first, ROI in percent (empty without cost)."""
+    """The monthly table: newest month first, each month written "Mar 2026" like on the charts,
+    ROI in percent (empty without cost)."""
     return months.reverse().select(
-        pl.col("month").dt.strftime("%Y-%m"),
+        pl.col("month").dt.strftime(MONTH_FORMAT),
         "in_program",
         "trainings",
         "content_shares",
