@@ -244,8 +244,7 @@ def test_the_three_tiers_differ_in_lightness_in_greyscale_and_for_deuteranopia(s
         tier: _luminance(_as_deuteranope(_rgb(colour)) if seen != "in colour" else _rgb(colour))
         for tier, colour in charts.TIER_COLORS.items()
     }
-    # 1.8: well apart on a grey scale (the old nurture yellow and drop orange were at 2.4 and 1.3 from
-    # each other's neighbours, and nurture and drop looked alike for a deuteranope).
+    # A contrast ratio of 1.8 between any two tiers: three clearly different greys.
     for a, b in combinations(metrics.TIERS, 2):
         assert _contrast(light[a], light[b]) >= 1.8, (a, b, light)
 
