@@ -53,7 +53,7 @@ cards.metric(
 
 def _months() -> None:
     """MRR and ARR at each month end, and what moved the book each month."""
-    st.subheader("MRR and ARR month by month")
+    st.subheader("MRR month by month")
     st.vega_lite_chart(shown.history_chart, width="stretch")
     chart_downloads(lambda: shown.history_chart, f"recurring-mrr-history-{ON}", "recurring_history_chart_download")
     st.caption(
@@ -76,7 +76,8 @@ def _months() -> None:
     cards.metric(
         "MRR in with partners joining",
         fmt.money(this_month["joined_mrr"]),
-        help="MRR that partners entering the program this month already had from earlier deals.",
+        help="MRR that partners entering the program this month already had from earlier deals: "
+        "usually $0, as a partner's deals normally come after it joins.",
     )
     cards.metric(
         "MRR out with partners leaving",
