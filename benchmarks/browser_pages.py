@@ -62,8 +62,9 @@ PAGES = {
     "tiers": ("/tiers", "Partner tiers", ("table",)),
     "tiers_chart": ("/tiers?tiers_tab=Engagement+chart", "Partner tiers", ("chart",)),
     "roi": ("/roi", "Return on investment", ("chart",)),
-    "recurring": ("/recurring", "Recurring revenue", ("chart",)),
-    "engagement": ("/engagement", "Engagement", ("chart",)),
+    # The long pages build only their open tab: each is opened on the tab a threshold changes.
+    "recurring": ("/recurring?recurring_tab=By+tier+and+partner", "Recurring revenue", ("chart",)),
+    "engagement": ("/engagement?engagement_tab=Look+busy", "Engagement", ("chart",)),
     "scorecard": ("/scorecard?scorecard_partner=P00042", "Partner scorecard", ("chart",)),
     "overview_whatif": (f"/?{WHATIF_LINK}", "Program overview", ("chart",)),
     "tiers_whatif": (f"/tiers?{WHATIF_LINK}", "Partner tiers", ("table",)),
