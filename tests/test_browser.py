@@ -63,15 +63,17 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def running_app(db: Path, log: Path, *options: str, port: int | None = None) -> Iterator[str]:
     """A freshly started `streamlit run app.py` on `db` (more `--name value` options after
-    the usual ones); yields its base URL."""
+    the usual ones), watched by `tests.watch_network`; yields its base URL."""
     port = port or _free_port()
     env = {**os.environ, "KPI_DB": str(db)}
+    outside = log.with_name(log.name + ".outside")  # every outside connection the server attempts
     with log.open("w") as log_file:
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "streamlit",
+                "tests.watch_network",
+                str(outside),
                 "run",
                 str(ROOT / "app.py"),
                 "--server.port",
@@ -111,6 +113,8 @@ def running_app(db: Path, log: Path, *options: str, port: int | None = None) -> 
                 process.kill()
                 process.wait(timeout=20)
     assert "Traceback" not in log.read_text(), log.read_text()
+    # Offline at run time too: nothing the pages did made the server reach outside this machine.
+    assert not outside.exists(), f"the server reached outside this machine: {outside.read_text()}"
 
 
 @pytest.fixture(scope="module")
