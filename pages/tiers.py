@@ -54,6 +54,13 @@ view = frame.view
 partners = data.partner_list(frame.dataset, view.as_of, view.window_days)
 segmented = metrics.segment(partners.facts, view)  # in partner-name order
 
+
+def roi_width(roi_pct: pl.Series) -> int:
+    """Pixels for the ROI column: its widest value as written ("+16775.9%"), at least the label's."""
+    widest = max((len(f"{v:+.1f}%") for v in roi_pct.drop_nulls().to_list()), default=3)
+    return max(70, 8 * widest + 24)
+
+
 st.title("Partner tiers")
 st.caption(
     f"As of **{view.as_of.isoformat()}**, over the last **{view.window_days} days**. "
@@ -176,9 +183,13 @@ if list_tab.open:
                 "deals_won": "Deals won",
                 "revenue": st.column_config.NumberColumn("Revenue", format=money),
                 "cost": st.column_config.NumberColumn("Cost", format=money),
-                # No set width: the column is as wide as its longest value, so a large ROI is never cut.
+                # As wide as the page's longest ROI as written: the table's own sizing measures the
+                # raw number, and "+16775.9%" then lost its sign.
                 "roi": st.column_config.NumberColumn(
-                    "ROI", format="%+.1f%%", help="(revenue - cost) / cost; n/a without cost"
+                    "ROI",
+                    format="%+.1f%%",
+                    help="(revenue - cost) / cost; n/a without cost",
+                    width=roi_width(table["roi"]),
                 ),
                 "mrr": st.column_config.NumberColumn("MRR", format=money),
             },

@@ -399,7 +399,9 @@ def test_the_list_pins_the_name_reads_types_as_words_and_opens_each_scorecard_in
     columns = json.loads(frame.proto.columns)
     assert columns["partner_name"]["pinned"] is True
     assert list(frame.value.columns)[:7] == ["partner_name", "scorecard", "tier", "revenue", "cost", "roi", "mrr"]
-    assert "width" not in columns["roi"]  # as wide as its longest value: a large ROI is never cut
+    # Wide enough for its longest value as written, sign and all (about 8 px a character).
+    longest = max(len(f"{v:+.1f}%") for v in frame.value["roi"].dropna())
+    assert columns["roi"]["width"] >= 8 * longest
     assert set(frame.value["partner_type"]) == {"MSP"}  # the data's "msp", as a person writes it
     assert frame.value["scorecard"].iloc[0] == "scorecard?as_of=2026-03-31&min_deals=2&scorecard_partner=P101"
     assert columns["scorecard"]["type_config"] == {"type": "link", "display_text": "Open"}
