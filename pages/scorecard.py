@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from kpi import report, scorecard
+from kpi import report, scorecard, tiers
 from kpi.params import SPEC_BY_NAME
 from ui import charts_scorecard, data
 from ui import format as fmt
@@ -127,7 +127,8 @@ if partner_id is None:
 partner = partners.rows[partner_id]
 st.header(fmt.plain(partner["partner_name"]), anchor=False)
 details = [f"ID {fmt.plain(partner_id)}"]
-details += [fmt.plain(partner[c]) for c in ("region", "partner_type") if partner[c]]
+details += [fmt.plain(partner["region"])] if partner["region"] else []
+details += [fmt.plain(tiers.type_label(partner["partner_type"]))] if partner["partner_type"] else []
 if partner["channel_manager"]:
     details.append(f"channel manager {fmt.plain(partner['channel_manager'])}")
 details.append(f"joined {partner['joined_on'].isoformat()}")

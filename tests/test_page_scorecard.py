@@ -436,3 +436,17 @@ def first_by_name(db: Path) -> str:
         return scorecard.partner_list(con)["partner_id"][0]
     finally:
         con.close()
+
+
+def test_the_header_writes_the_partner_type_in_words(demo_db, monkeypatch):
+    # The demo writes types as codes ("system_integrator", "msp"); the header reads as the Tiers list does.
+    con = connect(demo_db)
+    try:
+        pid, raw_type = con.sql(
+            "select partner_id, partner_type from partners where partner_type = 'system_integrator' limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    at = open_page(demo_db, monkeypatch, "scorecard", scorecard_partner=pid)
+    header = next(c.value for c in at.main.caption if c.value.startswith(f"ID {pid}"))
+    assert " · System integrator · " in header and raw_type not in header
