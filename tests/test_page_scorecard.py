@@ -442,9 +442,9 @@ def test_the_header_writes_the_partner_type_in_words(demo_db, monkeypatch):
     # The demo writes types as codes ("system_integrator", "msp"); the header reads as the Tiers list does.
     con = connect(demo_db)
     try:
-        pid, raw_type = con.sql(
+        [(pid, raw_type)] = con.sql(
             "select partner_id, partner_type from partners where partner_type = 'system_integrator' limit 1"
-        ).fetchone()
+        ).fetchall()
     finally:
         con.close()
     at = open_page(demo_db, monkeypatch, "scorecard", scorecard_partner=pid)
