@@ -65,7 +65,7 @@ PAGES = {
     # The long pages build only their open tab: each is opened on the tab a threshold changes.
     "recurring": ("/recurring?recurring_tab=By+tier+and+partner", "Recurring revenue", ("chart",)),
     "engagement": ("/engagement?engagement_tab=Look+busy", "Engagement", ("chart",)),
-    "scorecard": ("/scorecard?scorecard_partner=P00042", "Partner scorecard", ("chart",)),
+    "scorecard": ("/scorecard?scorecard_partner=P00042", "Partner scorecard", ()),  # "Why this tier": text
     "overview_whatif": (f"/?{WHATIF_LINK}", "Program overview", ("chart",)),
     "tiers_whatif": (f"/tiers?{WHATIF_LINK}", "Partner tiers", ("table",)),
     "whatif": (f"/whatif?{WHATIF_LINK}", "What-if", ("table",)),  # the Scenarios tab, as it opens
