@@ -124,12 +124,8 @@ def server(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield base
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A browser tab that fails the test if the app requests anything beyond this machine."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    outside: list[str] = []
+def watch_outside(page: Page, outside: list[str]) -> None:
+    """Write down in `outside` every request the page makes beyond this machine."""
     page.on(
         "request",
         lambda request: (
@@ -138,6 +134,15 @@ def page(browser: Browser) -> Iterator[Page]:
             else outside.append(request.url)
         ),
     )
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A browser tab that fails the test if the app requests anything beyond this machine."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    outside: list[str] = []
+    watch_outside(page, outside)
     yield page
     context.close()
     assert outside == [], f"the app fetched from outside this machine (it must work offline): {outside}"
@@ -453,14 +458,7 @@ def test_every_page_fits_the_window_and_is_saved_as_a_full_page_screenshot(serve
             else None
         ),
     )
-    page.on(
-        "request",
-        lambda r: (
-            None
-            if urlparse(r.url).scheme in ("data", "blob") or urlparse(r.url).hostname == "127.0.0.1"
-            else outside.append(r.url)
-        ),
-    )
+    watch_outside(page, outside)
     con = connect(demo_db)
     try:
         partner_id = scorecard.partner_list(con)["partner_id"][0]
