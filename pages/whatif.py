@@ -179,7 +179,7 @@ if curves_tab.open:
         chart_downloads(lambda: curves, f"whatif-sensitivity-{view.as_of.isoformat()}", "whatif_sensitivity_download")
         st.caption(
             "Each small chart moves one threshold over its range and holds the others at the sidebar's values: "
-            "the blue line is the share of partners activated, the others each tier's share of partners. The "
+            "the black line is the share of partners activated, the others each tier's share of partners. The "
             f"solid rule is the value now, the dashed one the {'policy' if frame.base.is_policy else 'base'}'s. "
             "Where a line falls steeply, a small change of that threshold moves many partners. "
             "To keep each curve in sight while moving its slider, switch on **Curves beside the thresholds** "
