@@ -25,12 +25,10 @@ base_short = "policy" if frame.base.is_policy else frame.base.name
 st.title("Program overview")
 # The as-of date, window and thresholds are on the frame's context line above the title.
 st.caption(
-    (
-        f"Changes are against the previous {view.window_days} days (to {numbers['previous_as_of']}), "
-        "judged by the same thresholds."
-        if versus is None
-        else f"Changes are against {whatif.base_name(frame)}, the same days under its thresholds."
-    )
+    f"Changes are against the previous {view.window_days} days (to {numbers['previous_as_of']}), "
+    "judged by the same thresholds."
+    if versus is None
+    else f"Changes are against {whatif.base_name(frame)}, the same days under its thresholds."
 )
 if versus is None:
     st.caption(whatif.equal_caption(frame))
