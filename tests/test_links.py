@@ -21,6 +21,10 @@ PAGES = {
     "tiers": lambda name: name.startswith("tiers_"),
     "whatif": lambda name: name.startswith("whatif_"),
     "weekly": lambda name: name == "since",
+    "roi": lambda name: name.startswith("roi_"),
+    "recurring": lambda name: name.startswith("recurring_"),
+    "engagement": lambda name: name.startswith("engagement_"),
+    "scorecard": lambda name: name.startswith("scorecard_"),
 }
 # These name saved scenarios and fill the thresholds from them: test_page_whatif opens them.
 SCENARIO_NAMES = {"scenario", "compare"}
@@ -55,6 +59,8 @@ def sample(spec: ParamSpec, db: Path) -> str | list[str]:
         "since": (as_of - timedelta(days=14)).isoformat(),
         "tiers_search": "e",  # in most partners' names: the list still has a second page
         "tiers_page": "2",
+        "engagement_staff_search": "a",
+        "scorecard_partner": "P00042",
     }
     if spec.name in special:
         return special[spec.name]
@@ -129,11 +135,21 @@ def test_the_tiers_link_shows_the_list_it_names(demo_db, monkeypatch):
 
 
 NEW = [s for s in PAGE_PARAMS if s.name.startswith("tiers_") and s.name != "tiers_tab"] + [
-    SPEC_BY_NAME[n] for n in ("whatif_edit", "whatif_evidence_open", "whatif_evidence")
+    SPEC_BY_NAME[n]
+    for n in (
+        "whatif_edit",
+        "whatif_evidence_open",
+        "whatif_evidence",
+        "roi_tab",
+        "recurring_tab",
+        "engagement_tab",
+        "scorecard_tab",
+    )
 ]
 NEEDS = {
     "whatif_evidence_open": {"whatif_tab": "Suggested thresholds"},
     "whatif_evidence": {"whatif_tab": "Suggested thresholds"},
+    "scorecard_tab": {"scorecard_partner": "P00042"},  # the tabs are a partner's
 }
 
 
