@@ -126,14 +126,28 @@ def change_by_unit(unit: str, value: float | None, symbol: str | None = None) ->
     return count_change(None if value is None else int(value))
 
 
+THRESHOLD_WORDS: dict[str, str] = {  # a threshold as a short line or badge names it
+    "min_trainings": "trainings",
+    "min_shares": "content shares",
+    "min_deals": "deal registrations",
+    "min_criteria": "criteria count",
+    "reward_min_revenue": "reward revenue",
+    "drop_max_actions": "drop actions",
+    "grace_days": "grace period",
+}
+
+
 def thresholds_line(values: dict[str, int | float], symbol: str | None = None) -> str:
     """The thresholds of a view in one short line, as a page's caption carries them so that a
     screenshot or printout says how its tiers were judged: "trainings ≥ 1 · content shares ≥ 1
     · deal registrations ≥ 1 · all 3 criteria · reward from $50,000 · drop at most 2 actions ·
     90 days' grace". A criterion at 0 is "off"; the criteria count follows SPEC (more than are
     switched on means all of them; none switched on activates every partner)."""
-    counts = {"min_trainings": "trainings", "min_shares": "content shares", "min_deals": "deal registrations"}
-    parts = [f"{label} ≥ {values[name]:,}" if values[name] else f"{label} off" for name, label in counts.items()]
+    counts = ("min_trainings", "min_shares", "min_deals")
+    parts = [
+        f"{THRESHOLD_WORDS[name]} ≥ {values[name]:,}" if values[name] else f"{THRESHOLD_WORDS[name]} off"
+        for name in counts
+    ]
     enabled = sum(1 for name in counts if values[name])
     needed = min(int(values["min_criteria"]), enabled)
     if enabled == 0 or needed == 0:

@@ -162,17 +162,6 @@ def _follow_new_data(span: tuple[date, date]) -> None:
         del st.session_state["as_of"]
 
 
-_SHORT = {  # a threshold as the context line's badge names it
-    "min_trainings": "trainings",
-    "min_shares": "content shares",
-    "min_deals": "deal registrations",
-    "min_criteria": "criteria count",
-    "reward_min_revenue": "reward revenue",
-    "drop_max_actions": "drop actions",
-    "grace_days": "grace period",
-}
-
-
 def context_line(frame: Frame, policy: Scenario, demo: bool) -> str:
     """The line above every page saying what it shows: whether the data is the demo, whether
     the thresholds are the policy's or a what-if, and the view itself, so that a screenshot
@@ -181,7 +170,7 @@ def context_line(frame: Frame, policy: Scenario, demo: bool) -> str:
     badges = [":violet-badge[:material/science: Demo data]"] if demo else []
     differs = [name for name in THRESHOLDS if getattr(view, name) != policy.thresholds[name]]
     if differs:
-        labels = ", ".join(_SHORT[name] for name in differs)
+        labels = ", ".join(fmt.THRESHOLD_WORDS[name] for name in differs)
         badges.append(f":orange-badge[:material/tune: What-if: not the policy's thresholds ({labels})]")
     else:
         badges.append(":green-badge[:material/verified: The policy's thresholds]")
@@ -199,8 +188,7 @@ def build(dataset: Dataset, context: bool = True) -> Frame:
     with st.sidebar:
         st.subheader("Scenario")
         # Drawn before the thresholds: a scenario opened by a link fills them.
-        saved = data.scenarios(dataset)
-        choice, opened_note = ui_scenarios.sidebar(saved)
+        choice, opened_note = ui_scenarios.sidebar(data.scenarios(dataset))
         beside: dict[str, Any] = {}  # where each threshold's curve goes, when curves are shown
         curves = False
         for title, names in _GROUPS:
@@ -221,8 +209,7 @@ def build(dataset: Dataset, context: bool = True) -> Frame:
     show_notices()
     frame = Frame(dataset, view, choice.opened, choice.base)
     if context:
-        policy = next(s for s in saved if s.is_policy)
-        st.caption(context_line(frame, policy, is_demo(data.load_info(dataset).source)))
+        st.caption(context_line(frame, choice.policy, is_demo(data.load_info(dataset).source)))
     if beside:
         # Drawn once every control is read: each curve holds the other thresholds at their values.
         label = "policy" if choice.base.is_policy else f"base: {choice.base.name}"

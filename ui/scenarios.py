@@ -29,10 +29,11 @@ MESSAGE_KEY = "scenario_message"  # (kind, text) of the last scenario action, sh
 
 @dataclass(frozen=True)
 class Choice:
-    """The scenario open in the controls (None: none) and the comparison base."""
+    """The scenario open in the controls (None: none), the comparison base and the policy."""
 
     opened: Scenario | None
     base: Scenario
+    policy: Scenario
 
 
 def threshold_text(name: str, value: object) -> str:
@@ -128,7 +129,7 @@ def sidebar(saved: Sequence[Scenario]) -> tuple[Choice, Any]:
                 )
             ]
         )
-    return Choice(by_name.get(opened_name), by_name.get(base_name, policy)), note
+    return Choice(by_name.get(opened_name), by_name.get(base_name, policy), policy), note
 
 
 def opened_caption(view: View, choice: Choice) -> str | None:
